@@ -1,0 +1,176 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+)
+
+func newCacheCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cache",
+		Short: "List, remove, export and import images of the local cache",
+		Long: `The local cache is an OCI image layout (default ~/.cache/lkpkg/oci): one
+index per package tag, named org/image:tag, and one manifest per platform,
+named org/image:tag-ARCH. Writers lock it; index.json is replaced
+atomically, so a killed build never leaves it half-written.`,
+	}
+	cmd.AddCommand(newCacheLsCmd(g), newCacheRmCmd(g), newCacheExportCmd(g), newCacheImportCmd(g), newCacheVerifyCmd(g))
+	return cmd
+}
+
+func newCacheLsCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls",
+		Short: "List cached images",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.openCache()
+			if err != nil {
+				return err
+			}
+			entries, err := c.List()
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "REFERENCE\tDIGEST\tPLATFORM")
+			for _, e := range entries {
+				plat := "index"
+				if e.Descriptor.Platform != nil {
+					plat = e.Descriptor.Platform.String()
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Ref, e.Descriptor.Digest, plat)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newCacheRmCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rm REF...",
+		Short: "Remove images (and their per-arch entries) and free unreferenced blobs",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.openCache()
+			if err != nil {
+				return err
+			}
+			return c.Remove(cmd.Context(), args...)
+		},
+	}
+}
+
+func newCacheExportCmd(g *globalFlags) *cobra.Command {
+	var format, output, platform string
+	cmd := &cobra.Command{
+		Use:   "export REF...",
+		Short: "Write images as an OCI layout tar or a docker-archive tar",
+		Example: `  lkpkg cache export -o dhcpcd.tar lkpkg/dhcpcd:<tag>
+  lkpkg cache export --format docker --platform linux/arm64 -o - lkpkg/dhcpcd:<tag> | docker load`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.openCache()
+			if err != nil {
+				return err
+			}
+			var plat *v1.Platform
+			if platform != "" {
+				if plat, err = v1.ParsePlatform(platform); err != nil {
+					return fmt.Errorf("--platform: %w", err)
+				}
+			}
+			return writeOutput(output, cmd.OutOrStdout(), func(w io.Writer) error {
+				return c.Export(cmd.Context(), w, format, args, plat)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "oci", "oci (an OCI image layout tar, all platforms) or docker (docker-archive, one platform)")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (- for stdout); required")
+	cmd.Flags().StringVar(&platform, "platform", "", "platform for --format docker (default: this machine's)")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}
+
+// writeOutput writes to stdout ("-") or to path via a temp file renamed
+// into place, so a failed export never leaves a truncated file behind.
+func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) error {
+	if path == "-" {
+		return write(stdout)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func newCacheImportCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "import TAR",
+		Short: "Add the named images of an OCI layout tar (every blob verified by digest)",
+		Example: `  lkpkg cache import dhcpcd.tar
+  buildctl build ... --output type=oci,dest=- | lkpkg cache import -`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.openCache()
+			if err != nil {
+				return err
+			}
+			var r io.Reader = cmd.InOrStdin()
+			if args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				r = f
+			}
+			refs, err := c.Import(cmd.Context(), r)
+			if err != nil {
+				return err
+			}
+			for _, ref := range refs {
+				fmt.Fprintln(cmd.OutOrStdout(), ref)
+			}
+			return nil
+		},
+	}
+}
+
+func newCacheVerifyCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify",
+		Short: "Check every blob reachable from the cache's index against its digest",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.openCache()
+			if err != nil {
+				return err
+			}
+			if err := c.Verify(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "ok")
+			return nil
+		},
+	}
+}

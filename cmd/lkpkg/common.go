@@ -1,0 +1,27 @@
+package main
+
+import (
+	"os"
+
+	"github.com/lkpkg/lkpkg/builder"
+	"github.com/lkpkg/lkpkg/cache"
+	"github.com/lkpkg/lkpkg/pkgbuild"
+)
+
+func buildFormat() string { return pkgbuild.BuildFormat }
+
+func (g *globalFlags) openCache() (*cache.Cache, error) {
+	dir := g.cacheDir
+	if dir == "" {
+		dir = cache.DefaultDir()
+	}
+	return cache.Open(dir)
+}
+
+func (g *globalFlags) local() *builder.Local {
+	dir := g.builderDir
+	if dir == "" {
+		dir = builder.DefaultStateDir()
+	}
+	return &builder.Local{StateDir: dir, Log: os.Stderr}
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lkpkg/lkpkg/builder"
+	"github.com/lkpkg/lkpkg/pkgbuild"
+)
+
+func newPkgCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pkg",
+		Short: "Build packages and show their content-addressed tags",
+	}
+	cmd.AddCommand(newPkgBuildCmd(g), newPkgShowTagCmd(g))
+	return cmd
+}
+
+type loadFlags struct {
+	org   string
+	epoch int64
+}
+
+func (f *loadFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.org, "org", "", "override the `org` of every package (e.g. your registry namespace)")
+	cmd.Flags().Int64Var(&f.epoch, "source-date-epoch", -1, "clamp every timestamp to this Unix time (default: build.yml `source-date-epoch`, else 1704067200)")
+}
+
+func (f *loadFlags) options(cmd *cobra.Command) pkgbuild.LoadOptions {
+	o := pkgbuild.LoadOptions{Org: f.org}
+	if cmd.Flags().Changed("source-date-epoch") {
+		e := f.epoch
+		o.SourceDateEpoch = &e
+	}
+	return o
+}
+
+func newPkgShowTagCmd(g *globalFlags) *cobra.Command {
+	var lf loadFlags
+	var showInputs bool
+	cmd := &cobra.Command{
+		Use:   "show-tag DIR...",
+		Short: "Print the image reference (org/image:tag) of packages, without building",
+		Long: `show-tag prints org/image:tag for each package. The tag is a hash of every
+input of the build: the files sent as build context (after .dockerignore,
+contents and modes), extra-sources, build args, platforms, the digests of
+the base images and the build format. It needs no git, no network and no
+builder. DIR/... names every package below DIR.`,
+		Example: "  lkpkg pkg show-tag pkgs/dhcpcd\n  lkpkg pkg show-tag --inputs pkgs/...",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.openCache()
+			if err != nil {
+				return err
+			}
+			opts := lf.options(cmd)
+			opts.Cache = c
+			pkgs, err := pkgbuild.NewLoader(opts).Load(args...)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for _, p := range pkgs {
+				if showInputs {
+					in, err := p.Inputs()
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(out, "# %s (%s)\n%s", p.Ref(), p.Dir, in)
+					continue
+				}
+				fmt.Fprintln(out, p.Ref())
+			}
+			return nil
+		},
+	}
+	lf.register(cmd)
+	cmd.Flags().BoolVar(&showInputs, "inputs", false, "print the canonical list of inputs the tag hashes")
+	return cmd
+}
+
+// builderFlags select where builds run.
+type builderFlags struct {
+	spec string
+	tls  builder.TLS
+}
+
+func (f *builderFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.spec, "builder", "", "buildkitd to use: ADDR for all platforms, or PLATFORM=ADDR,... (e.g. linux/arm64=tcp://arm:1234,linux/amd64=unix:///run/buildkit/buildkitd.sock); platforms not listed use the embedded local buildkitd (default $BUILDKIT_HOST, else the embedded one)")
+	cmd.Flags().StringVar(&f.tls.CACert, "builder-tlscacert", "", "CA certificate to verify remote builders")
+	cmd.Flags().StringVar(&f.tls.Cert, "builder-tlscert", "", "client certificate for remote builders")
+	cmd.Flags().StringVar(&f.tls.Key, "builder-tlskey", "", "client key for remote builders")
+	cmd.Flags().StringVar(&f.tls.ServerName, "builder-tlsservername", "", "server name expected in remote builders' certificates")
+}
+
+func (f *builderFlags) builders(g *globalFlags) (*pkgbuild.Builders, error) {
+	spec := f.spec
+	if spec == "" {
+		spec = os.Getenv("BUILDKIT_HOST")
+	}
+	m, err := builder.ParseMapping(spec)
+	if err != nil {
+		return nil, fmt.Errorf("--builder: %w", err)
+	}
+	return &pkgbuild.Builders{Mapping: m, TLS: f.tls, Local: g.local()}, nil
+}
+
+func newPkgBuildCmd(g *globalFlags) *cobra.Command {
+	var (
+		lf        loadFlags
+		bf        builderFlags
+		opts      pkgbuild.Options
+		platforms string
+		jobs      int
+		verify    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "build DIR...",
+		Short: "Build packages through BuildKit into the local cache",
+		Long: `build builds each package (a directory with build.yml and a Dockerfile) for
+its arches through BuildKit and stores a multi-arch OCI index in the local
+cache as org/image:tag, plus org/image:tag-ARCH per platform.
+
+Packages are built in dependency order (a build arg set to @lkt:pkg:DIR
+names another package), at most --jobs at a time; a failure stops only
+what depends on it. A package whose tag is already in the cache is not
+rebuilt unless --force. Builds run with network off unless build.yml says
+network: true, never pull images (bases come from the tree or the cache),
+and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
+		Example: `  lkpkg pkg build pkgs/dhcpcd
+  lkpkg pkg build --platforms linux/amd64 pkgs/...
+  lkpkg pkg build --verify-reproducible pkgs/ca-certificates
+  lkpkg pkg build --builder linux/arm64=tcp://arm-builder:1234 pkgs/...`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, p := range strings.Split(platforms, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					opts.Platforms = append(opts.Platforms, p)
+				}
+			}
+			c, err := g.openCache()
+			if err != nil {
+				return err
+			}
+			lo := lf.options(cmd)
+			lo.Cache = c
+			pkgs, err := pkgbuild.NewLoader(lo).Load(args...)
+			if err != nil {
+				return err
+			}
+			bs, err := bf.builders(g)
+			if err != nil {
+				return err
+			}
+			defer bs.Close()
+			opts.Out = cmd.ErrOrStderr()
+			if jobs > 1 && opts.Progress == "auto" {
+				opts.Progress = "plain" // several live tty displays would overwrite each other
+			}
+			b := &pkgbuild.Builder{Cache: c, Builders: bs, Opts: opts}
+			return runBuild(cmd, b, pkgs, jobs, verify)
+		},
+	}
+	lf.register(cmd)
+	bf.register(cmd)
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "rebuild even if the tag is already in the cache")
+	cmd.Flags().BoolVar(&opts.NoCache, "no-cache", false, "do not use BuildKit's build cache")
+	cmd.Flags().StringVar(&platforms, "platforms", "", "comma-separated platforms to build, a subset of each package's arches (default: all of them)")
+	cmd.Flags().StringVar(&opts.Progress, "progress", "auto", "progress output: auto, plain, tty, quiet or rawjson (as BuildKit shows it)")
+	cmd.Flags().IntVarP(&jobs, "jobs", "j", 2, "packages built at the same time")
+	cmd.Flags().BoolVar(&verify, "verify-reproducible", false, "after building, build again without any cache and fail if any digest differs")
+	return cmd
+}
+
+func runBuild(cmd *cobra.Command, b *pkgbuild.Builder, pkgs []*pkgbuild.Package, jobs int, verify bool) error {
+	out := cmd.OutOrStdout()
+	failed := 0
+	counts := map[string]int{}
+	b.BuildAll(cmd.Context(), pkgs, jobs, func(o pkgbuild.Outcome) {
+		switch {
+		case o.Err != nil:
+			failed++
+			fmt.Fprintf(cmd.ErrOrStderr(), "FAILED %s (%s): %v\n", o.Pkg.Ref(), o.Pkg.Dir, o.Err)
+		case o.Result.Skipped:
+			counts["up to date"]++
+			fmt.Fprintf(out, "%s %s up to date\n", o.Result.Ref, o.Result.Digest)
+		default:
+			counts["built"]++
+			fmt.Fprintf(out, "%s %s built for %s\n", o.Result.Ref, o.Result.Digest, strings.Join(o.Result.Platforms, ","))
+		}
+	})
+	fmt.Fprintf(cmd.ErrOrStderr(), "%d built, %d up to date, %d failed\n", counts["built"], counts["up to date"], failed)
+	if failed > 0 {
+		return fmt.Errorf("%d package(s) failed", failed)
+	}
+	if !verify {
+		return nil
+	}
+	for _, p := range pkgbuild.WithDeps(pkgs) {
+		if err := b.VerifyReproducible(cmd.Context(), p); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%s reproducible: a build without cache gave the same digests\n", p.Ref())
+	}
+	return nil
+}

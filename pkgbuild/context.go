@@ -1,0 +1,236 @@
+package pkgbuild
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	gofs "io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+	"github.com/tonistiigi/fsutil"
+	fstypes "github.com/tonistiigi/fsutil/types"
+)
+
+// ContextEntry is one file, directory or symlink of a build context.
+type ContextEntry struct {
+	Path   string        // slash-separated, relative to the context root
+	Mode   gofs.FileMode // type bits and permissions
+	Size   int64
+	Link   string // symlink target
+	Digest string // sha256 of a regular file's content
+	source string // where the bytes are on this machine
+}
+
+// BuildContext is the exact set of files sent to BuildKit. The tag hashes
+// these entries and the build sends these entries, so the two cannot drift.
+type BuildContext struct {
+	Entries []ContextEntry // in walk order: parents first, siblings by name
+}
+
+// loadContext lists pkgDir (honouring .dockerignore) plus extra sources
+// ("SRC:DST", SRC relative to pkgDir) grafted in at DST.
+func loadContext(pkgDir string, extraSources []string) (*BuildContext, error) {
+	ignore, err := readDockerignore(pkgDir)
+	if err != nil {
+		return nil, err
+	}
+	entries := map[string]ContextEntry{}
+	if err := addTree(entries, pkgDir, "", ignore); err != nil {
+		return nil, err
+	}
+	for _, es := range extraSources {
+		src, dst, _ := strings.Cut(es, ":")
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(pkgDir, src)
+		}
+		dst = path.Clean(filepath.ToSlash(dst))
+		if _, err := os.Stat(src); err != nil {
+			return nil, fmt.Errorf("%s: extra-sources %q: %w", filepath.Join(pkgDir, "build.yml"), es, err)
+		}
+		if e, ok := entries[dst]; ok && !e.Mode.IsDir() {
+			return nil, fmt.Errorf("%s: extra-sources %q: %s already exists in the package directory", filepath.Join(pkgDir, "build.yml"), es, dst)
+		}
+		for d := path.Dir(dst); d != "."; d = path.Dir(d) {
+			if _, ok := entries[d]; !ok {
+				entries[d] = ContextEntry{Path: d, Mode: gofs.ModeDir | 0o755}
+			}
+		}
+		if err := addTree(entries, src, dst, nil); err != nil {
+			return nil, err
+		}
+	}
+	bc := &BuildContext{Entries: make([]ContextEntry, 0, len(entries))}
+	for _, e := range entries {
+		bc.Entries = append(bc.Entries, e)
+	}
+	sort.Slice(bc.Entries, func(i, j int) bool { return walkLess(bc.Entries[i].Path, bc.Entries[j].Path) })
+	return bc, nil
+}
+
+func readDockerignore(dir string) (*patternmatcher.PatternMatcher, error) {
+	f, err := os.Open(filepath.Join(dir, ".dockerignore"))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	patterns, err := ignorefile.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return pm, nil
+}
+
+// addTree adds src (a file or a directory tree) at prefix.
+func addTree(entries map[string]ContextEntry, src, prefix string, ignore *patternmatcher.PatternMatcher) error {
+	return filepath.WalkDir(src, func(p string, d gofs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if rel == "." {
+			if d.IsDir() && prefix == "" {
+				return nil // the context root itself
+			}
+			rel = ""
+		}
+		if ignore != nil && rel != "" && rel != "Dockerfile" && rel != ".dockerignore" {
+			skip, err := ignore.MatchesOrParentMatches(rel)
+			if err != nil {
+				return err
+			}
+			if skip {
+				if d.IsDir() && !ignore.Exclusions() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+		}
+		ctxPath := path.Join(prefix, rel)
+		info, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		e := ContextEntry{Path: ctxPath, Mode: info.Mode() & (gofs.ModeType | gofs.ModePerm), source: p}
+		switch {
+		case info.Mode().IsRegular():
+			e.Size = info.Size()
+			if e.Digest, err = fileDigest(p); err != nil {
+				return err
+			}
+		case info.Mode()&gofs.ModeSymlink != 0:
+			if e.Link, err = os.Readlink(p); err != nil {
+				return err
+			}
+		case info.IsDir():
+		default:
+			return fmt.Errorf("%s: unsupported file type %s in build context", p, info.Mode().Type())
+		}
+		entries[ctxPath] = e
+		return nil
+	})
+}
+
+func fileDigest(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", p, err)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// walkLess orders paths as a directory walk visits them: component by
+// component, so "a/b" comes before "a-c" (fsutil's receiver requires it).
+func walkLess(a, b string) bool {
+	for {
+		ha, ta, moreA := strings.Cut(a, "/")
+		hb, tb, moreB := strings.Cut(b, "/")
+		if ha != hb {
+			return ha < hb
+		}
+		if !moreA || !moreB {
+			return !moreA && moreB
+		}
+		a, b = ta, tb
+	}
+}
+
+// FS exposes the context to BuildKit's file sync. Owners are root and every
+// mtime is epoch, so nothing about this checkout leaks into the image.
+func (bc *BuildContext) FS(epoch int64) fsutil.FS {
+	return &contextFS{bc: bc, mtime: epoch * 1e9}
+}
+
+type contextFS struct {
+	bc    *BuildContext
+	mtime int64
+}
+
+func (c *contextFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) error {
+	target = strings.Trim(filepath.ToSlash(filepath.Clean(target)), "/")
+	if target == "." {
+		target = ""
+	}
+	skipped := ""
+	for _, e := range c.bc.Entries {
+		if target != "" && e.Path != target && !strings.HasPrefix(e.Path, target+"/") {
+			continue
+		}
+		if skipped != "" && strings.HasPrefix(e.Path, skipped+"/") {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		st := &fstypes.Stat{Path: e.Path, Mode: uint32(e.Mode), Size: e.Size, ModTime: c.mtime, Linkname: e.Link}
+		if err := fn(filepath.FromSlash(e.Path), &fsutil.DirEntryInfo{Stat: st}, nil); err != nil {
+			// filepath.WalkDir semantics: SkipDir on a directory skips its
+			// children, on a file the rest of its parent directory.
+			switch {
+			case err == filepath.SkipAll:
+				return nil
+			case err == filepath.SkipDir && e.Mode.IsDir():
+				skipped = e.Path
+			case err == filepath.SkipDir:
+				if skipped = path.Dir(e.Path); skipped == "." {
+					return nil
+				}
+			default:
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *contextFS) Open(p string) (io.ReadCloser, error) {
+	p = filepath.ToSlash(filepath.Clean(p))
+	i := sort.Search(len(c.bc.Entries), func(i int) bool { return !walkLess(c.bc.Entries[i].Path, p) })
+	if i < len(c.bc.Entries) && c.bc.Entries[i].Path == p && c.bc.Entries[i].Mode.IsRegular() {
+		return os.Open(c.bc.Entries[i].source)
+	}
+	return nil, &os.PathError{Op: "open", Path: p, Err: os.ErrNotExist}
+}

@@ -1,0 +1,298 @@
+package pkgbuild
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/containerd/platforms"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// PkgRefPrefix in a build arg value names another package of the tree by
+// its directory (relative to the package): LinuxKit's `@lkt:pkg:` syntax.
+// It is replaced by that package's image reference, and makes it a
+// dependency that is built first.
+const PkgRefPrefix = "@lkt:pkg:"
+
+// Package is a loaded package: its build.yml, its exact build context and
+// everything else its tag is computed from.
+type Package struct {
+	Dir            string // absolute
+	Config         *BuildYML
+	Org, Image     string
+	DockerfilePath string // relative to Dir
+	Dockerfile     []byte
+	Context        *BuildContext
+	Arches         []string          // GOARCH names from build.yml (or the default)
+	BuildArgs      map[string]string // after @lkt:pkg: substitution
+	Epoch          int64
+	Tag            string
+	// Bases maps every external image the Dockerfile uses (for any arch) to
+	// the digest it resolves to; tree packages map to their own Ref.
+	Bases map[string]Base
+	Deps  []*Package // tree packages this one builds on
+}
+
+// Base is an image a package starts from.
+type Base struct {
+	Ref    string  // as written (after ARG expansion)
+	Digest v1.Hash // from the cache or the reference; zero for tree packages
+	Pkg    *Package
+}
+
+// Ref is the image reference the package is stored and pushed under.
+func (p *Package) Ref() string { return p.Repo() + ":" + p.Tag }
+
+// Repo is the reference without tag: org/image.
+func (p *Package) Repo() string {
+	if p.Org == "" {
+		return p.Image
+	}
+	return p.Org + "/" + p.Image
+}
+
+// Platforms returns linux/ARCH for every declared arch.
+func (p *Package) Platforms() []string {
+	out := make([]string, len(p.Arches))
+	for i, a := range p.Arches {
+		out[i] = "linux/" + a
+	}
+	return out
+}
+
+// Resolver finds images in the local cache; *cache.Cache implements it.
+type Resolver interface {
+	Resolve(ref string) (v1.Descriptor, bool, error)
+}
+
+// LoadOptions change how packages are loaded.
+type LoadOptions struct {
+	Org             string // overrides build.yml `org`
+	SourceDateEpoch *int64 // overrides build.yml and the default
+	Cache           Resolver
+}
+
+// Loader loads packages and their dependencies once each.
+type Loader struct {
+	opts    LoadOptions
+	byDir   map[string]*Package
+	loading map[string]bool
+}
+
+// NewLoader returns a Loader.
+func NewLoader(opts LoadOptions) *Loader {
+	return &Loader{opts: opts, byDir: map[string]*Package{}, loading: map[string]bool{}}
+}
+
+// Load loads the packages named by args. An arg is a package directory or
+// DIR/... for every package below DIR. Dependencies are loaded too (they
+// appear in each package's Deps) but are only returned if named.
+func (l *Loader) Load(args ...string) ([]*Package, error) {
+	dirs, err := ExpandArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Package, 0, len(dirs))
+	for _, d := range dirs {
+		p, err := l.load(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// ExpandArgs turns package arguments into absolute package directories,
+// sorted and de-duplicated; DIR/... walks DIR for build.yml files.
+func ExpandArgs(args []string) ([]string, error) {
+	seen := map[string]bool{}
+	var dirs []string
+	add := func(d string) {
+		if !seen[d] {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	for _, a := range args {
+		if root, ok := strings.CutSuffix(a, "/..."); ok || a == "..." {
+			if a == "..." {
+				root = "."
+			}
+			abs, err := filepath.Abs(root)
+			if err != nil {
+				return nil, err
+			}
+			n := 0
+			err = filepath.WalkDir(abs, func(p string, d os.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if d.IsDir() && p != abs && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+					return filepath.SkipDir
+				}
+				if !d.IsDir() && d.Name() == "build.yml" {
+					add(filepath.Dir(p))
+					n++
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			if n == 0 {
+				return nil, fmt.Errorf("%s: no packages (directories with build.yml) found", a)
+			}
+			continue
+		}
+		abs, err := filepath.Abs(a)
+		if err != nil {
+			return nil, err
+		}
+		add(abs)
+	}
+	sort.Strings(dirs)
+	return dirs, nil
+}
+
+func (l *Loader) load(dir string) (*Package, error) {
+	if p, ok := l.byDir[dir]; ok {
+		return p, nil
+	}
+	if l.loading[dir] {
+		return nil, fmt.Errorf("%s: dependency cycle through this package", dir)
+	}
+	l.loading[dir] = true
+	defer delete(l.loading, dir)
+
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("package %s: %w", dir, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("package %s: not a directory", dir)
+	}
+	cfg, err := readBuildYML(dir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Package{Dir: dir, Config: cfg, Image: cfg.Image, Org: cfg.Org, DockerfilePath: cfg.Dockerfile}
+	if l.opts.Org != "" {
+		p.Org = l.opts.Org
+	}
+	if p.DockerfilePath == "" {
+		p.DockerfilePath = "Dockerfile"
+	}
+	p.Dockerfile, err = os.ReadFile(filepath.Join(dir, p.DockerfilePath))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", filepath.Join(dir, "build.yml"), "dockerfile", err)
+	}
+	p.Arches = cfg.Arches
+	if len(p.Arches) == 0 {
+		p.Arches = DefaultArches
+	}
+	p.Arches = append([]string(nil), p.Arches...)
+	sort.Strings(p.Arches)
+	p.Epoch = DefaultSourceDateEpoch
+	if cfg.SourceDateEpoch != nil {
+		p.Epoch = *cfg.SourceDateEpoch
+	}
+	if l.opts.SourceDateEpoch != nil {
+		p.Epoch = *l.opts.SourceDateEpoch
+	}
+	if p.Context, err = loadContext(dir, cfg.ExtraSources); err != nil {
+		return nil, err
+	}
+	if err := l.resolveBuildArgs(p); err != nil {
+		return nil, err
+	}
+	if err := l.resolveBases(p); err != nil {
+		return nil, err
+	}
+	if p.Tag, err = computeTag(p); err != nil {
+		return nil, err
+	}
+	l.byDir[dir] = p
+	return p, nil
+}
+
+func (l *Loader) resolveBuildArgs(p *Package) error {
+	p.BuildArgs = map[string]string{}
+	for _, kv := range p.Config.BuildArgs {
+		k, v, _ := strings.Cut(kv, "=")
+		if rel, ok := strings.CutPrefix(v, PkgRefPrefix); ok {
+			dep, err := l.load(filepath.Join(p.Dir, rel))
+			if err != nil {
+				return fmt.Errorf("%s: buildArgs %s: %w", filepath.Join(p.Dir, "build.yml"), k, err)
+			}
+			p.addDep(dep)
+			v = dep.Ref()
+		}
+		p.BuildArgs[k] = v
+	}
+	return nil
+}
+
+func (p *Package) addDep(d *Package) {
+	for _, x := range p.Deps {
+		if x == d {
+			return
+		}
+	}
+	p.Deps = append(p.Deps, d)
+}
+
+// resolveBases finds what every external image of the Dockerfile is: a
+// tree package, or an image in the local cache. Builds never pull, so
+// anything else is an error here, before any build starts.
+func (l *Loader) resolveBases(p *Package) error {
+	p.Bases = map[string]Base{}
+	dfFile := filepath.Join(p.Dir, p.DockerfilePath)
+	for _, arch := range p.Arches {
+		plat := "linux/" + arch
+		if _, err := platforms.Parse(plat); err != nil {
+			return err
+		}
+		refs, err := externalImages(dfFile, p.Dockerfile, p.BuildArgs, plat)
+		if err != nil {
+			return err
+		}
+		for _, ref := range refs {
+			if _, ok := p.Bases[ref]; ok {
+				continue
+			}
+			b, err := l.resolveBase(p, ref)
+			if err != nil {
+				return fmt.Errorf("%s: FROM %s: %w", dfFile, ref, err)
+			}
+			p.Bases[ref] = b
+		}
+	}
+	return nil
+}
+
+func (l *Loader) resolveBase(p *Package, ref string) (Base, error) {
+	for _, d := range p.Deps {
+		if sameRef(d.Ref(), ref) {
+			return Base{Ref: ref, Pkg: d}, nil
+		}
+	}
+	if l.opts.Cache != nil {
+		desc, ok, err := l.opts.Cache.Resolve(ref)
+		if err != nil {
+			return Base{}, err
+		}
+		if ok {
+			return Base{Ref: ref, Digest: desc.Digest}, nil
+		}
+	}
+	if _, dgst, ok := strings.Cut(ref, "@"); ok {
+		h, err := v1.NewHash(dgst)
+		if err != nil {
+			return Base{}, err
+		}
+		return Base{Ref: ref, Digest: h}, nil
+	}
+	return Base{}, fmt.Errorf("image is neither a package of this tree nor in the local cache, and lkpkg builds never pull: build its package first, `lkpkg cache import` it, or refer to a tree package with a build arg set to %s<dir>", PkgRefPrefix)
+}
