@@ -1,0 +1,48 @@
+# lkpkg — see README.md. `make demo` sets up and runs the main job; `make test` runs the tests.
+GO       ?= go
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+BUILDKIT_VERSION := $(shell $(GO) list -m -f '{{.Version}}' github.com/moby/buildkit)
+# Tests find the binaries built here, whatever their working directory.
+export LKPKG_BUILDKITD := $(CURDIR)/bin/buildkitd
+export LKPKG_BIN       := $(CURDIR)/bin/lkpkg
+
+.PHONY: all deps test test-short bench demo clean FORCE
+
+all: bin/lkpkg bin/buildkitd bin/buildctl
+
+bin/lkpkg: FORCE
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $@ ./cmd/lkpkg
+
+# buildkitd and buildctl come from the buildkit module pinned in go.mod
+# (go.mod `tool` directives), not from a separate download.
+bin/buildkitd: go.mod go.sum
+	$(GO) build -trimpath -ldflags "-X github.com/moby/buildkit/version.Version=$(BUILDKIT_VERSION)" -o $@ github.com/moby/buildkit/cmd/buildkitd
+
+bin/buildctl: go.mod go.sum
+	$(GO) build -trimpath -ldflags "-X github.com/moby/buildkit/version.Version=$(BUILDKIT_VERSION)" -o $@ github.com/moby/buildkit/cmd/buildctl
+
+# System packages: runc for the buildkitd worker, qemu-user-static and
+# binfmt for arm64/riscv64 builds on an amd64 host.
+deps:
+	hack/install-deps.sh
+
+test: all
+	$(GO) test -count=1 -timeout 20m ./...
+
+# Unit tests only: no buildkitd, no binaries.
+test-short:
+	$(GO) test -short ./...
+
+bench: all
+	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 20m ./pkgbuild/ ./cmd/lkpkg/
+
+# The main job on the embedded defaults: build the example tree (the real
+# Alpine minirootfs for amd64+arm64, and a package on top of it) with the
+# local buildkitd, then show the cache.
+demo: deps all
+	bin/lkpkg pkg build pkgs/...
+	bin/lkpkg pkg build --verify-reproducible --progress quiet pkgs/...
+	bin/lkpkg cache ls
+
+clean:
+	rm -rf bin

@@ -1,0 +1,66 @@
+package builder
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// DefaultStateDir returns where the embedded builder keeps its state:
+// $LKPKG_BUILDER_DIR, else $XDG_CACHE_HOME/lkpkg/buildkit, else
+// ~/.cache/lkpkg/buildkit.
+func DefaultStateDir() string {
+	if d := os.Getenv("LKPKG_BUILDER_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "lkpkg", "buildkit")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		// Better a predictable path than failing outright.
+		return filepath.Join(os.TempDir(), "lkpkg-buildkit")
+	}
+	return filepath.Join(home, ".cache", "lkpkg", "buildkit")
+}
+
+// FindBinary locates buildkitd: $LKPKG_BUILDKITD, else next to the running
+// executable (symlinks resolved), else ../bin/buildkitd relative to it (the
+// layout `make` produces and `go test` binaries sit near), else $PATH.
+func FindBinary() (string, error) {
+	if p := os.Getenv("LKPKG_BUILDKITD"); p != "" {
+		if isExecutable(p) {
+			return p, nil
+		}
+		return "", fmt.Errorf("buildkitd: $LKPKG_BUILDKITD=%s is not an executable file", p)
+	}
+	var tried []string
+	if exe, err := os.Executable(); err == nil {
+		if r, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = r
+		}
+		dir := filepath.Dir(exe)
+		for _, c := range []string{
+			filepath.Join(dir, "buildkitd"),
+			filepath.Join(dir, "..", "bin", "buildkitd"),
+		} {
+			if isExecutable(c) {
+				return c, nil
+			}
+			tried = append(tried, c)
+		}
+	}
+	if p, err := exec.LookPath("buildkitd"); err == nil {
+		return p, nil
+	}
+	tried = append(tried, "$PATH")
+	return "", fmt.Errorf("buildkitd not found (looked at $LKPKG_BUILDKITD, %s); run `make` to build bin/buildkitd",
+		strings.Join(tried, ", "))
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}

@@ -1,0 +1,67 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+func TestConcurrentWriters(t *testing.T) {
+	const writers = 16
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	// Build images up front so the goroutines race only on the cache.
+	idxs := make([]v1.ImageIndex, writers)
+	for i := range idxs {
+		idxs[i] = newTestIndex(t)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := Open(dir) // a Cache per writer, as separate processes would have
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			_, errs[i] = c.WriteIndex(ctx, fmt.Sprintf("lkpkg/pkg%02d:v1", i), idxs[i])
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("writer %d: %v", i, err)
+		}
+	}
+
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := c.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 3*writers {
+		t.Errorf("List has %d entries, want %d (index + 2 arches per writer)", len(entries), 3*writers)
+	}
+	for i, idx := range idxs {
+		ref := fmt.Sprintf("lkpkg/pkg%02d:v1", i)
+		d, ok, err := c.Resolve(ref)
+		if err != nil || !ok {
+			t.Fatalf("Resolve(%s) = %v, %v", ref, ok, err)
+		}
+		if want := digestOf(t, idx); d.Digest != want {
+			t.Errorf("%s = %s, want %s", ref, d.Digest, want)
+		}
+	}
+	if err := c.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
