@@ -1,0 +1,326 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lkpkg/lkpkg/internal/testenv"
+)
+
+// cacheSnapshot is what a failed command must leave untouched.
+type cacheSnapshot struct {
+	index []byte
+	blobs []string
+}
+
+func snapshotCache(t *testing.T, dir string) cacheSnapshot {
+	t.Helper()
+	idx, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		t.Fatalf("cache index: %v", err)
+	}
+	var blobs []string
+	err = filepath.WalkDir(filepath.Join(dir, "blobs"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			blobs = append(blobs, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cacheSnapshot{idx, blobs}
+}
+
+func TestBadInputs(t *testing.T) {
+	testenv.Integration(t)
+	type tc struct {
+		name  string
+		setup func(t *testing.T, dir string) []string // returns lkpkg args
+		want  func(dir string) []string               // substrings of stderr
+		quick time.Duration                           // if set, must fail within this
+	}
+	okPkg := func(t *testing.T, dir string) string {
+		return writePkg(t, filepath.Join(dir, "ok"), pkgSpec{image: "ok", files: map[string]string{"f": "f\n"}})
+	}
+	writeFiles := func(t *testing.T, dir string, files map[string]string) string {
+		t.Helper()
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range files {
+			if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	cases := []tc{
+		{
+			name: "missing Dockerfile",
+			setup: func(t *testing.T, dir string) []string {
+				return []string{"pkg", "build", writeFiles(t, filepath.Join(dir, "nodf"), map[string]string{"build.yml": "image: nodf\narches: [amd64]\n"})}
+			},
+			want: func(dir string) []string {
+				return []string{filepath.Join(dir, "nodf", "Dockerfile"), "no such file"}
+			},
+		},
+		{
+			name: "malformed YAML",
+			setup: func(t *testing.T, dir string) []string {
+				return []string{"pkg", "build", writeFiles(t, filepath.Join(dir, "yaml"), map[string]string{
+					"build.yml":  "image: yaml\norg: lktest\narches: [amd64]\nbuildArgs: A: b\n",
+					"Dockerfile": "FROM scratch\n",
+				})}
+			},
+			want: func(dir string) []string {
+				return []string{filepath.Join(dir, "yaml", "build.yml") + ":4:", "mapping values are not allowed"}
+			},
+		},
+		{
+			name: "unknown field",
+			setup: func(t *testing.T, dir string) []string {
+				return []string{"pkg", "build", writeFiles(t, filepath.Join(dir, "unk"), map[string]string{
+					"build.yml":  "image: unk\narches: [amd64]\nbogus-field: 1\n",
+					"Dockerfile": "FROM scratch\n",
+				})}
+			},
+			want: func(dir string) []string {
+				return []string{filepath.Join(dir, "unk", "build.yml") + ":3", "bogus-field"}
+			},
+		},
+		{
+			name: "unknown arch",
+			setup: func(t *testing.T, dir string) []string {
+				return []string{"pkg", "build", writeFiles(t, filepath.Join(dir, "arch"), map[string]string{
+					"build.yml":  "image: arch\narches:\n  - amd64\n  - sparc\n",
+					"Dockerfile": "FROM scratch\n",
+				})}
+			},
+			want: func(dir string) []string {
+				return []string{filepath.Join(dir, "arch", "build.yml") + ":4", `"arches"`, `"sparc"`}
+			},
+		},
+		{
+			name: "unreachable builder",
+			setup: func(t *testing.T, dir string) []string {
+				return []string{"pkg", "build", "--progress", "plain", "--builder", "tcp://127.0.0.1:1", okPkg(t, dir)}
+			},
+			want: func(dir string) []string {
+				return []string{"tcp://127.0.0.1:1", filepath.Join(dir, "ok"), "1 package(s) failed"}
+			},
+			quick: 15 * time.Second,
+		},
+		{
+			name: "FROM an image not in the cache",
+			setup: func(t *testing.T, dir string) []string {
+				return []string{"pkg", "build", writePkg(t, filepath.Join(dir, "from"), pkgSpec{image: "from", df: "FROM alpine:3.19\nRUN true\n"})}
+			},
+			want: func(dir string) []string {
+				return []string{filepath.Join(dir, "from", "Dockerfile"), "alpine:3.19", "never pull"}
+			},
+		},
+		{
+			name: "nonexistent package dir",
+			setup: func(t *testing.T, dir string) []string {
+				return []string{"pkg", "build", filepath.Join(dir, "does-not-exist")}
+			},
+			want: func(dir string) []string {
+				return []string{filepath.Join(dir, "does-not-exist"), "no such file"}
+			},
+		},
+		{
+			name: "dependency that does not exist",
+			setup: func(t *testing.T, dir string) []string {
+				return []string{"pkg", "build", writePkg(t, filepath.Join(dir, "dep"), pkgSpec{image: "dep", dep: "../missing"})}
+			},
+			want: func(dir string) []string {
+				return []string{filepath.Join(dir, "dep", "build.yml"), "BASE", filepath.Join(dir, "missing")}
+			},
+		},
+		{
+			name: "tree without packages",
+			setup: func(t *testing.T, dir string) []string {
+				return []string{"pkg", "build", writeFiles(t, filepath.Join(dir, "empty"), map[string]string{"README": "x\n"}) + "/..."}
+			},
+			want: func(dir string) []string {
+				return []string{filepath.Join(dir, "empty") + "/...", "no packages"}
+			},
+		},
+		{
+			name: "platform not among the arches",
+			setup: func(t *testing.T, dir string) []string {
+				return []string{"pkg", "build", "--platforms", "linux/riscv64", okPkg(t, dir)}
+			},
+			want: func(dir string) []string {
+				return []string{filepath.Join(dir, "ok"), "linux/riscv64", "amd64"}
+			},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			// No buildkitd available: none of these may need one.
+			l := newLKNoBuilder(t)
+			l.ok("cache", "ls") // creates the cache
+			before := snapshotCache(t, l.cache)
+			dir := t.TempDir()
+			args := c.setup(t, dir)
+			r := l.run(args...)
+			t.Logf("%s", r)
+			if r.code == 0 {
+				t.Fatalf("expected failure:\n%s", r)
+			}
+			for _, w := range c.want(dir) {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr does not mention %q:\n%s", w, r.stderr)
+				}
+			}
+			if !strings.Contains(r.stderr, "lkpkg: ") {
+				t.Errorf("stderr has no \"lkpkg: \" error line:\n%s", r.stderr)
+			}
+			if strings.Contains(r.stdout, " built for ") {
+				t.Errorf("stdout reports a build:\n%s", r.stdout)
+			}
+			if c.quick > 0 && r.dur > c.quick {
+				t.Errorf("took %v, want < %v", r.dur, c.quick)
+			}
+			after := snapshotCache(t, l.cache)
+			if !bytes.Equal(before.index, after.index) {
+				t.Errorf("index.json changed:\nbefore: %s\nafter: %s", before.index, after.index)
+			}
+			if strings.Join(before.blobs, "\n") != strings.Join(after.blobs, "\n") {
+				t.Errorf("blobs changed:\nbefore: %v\nafter: %v", before.blobs, after.blobs)
+			}
+		})
+	}
+}
+
+func TestHelpVersionCompletion(t *testing.T) {
+	testenv.Integration(t)
+	l := newLKNoBuilder(t)
+
+	root := l.ok("--help").stdout
+	for _, w := range []string{"pkg", "cache", "builder", "version", "--cache", "--builder-state"} {
+		if !strings.Contains(root, w) {
+			t.Errorf("lkpkg --help does not mention %q:\n%s", w, root)
+		}
+	}
+	build := l.ok("pkg", "build", "--help").stdout
+	for _, w := range []string{"--builder", "--platforms", "--force", "--verify-reproducible", "--progress", "--no-cache", "--jobs", "--cache"} {
+		if !strings.Contains(build, w) {
+			t.Errorf("lkpkg pkg build --help does not mention %q:\n%s", w, build)
+		}
+	}
+	v := l.ok("version").stdout
+	if !regexp.MustCompile(`^lkpkg \S+ \(\S+\)\n$`).MatchString(v) {
+		t.Errorf("lkpkg version printed %q", v)
+	}
+	comp := l.ok("completion", "bash").stdout
+	if !strings.Contains(comp, "bash completion") || !strings.Contains(comp, "__lkpkg") {
+		t.Errorf("lkpkg completion bash does not look like a bash completion script:\n%.300s", comp)
+	}
+	r := l.run("no-such-command")
+	if r.code == 0 || !strings.Contains(r.stderr, "no-such-command") {
+		t.Errorf("unknown command:\n%s", r)
+	}
+}
+
+var refLineRE = regexp.MustCompile(`^lktest/[a-z0-9-]+:[0-9a-f]{40}$`)
+
+func showTags(t *testing.T, l *lk, dirs ...string) []string {
+	t.Helper()
+	r := l.ok(append([]string{"pkg", "show-tag"}, dirs...)...)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != len(dirs) {
+		t.Fatalf("show-tag of %d packages printed %d lines:\n%s", len(dirs), len(lines), r)
+	}
+	for _, line := range lines {
+		if !refLineRE.MatchString(line) {
+			t.Fatalf("show-tag printed %q, want org/image:<40 hex>", line)
+		}
+	}
+	return lines
+}
+
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, fi.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestShowTag(t *testing.T) {
+	testenv.Integration(t)
+	l := newLKNoBuilder(t) // show-tag needs no builder
+	tree := t.TempDir()
+	sharedTree(t, tree)
+	alpine := alpinePkg(t, filepath.Join(tree, "alpine"))
+	dirs := []string{filepath.Join(tree, "a"), filepath.Join(tree, "b"), filepath.Join(tree, "c"), filepath.Join(tree, "d"), alpine}
+
+	first := showTags(t, l, dirs...)
+	second := showTags(t, l, dirs...)
+	if strings.Join(first, "\n") != strings.Join(second, "\n") {
+		t.Errorf("show-tag is not stable:\n%v\n%v", first, second)
+	}
+
+	// The same packages somewhere else have the same tags.
+	other := filepath.Join(t.TempDir(), "elsewhere", "tree")
+	copyDir(t, tree, other)
+	var otherDirs []string
+	for _, d := range dirs {
+		rel, _ := filepath.Rel(tree, d)
+		otherDirs = append(otherDirs, filepath.Join(other, rel))
+	}
+	copied := showTags(t, l, otherDirs...)
+	if strings.Join(first, "\n") != strings.Join(copied, "\n") {
+		t.Errorf("show-tag differs for a copy of the packages:\n%v\n%v", first, copied)
+	}
+
+	// A changed input changes the package's tag and its dependents' tags,
+	// and nothing else.
+	if err := os.WriteFile(filepath.Join(other, "a", "a.txt"), []byte("changed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	changed := showTags(t, l, otherDirs...)
+	byRepo := map[string]string{}
+	for _, ref := range first {
+		byRepo[repoOf(ref)] = ref
+	}
+	for _, ref := range changed {
+		repo := repoOf(ref)
+		// shared-b and the Alpine package do not depend on shared-a.
+		wantSame := repo == "lktest/shared-b" || repo == "lktest/alpine-fixture"
+		if same := byRepo[repo] == ref; same != wantSame {
+			t.Errorf("%s after changing shared-a (was %s); want unchanged=%v", ref, byRepo[repo], wantSame)
+		}
+	}
+
+	if _, err := os.Stat(l.builderDir); err == nil {
+		t.Errorf("show-tag created the builder state dir %s", l.builderDir)
+	}
+}
