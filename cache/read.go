@@ -2,6 +2,8 @@ package cache
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -179,4 +181,24 @@ func (c *Cache) List() ([]Entry, error) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Ref < out[j].Ref })
 	return out, nil
+}
+
+// ImageByDigest returns the image for platform behind digest h: h may name
+// an index (stored or nested) or a single image manifest whose blob is here.
+func (c *Cache) ImageByDigest(h v1.Hash, platform v1.Platform) (v1.Image, error) {
+	if idx, err := c.IndexByDigest(h); err == nil {
+		img, err := imageForPlatform(idx, platform)
+		if err != nil {
+			return nil, fmt.Errorf("cache: index %s: %w", h, err)
+		}
+		return img, nil
+	}
+	if _, err := os.Stat(filepath.Join(c.blobDir(), h.Hex)); err != nil {
+		return nil, fmt.Errorf("cache: %s: %w", h, ErrNotFound)
+	}
+	img, err := layout.Path(c.dir).Image(h)
+	if err != nil {
+		return nil, fmt.Errorf("cache: image %s: %w", h, err)
+	}
+	return img, nil
 }

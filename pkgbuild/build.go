@@ -23,6 +23,7 @@ import (
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lkpkg/lkpkg/builder"
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/manifest"
 	"github.com/lkpkg/lkpkg/runconfig"
@@ -149,6 +150,9 @@ func (b *Builder) solveAll(ctx context.Context, p *Package, platforms []string) 
 		return nil, func() {}, err
 	}
 	groups := b.Builders.Groups(platforms)
+	if len(p.DependImages) > 0 {
+		groups = perPlatform(groups) // each platform gets its own arch's images
+	}
 	dirs := make([]string, len(groups))
 	cleanup = func() {
 		for _, d := range dirs {
@@ -193,7 +197,18 @@ func (b *Builder) solve(ctx context.Context, p *Package, addr string, platforms 
 	if err != nil {
 		return nil, err
 	}
-	ctxFS := p.Context.FS(p.Epoch)
+	bc := p.Context
+	if len(p.DependImages) > 0 {
+		depDir := outDir + ".deps"
+		if err := os.MkdirAll(depDir, 0o755); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(depDir)
+		if bc, err = b.withDependImages(ctx, p, platforms[0], depDir); err != nil {
+			return nil, err
+		}
+	}
+	ctxFS := bc.FS(p.Epoch)
 	opt := client.SolveOpt{
 		Frontend:      "dockerfile.v0",
 		FrontendAttrs: attrs,
@@ -369,6 +384,17 @@ func normalizePlatform(p v1.Platform) v1.Platform {
 }
 
 func digestOf(h v1.Hash) digest.Digest { return digest.Digest(h.String()) }
+
+// perPlatform splits builder groups into one group per platform.
+func perPlatform(groups []builder.Group) []builder.Group {
+	var out []builder.Group
+	for _, g := range groups {
+		for _, p := range g.Platforms {
+			out = append(out, builder.Group{Address: g.Address, Platforms: []string{p}})
+		}
+	}
+	return out
+}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

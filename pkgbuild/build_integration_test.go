@@ -282,3 +282,57 @@ func TestBuildAllOrderAndFailureIsolation(t *testing.T) {
 		t.Errorf("child image lacks its base's file: %q", got)
 	}
 }
+
+func TestDependsDockerImagesComeFromTheCache(t *testing.T) {
+	testenv.Integration(t)
+	dir := t.TempDir()
+	e := newBuildEnv(t, localBuilders(t))
+	a := filepath.Join(dir, "a")
+	write(t, filepath.Join(a, "build.yml"), "image: a\norg: test\narches: [amd64, arm64]\n", 0o644)
+	write(t, filepath.Join(a, "Dockerfile"), "FROM scratch\nARG TARGETARCH\nCOPY build.yml /a-${TARGETARCH}\n", 0o644)
+	pa := e.load(t, a)[0]
+	ra, err := e.b.Build(context.Background(), pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b := filepath.Join(dir, "b")
+	write(t, filepath.Join(b, "build.yml"), fmt.Sprintf("image: b\norg: test\narches: [amd64, arm64]\ndepends:\n  docker-images:\n    target: images/deps.tar\n    list: [\"test/a@%s\"]\n", ra.Digest), 0o644)
+	write(t, filepath.Join(b, "Dockerfile"), "FROM scratch\nCOPY images/deps.tar /deps.tar\n", 0o644)
+	pb := e.load(t, b)[0]
+	if _, err := e.b.Build(context.Background(), pb); err != nil {
+		t.Fatal(err)
+	}
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := e.cache.Image(pb.Ref(), v1.Platform{OS: "linux", Architecture: arch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved := fileInImage(t, img, "deps.tar")
+		// The saved tar holds test/a's image for this arch (a docker-archive
+		// with manifest.json and a layer carrying /a-ARCH).
+		tr := tar.NewReader(strings.NewReader(saved))
+		var names []string
+		for {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			names = append(names, h.Name)
+		}
+		if !strings.Contains(strings.Join(names, " "), "manifest.json") {
+			t.Fatalf("%s: deps.tar is not a docker archive: %v", arch, names)
+		}
+		want, _ := e.cache.Image(pa.Ref(), v1.Platform{OS: "linux", Architecture: arch})
+		cfg, _ := want.ConfigName()
+		if !strings.Contains(strings.Join(names, " "), cfg.Hex) {
+			t.Errorf("%s: deps.tar lacks test/a's %s config %s: %v", arch, arch, cfg, names)
+		}
+	}
+
+	// An unpinned depends image is refused when loading.
+	write(t, filepath.Join(b, "build.yml"), "image: b\ndepends:\n  docker-images:\n    target: x.tar\n    list: [\"test/a:latest\"]\n", 0o644)
+	if _, err := NewLoader(LoadOptions{Cache: e.cache}).Load(b); err == nil || !strings.Contains(err.Error(), "pinned by digest") {
+		t.Fatalf("unpinned depends image: %v", err)
+	}
+}

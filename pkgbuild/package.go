@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -34,6 +35,8 @@ type Package struct {
 	// the digest it resolves to; tree packages map to their own Ref.
 	Bases map[string]Base
 	Deps  []*Package // tree packages this one builds on
+	// DependImages are depends.docker-images, each pinned by digest.
+	DependImages []string
 }
 
 // Base is an image a package starts from.
@@ -47,11 +50,13 @@ type Base struct {
 func (p *Package) Ref() string { return p.Repo() + ":" + p.Tag }
 
 // Repo is the reference without tag: org/image.
-func (p *Package) Repo() string {
-	if p.Org == "" {
-		return p.Image
+func (p *Package) Repo() string { return repoName(p.Org, p.Image) }
+
+func repoName(org, image string) string {
+	if org == "" {
+		return image
 	}
-	return p.Org + "/" + p.Image
+	return org + "/" + image
 }
 
 // Platforms returns linux/ARCH for every declared arch.
@@ -80,11 +85,15 @@ type Loader struct {
 	opts    LoadOptions
 	byDir   map[string]*Package
 	loading map[string]bool
+	// repos maps org/image to the directory of every package named on the
+	// command line, so a literal FROM org/image:tag of one of them is
+	// recognised as a tree dependency.
+	repos map[string]string
 }
 
 // NewLoader returns a Loader.
 func NewLoader(opts LoadOptions) *Loader {
-	return &Loader{opts: opts, byDir: map[string]*Package{}, loading: map[string]bool{}}
+	return &Loader{opts: opts, byDir: map[string]*Package{}, loading: map[string]bool{}, repos: map[string]string{}}
 }
 
 // Load loads the packages named by args. An arg is a package directory or
@@ -94,6 +103,17 @@ func (l *Loader) Load(args ...string) ([]*Package, error) {
 	dirs, err := ExpandArgs(args)
 	if err != nil {
 		return nil, err
+	}
+	for _, d := range dirs {
+		if cfg, err := readBuildYML(d); err == nil {
+			org := cfg.Org
+			if l.opts.Org != "" {
+				org = l.opts.Org
+			}
+			if r, err := name.NewRepository(repoName(org, cfg.Image), name.WeakValidation); err == nil {
+				l.repos[r.Name()] = d
+			}
+		}
 	}
 	out := make([]*Package, 0, len(dirs))
 	for _, d := range dirs {
@@ -207,6 +227,9 @@ func (l *Loader) load(dir string) (*Package, error) {
 	if err := l.resolveBuildArgs(p); err != nil {
 		return nil, err
 	}
+	if p.DependImages, err = dependImages(p); err != nil {
+		return nil, err
+	}
 	if err := l.resolveBases(p); err != nil {
 		return nil, err
 	}
@@ -276,6 +299,19 @@ func (l *Loader) resolveBase(p *Package, ref string) (Base, error) {
 	for _, d := range p.Deps {
 		if sameRef(d.Ref(), ref) {
 			return Base{Ref: ref, Pkg: d}, nil
+		}
+	}
+	if tag, err := name.NewTag(ref, name.WeakValidation); err == nil {
+		if dir, ok := l.repos[tag.Context().Name()]; ok && dir != p.Dir {
+			dep, err := l.load(dir)
+			if err != nil {
+				return Base{}, err
+			}
+			if sameRef(dep.Ref(), ref) {
+				p.addDep(dep)
+				return Base{Ref: ref, Pkg: dep}, nil
+			}
+			// An older tag of a tree package: only usable if cached.
 		}
 	}
 	if l.opts.Cache != nil {

@@ -44,7 +44,7 @@ func inputs(p *Package) ([]byte, error) {
 			fmt.Fprintf(&b, "base %s %s\n", ref, base.Digest)
 		}
 	}
-	for _, img := range p.Config.Depends.DockerImages.List {
+	for _, img := range p.DependImages {
 		fmt.Fprintf(&b, "depends-image %s\n", img)
 	}
 	for _, e := range p.Context.Entries {

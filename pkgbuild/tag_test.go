@@ -160,3 +160,38 @@ func TestUnresolvableBaseIsAnError(t *testing.T) {
 		t.Fatalf("want an error naming test/missing:1 and saying builds never pull, got %v", err)
 	}
 }
+
+func TestLiteralFromOfATreePackageIsADependency(t *testing.T) {
+	root := t.TempDir()
+	base := filepath.Join(root, "base")
+	write(t, filepath.Join(base, "build.yml"), "image: base\norg: test\n", 0o644)
+	write(t, filepath.Join(base, "Dockerfile"), "FROM scratch\nCOPY build.yml /\n", 0o644)
+	pkgs, err := NewLoader(LoadOptions{}).Load(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := filepath.Join(root, "child")
+	write(t, filepath.Join(child, "build.yml"), "image: child\norg: test\n", 0o644)
+	write(t, filepath.Join(child, "Dockerfile"), "FROM "+pkgs[0].Ref()+"\n", 0o644)
+
+	all, err := NewLoader(LoadOptions{}).Load(root + "/...")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c *Package
+	for _, p := range all {
+		if p.Image == "child" {
+			c = p
+		}
+	}
+	if c == nil || len(c.Deps) != 1 || c.Deps[0].Image != "base" {
+		t.Fatalf("child deps: %+v", c)
+	}
+	if order := WithDeps([]*Package{c}); len(order) != 2 || order[0].Image != "base" {
+		t.Fatalf("build order %v", order)
+	}
+	// Alone (base not named), the literal tag is an unknown image.
+	if _, err := NewLoader(LoadOptions{}).Load(child); err == nil || !strings.Contains(err.Error(), "never pull") {
+		t.Fatalf("child alone: %v", err)
+	}
+}
