@@ -6,25 +6,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/lkpkg/lkpkg/internal/userdir"
 )
 
 // DefaultStateDir returns where the embedded builder keeps its state:
 // $LKPKG_BUILDER_DIR, else $XDG_CACHE_HOME/lkpkg/buildkit, else
 // ~/.cache/lkpkg/buildkit.
-func DefaultStateDir() string {
-	if d := os.Getenv("LKPKG_BUILDER_DIR"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "lkpkg", "buildkit")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil || home == "" {
-		// Better a predictable path than failing outright.
-		return filepath.Join(os.TempDir(), "lkpkg-buildkit")
-	}
-	return filepath.Join(home, ".cache", "lkpkg", "buildkit")
-}
+func DefaultStateDir() string { return userdir.Cache("LKPKG_BUILDER_DIR", "buildkit") }
 
 // FindBinary locates buildkitd: $LKPKG_BUILDKITD, else next to the running
 // executable (symlinks resolved), else ../bin/buildkitd relative to it (the

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/lkpkg/lkpkg/internal/userdir"
 )
 
 const (
@@ -29,19 +31,7 @@ type Cache struct {
 
 // DefaultDir is $LKPKG_CACHE if set, else $XDG_CACHE_HOME/lkpkg/oci, else
 // ~/.cache/lkpkg/oci.
-func DefaultDir() string {
-	if d := os.Getenv("LKPKG_CACHE"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "lkpkg", "oci")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		home = os.TempDir()
-	}
-	return filepath.Join(home, ".cache", "lkpkg", "oci")
-}
+func DefaultDir() string { return userdir.Cache("LKPKG_CACHE", "oci") }
 
 // Open opens the layout at dir, creating an empty one if it is missing.
 func Open(dir string) (*Cache, error) {
