@@ -14,15 +14,16 @@ import (
 // index.json as ref, with one "<ref>-<arch><variant>" entry per platform
 // child. Entries already named so are replaced.
 func (c *Cache) WriteIndex(ctx context.Context, ref string, idx v1.ImageIndex) (v1.Descriptor, error) {
+	return c.UpdateIndex(ctx, ref, func(v1.ImageIndex) (v1.ImageIndex, error) { return idx, nil })
+}
+
+// UpdateIndex replaces the index stored as ref by update(old), where old is
+// the current one (nil if none), all under the lock: two processes adding
+// different platforms to one ref cannot lose each other's work.
+func (c *Cache) UpdateIndex(ctx context.Context, ref string, update func(old v1.ImageIndex) (v1.ImageIndex, error)) (v1.Descriptor, error) {
 	if ref == "" {
 		return v1.Descriptor{}, errors.New("cache: WriteIndex: empty ref")
 	}
-	desc, im, err := indexDescriptor(idx)
-	if err != nil {
-		return v1.Descriptor{}, fmt.Errorf("cache: writing %s: %w", ref, err)
-	}
-	desc.Annotations = map[string]string{refNameAnnotation: ref}
-
 	// The lock also covers blob writes: otherwise a concurrent GC could
 	// delete them before index.json references them.
 	unlock, err := c.Lock(ctx)
@@ -30,6 +31,24 @@ func (c *Cache) WriteIndex(ctx context.Context, ref string, idx v1.ImageIndex) (
 		return v1.Descriptor{}, err
 	}
 	defer unlock()
+
+	var old v1.ImageIndex
+	if d, ok, err := c.Resolve(ref); err != nil {
+		return v1.Descriptor{}, err
+	} else if ok && d.MediaType.IsIndex() {
+		if old, err = c.ImageIndex(ref); err != nil {
+			return v1.Descriptor{}, err
+		}
+	}
+	idx, err := update(old)
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("cache: updating %s: %w", ref, err)
+	}
+	desc, im, err := indexDescriptor(idx)
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("cache: writing %s: %w", ref, err)
+	}
+	desc.Annotations = map[string]string{refNameAnnotation: ref}
 
 	bw := &blobWriter{c: c, ctx: ctx, done: map[v1.Hash]bool{}}
 	if err := bw.index(idx, desc); err != nil {

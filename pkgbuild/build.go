@@ -124,15 +124,11 @@ func (b *Builder) Build(ctx context.Context, p *Package) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	var base v1.ImageIndex
-	if _, ok, _ := b.Cache.Resolve(p.Ref()); ok {
-		base, _ = b.Cache.ImageIndex(p.Ref())
-	}
-	idx, err := manifest.Merge(base, imgs)
-	if err != nil {
-		return res, err
-	}
-	desc, err := b.Cache.WriteIndex(ctx, p.Ref(), idx)
+	// Merge under the cache lock: platforms built by another process in
+	// the meantime are kept, ours win.
+	desc, err := b.Cache.UpdateIndex(ctx, p.Ref(), func(old v1.ImageIndex) (v1.ImageIndex, error) {
+		return manifest.Merge(old, imgs)
+	})
 	if err != nil {
 		return res, err
 	}
