@@ -20,7 +20,7 @@ index per package tag, named org/image:tag, and one manifest per platform,
 named org/image:tag-ARCH. Writers lock it; index.json is replaced
 atomically, so a killed build never leaves it half-written.`,
 	}
-	cmd.AddCommand(newCacheLsCmd(g), newCacheRmCmd(g), newCacheExportCmd(g), newCacheImportCmd(g), newCacheVerifyCmd(g))
+	cmd.AddCommand(newCacheLsCmd(g), newCacheRmCmd(g), newCacheExportCmd(g), newCacheImportCmd(g), newCacheVerifyCmd(g), newCachePruneCmd(g))
 	return cmd
 }
 
@@ -170,6 +170,26 @@ func newCacheVerifyCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "ok")
+			return nil
+		},
+	}
+}
+
+func newCachePruneCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "prune",
+		Short: "Delete blobs no image uses and temp files left by killed builds (older than 1 hour)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.openCache()
+			if err != nil {
+				return err
+			}
+			freed, err := c.Prune(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "freed %.1f MB\n", float64(freed)/1e6)
 			return nil
 		},
 	}
