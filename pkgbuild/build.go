@@ -206,6 +206,11 @@ func (b *Builder) solve(ctx context.Context, p *Package, addr string, platforms 
 	}
 	ctxFS := bc.FS(p.Epoch)
 	opt := client.SolveOpt{
+		// BuildKit re-sends only context files whose path, size, mode or
+		// mtime changed since the last transfer under the same key. Our
+		// mtimes are all the epoch, so the key must change whenever any
+		// content does: the tag is exactly that.
+		SharedKey:     p.Ref(),
 		Frontend:      "dockerfile.v0",
 		FrontendAttrs: attrs,
 		LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": ctxFS},

@@ -249,6 +249,9 @@ func (l *Loader) resolveBuildArgs(p *Package) error {
 			if err != nil {
 				return fmt.Errorf("%s: buildArgs %s: %w", filepath.Join(p.Dir, "build.yml"), k, err)
 			}
+			if missing := missingArches(p, dep); len(missing) > 0 {
+				return fmt.Errorf("%s: buildArgs %s: package %s (%s) is not built for %s, which this package needs", filepath.Join(p.Dir, "build.yml"), k, dep.Repo(), dep.Dir, strings.Join(missing, ", "))
+			}
 			p.addDep(dep)
 			v = dep.Ref()
 		}
@@ -308,6 +311,9 @@ func (l *Loader) resolveBase(p *Package, ref string) (Base, error) {
 				return Base{}, err
 			}
 			if sameRef(dep.Ref(), ref) {
+				if missing := missingArches(p, dep); len(missing) > 0 {
+					return Base{}, fmt.Errorf("package %s (%s) is not built for %s, which this package needs", dep.Repo(), dep.Dir, strings.Join(missing, ", "))
+				}
 				p.addDep(dep)
 				return Base{Ref: ref, Pkg: dep}, nil
 			}
@@ -331,4 +337,19 @@ func (l *Loader) resolveBase(p *Package, ref string) (Base, error) {
 		return Base{Ref: ref, Digest: h}, nil
 	}
 	return Base{}, fmt.Errorf("image is neither a package of this tree nor in the local cache, and lkpkg builds never pull: build its package first, `lkpkg cache import` it, or refer to a tree package with a build arg set to %s<dir>", PkgRefPrefix)
+}
+
+// missingArches lists the arches of p that its dependency dep lacks.
+func missingArches(p, dep *Package) []string {
+	var out []string
+	for _, a := range p.Arches {
+		found := false
+		for _, b := range dep.Arches {
+			found = found || a == b
+		}
+		if !found {
+			out = append(out, a)
+		}
+	}
+	return out
 }

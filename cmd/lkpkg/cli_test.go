@@ -324,3 +324,30 @@ func TestShowTag(t *testing.T) {
 		t.Errorf("show-tag created the builder state dir %s", l.builderDir)
 	}
 }
+
+// TestAlpineFixtureBuild builds the real Alpine minirootfs (an extra
+// source outside the package) with a RUN step, and checks the result.
+func TestAlpineFixtureBuild(t *testing.T) {
+	testenv.Integration(t)
+	l := newLK(t)
+	dir := alpinePkg(t, filepath.Join(t.TempDir(), "alpine"))
+	tag := strings.TrimSpace(l.ok("pkg", "show-tag", dir).stdout)
+	r := l.ok("pkg", "build", "--progress", "plain", dir)
+	lines := parseBuild(t, r)
+	if bl, ok := lines[tag]; !ok || bl.upToDate {
+		t.Fatalf("build did not build %s:\n%s", tag, r)
+	}
+	l.verifyCache()
+	e, ok := l.cacheLs()[tag+"-amd64"]
+	if !ok {
+		t.Fatalf("no %s-amd64 in the cache", tag)
+	}
+	if got, ok := fileInImage(t, l.cache, e.digest, "ok"); !ok || got != "ok\n" {
+		t.Errorf("/ok in the image is %q (found %v), want \"ok\\n\"", got, ok)
+	}
+	if got, ok := fileInImage(t, l.cache, e.digest, "etc/alpine-release"); !ok || strings.TrimSpace(got) != "3.19.4" {
+		t.Errorf("/etc/alpine-release in the image is %q (found %v), want 3.19.4", got, ok)
+	}
+	out := filepath.Join(t.TempDir(), "alpine.tar")
+	l.ok("cache", "export", "--format", "docker", "--platform", "linux/amd64", "-o", out, tag)
+}

@@ -1,0 +1,8 @@
+// Package apk models Alpine APK repositories: it parses APKINDEX text,
+// compares apk versions and resolves dependencies the way apk-tools 2.14
+// (Alpine v3.19) does, so that a mirror can compute exactly the set of
+// packages `apk add` would install without running apk itself.
+//
+// Signature checking and tar.gz handling live in mirror/apksign; this
+// package only sees the plain APKINDEX text.
+package apk

@@ -1,0 +1,133 @@
+package apksign
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"io"
+)
+
+const (
+	maxIndexSize       = 512 << 20 // decompressed APKINDEX; real ones are ~10 MiB
+	maxDescriptionSize = 64 << 10
+)
+
+// SignedIndex is the verified content of an APKINDEX.tar.gz.
+type SignedIndex struct {
+	APKINDEX    []byte
+	Description string
+	KeyName     string // file name of the key that signed it
+	Algorithm   string // "RSA" (SHA-1), "RSA256" or "RSA512"
+}
+
+// VerifyIndex checks that data is an APKINDEX.tar.gz signed by a key in keys
+// and returns its content. Anything apk-tools would not see as covered by the
+// signature is refused: trailing bytes, a second signature member, no
+// signature at all.
+func VerifyIndex(data []byte, keys *Keyring) (*SignedIndex, error) {
+	idx, err := verifyIndex(data, keys)
+	if err != nil {
+		return nil, fmt.Errorf("apksign: index: %w", err)
+	}
+	return idx, nil
+}
+
+func verifyIndex(data []byte, keys *Keyring) (*SignedIndex, error) {
+	m := newMemberReader(bytes.NewReader(data))
+	sigs, signed, err := readSigMember(m)
+	if err != nil {
+		return nil, err
+	}
+	if !signed {
+		return nil, fmt.Errorf("%w: no .SIGN.* entry in the first gzip member", ErrUnsigned)
+	}
+	v, err := newVerifier(sigs, keys)
+	if err != nil {
+		return nil, err
+	}
+	m.setHash(v.writer())
+	idx, err := readIndexMember(m)
+	if err != nil {
+		return nil, errBoth(v, m, err)
+	}
+	m.setHash(nil)
+	if eof, err := m.atEOF(); err != nil || !eof {
+		return nil, fmt.Errorf("%w: trailing data after the signed index", ErrMalformed)
+	}
+	if idx.KeyName, idx.Algorithm, err = v.verify(); err != nil {
+		return nil, err
+	}
+	return idx, nil
+}
+
+// readIndexMember reads the signed member holding DESCRIPTION and APKINDEX.
+func readIndexMember(m *memberReader) (*SignedIndex, error) {
+	content, err := m.next()
+	if err == io.EOF {
+		return nil, fmt.Errorf("%w: signature is not followed by an index", ErrMalformed)
+	}
+	if err != nil {
+		return nil, malformed("index member", err)
+	}
+	idx := &SignedIndex{}
+	var haveIndex, haveDesc bool
+	tr := tar.NewReader(content)
+	for first := true; ; first = false {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, malformed("index member", err)
+		}
+		if first {
+			if err := checkNotSignature(hdr.Name); err != nil {
+				return nil, err
+			}
+		}
+		switch hdr.Name {
+		case "APKINDEX":
+			if haveIndex {
+				return nil, fmt.Errorf("%w: duplicate APKINDEX entry", ErrMalformed)
+			}
+			haveIndex = true
+			if idx.APKINDEX, err = readEntry(tr, hdr, maxIndexSize); err != nil {
+				return nil, err
+			}
+		case "DESCRIPTION":
+			if haveDesc {
+				return nil, fmt.Errorf("%w: duplicate DESCRIPTION entry", ErrMalformed)
+			}
+			haveDesc = true
+			desc, err := readEntry(tr, hdr, maxDescriptionSize)
+			if err != nil {
+				return nil, err
+			}
+			idx.Description = string(desc)
+		}
+	}
+	if err := m.finish(); err != nil {
+		return nil, malformed("index member", err)
+	}
+	if !haveIndex {
+		return nil, fmt.Errorf("%w: no APKINDEX entry", ErrMalformed)
+	}
+	return idx, nil
+}
+
+// readEntry reads a regular tar entry of at most limit bytes.
+func readEntry(tr *tar.Reader, hdr *tar.Header, limit int64) ([]byte, error) {
+	if hdr.Typeflag != tar.TypeReg {
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrMalformed, hdr.Name)
+	}
+	if hdr.Size < 0 || hdr.Size > limit {
+		return nil, fmt.Errorf("%w: %s is %d bytes, limit %d", ErrMalformed, hdr.Name, hdr.Size, limit)
+	}
+	// Grow with the data actually read, not the claimed size, so a forged
+	// header cannot make us allocate the limit up front.
+	b, err := io.ReadAll(tr)
+	if err != nil {
+		return nil, malformed(hdr.Name, err)
+	}
+	return b, nil
+}

@@ -1,0 +1,129 @@
+package apksign
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// memberReader walks the gzip members of an apk file one at a time.
+//
+// Signatures and checksums cover the compressed bytes of a member, so every
+// byte the decompressor consumes is copied into the current hash. The
+// decompressor is fed through ReadByte, which compress/flate promises never to
+// read past the end of the deflate data, so member boundaries are exact.
+type memberReader struct {
+	r       *bufio.Reader
+	hash    io.Writer // receives consumed bytes; nil discards them
+	pending []byte    // consumed bytes not yet written to hash (batched for speed)
+	zr      *gzip.Reader
+}
+
+func newMemberReader(r io.Reader) *memberReader {
+	return &memberReader{r: bufio.NewReaderSize(r, 64<<10), pending: make([]byte, 0, 32<<10)}
+}
+
+// setHash flushes what was consumed so far into the old hash and directs
+// further bytes into w (nil: discard).
+func (m *memberReader) setHash(w io.Writer) {
+	m.flush()
+	m.hash = w
+}
+
+func (m *memberReader) flush() {
+	if m.hash != nil && len(m.pending) > 0 {
+		m.hash.Write(m.pending) // hash writers never fail
+	}
+	m.pending = m.pending[:0]
+}
+
+func (m *memberReader) record(p []byte) {
+	if m.hash == nil {
+		return
+	}
+	if len(m.pending)+len(p) > cap(m.pending) {
+		m.flush()
+		if len(p) > cap(m.pending) {
+			m.hash.Write(p)
+			return
+		}
+	}
+	m.pending = append(m.pending, p...)
+}
+
+func (m *memberReader) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	m.record(p[:n])
+	return n, err
+}
+
+func (m *memberReader) ReadByte() (byte, error) {
+	b, err := m.r.ReadByte()
+	if err == nil {
+		if m.hash != nil {
+			if len(m.pending) == cap(m.pending) {
+				m.flush()
+			}
+			m.pending = append(m.pending, b)
+		}
+	}
+	return b, err
+}
+
+// atEOF reports whether the input is exhausted.
+func (m *memberReader) atEOF() (bool, error) {
+	_, err := m.r.Peek(1)
+	if err == io.EOF {
+		return true, nil
+	}
+	return false, err
+}
+
+// next opens the following member and returns its decompressed content.
+// It returns io.EOF when no input is left.
+func (m *memberReader) next() (io.Reader, error) {
+	if eof, err := m.atEOF(); err != nil || eof {
+		if err == nil {
+			err = io.EOF
+		}
+		return nil, err
+	}
+	var err error
+	if m.zr == nil {
+		m.zr, err = gzip.NewReader(m)
+	} else {
+		err = m.zr.Reset(m)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Reset re-enables multistream; we must stop at each member boundary.
+	m.zr.Multistream(false)
+	return m.zr, nil
+}
+
+// finish reads the rest of the current member so that its trailer (CRC and
+// length) is checked and all of its bytes are hashed.
+func (m *memberReader) finish() error {
+	_, err := io.Copy(io.Discard, m.zr)
+	return err
+}
+
+// drain hashes all remaining input. After a decode failure it lets the caller
+// still check the signature over the rest, so tampering is reported as such
+// rather than as a decompression error.
+func (m *memberReader) drain() error {
+	_, err := io.Copy(io.Discard, struct{ io.Reader }{m})
+	return err
+}
+
+// malformed wraps a decoding error of part what with ErrMalformed, naming
+// truncation explicitly because it is the common case for partial downloads.
+func malformed(what string, err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: %s: file is truncated", ErrMalformed, what)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrMalformed, what, err)
+}

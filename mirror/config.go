@@ -1,0 +1,187 @@
+// Package mirror makes pinned, verified, offline copies of Alpine APK
+// repositories: `lock` resolves what mirror.yml wants against signed
+// upstream indexes and pins every package by checksum in mirror.lock;
+// `fetch` downloads exactly the locked packages, verifying each; `build`
+// writes an offline repository signed with the mirror's own key and packs
+// it with a base root filesystem as a reproducible OCI image.
+package mirror
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is mirror.yml.
+type Config struct {
+	// Image and Org name the mirror image: org/image:tag.
+	Image string `yaml:"image"`
+	Org   string `yaml:"org"`
+	// Upstream is the base URL repositories are relative to
+	// (http://, https:// or file://). --upstream / $LKPKG_APK_UPSTREAM
+	// replace it without changing the lock.
+	Upstream string `yaml:"upstream"`
+	// Repositories are paths below Upstream, e.g. v3.19/main.
+	Repositories []string `yaml:"repositories"`
+	// Keys is a directory of trusted upstream public keys (*.rsa.pub),
+	// relative to mirror.yml.
+	Keys string `yaml:"keys"`
+	// Arches are apk arch names (x86_64, aarch64, riscv64).
+	Arches []string `yaml:"arches"`
+	// Packages are the dependency atoms wanted on every arch; Extra adds
+	// per-arch ones.
+	Packages []string            `yaml:"packages"`
+	Extra    map[string][]string `yaml:"extra"`
+	// Rootfs maps an arch to the base root filesystem tarball (relative to
+	// mirror.yml) the mirror image starts from.
+	Rootfs map[string]string `yaml:"rootfs"`
+	// SigningKey is the mirror's public key (relative to mirror.yml),
+	// made by `lkpkg mirror keygen` and committed; the private key is
+	// given at build time.
+	SigningKey string `yaml:"signing-key"`
+	// SourceDateEpoch clamps every timestamp of the mirror image.
+	SourceDateEpoch *int64 `yaml:"source-date-epoch"`
+
+	dir, file string
+}
+
+// DefaultSourceDateEpoch matches pkgbuild's default (2024-01-01).
+const DefaultSourceDateEpoch int64 = 1704067200
+
+var apkArches = map[string]string{"x86_64": "amd64", "aarch64": "arm64", "riscv64": "riscv64", "armv7": "arm", "x86": "386", "s390x": "s390x", "ppc64le": "ppc64le"}
+
+// GOARCH returns the Go/OCI architecture name for an apk arch.
+func GOARCH(apkArch string) string { return apkArches[apkArch] }
+
+var nameRE = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+
+// LoadConfig reads and validates mirror.yml.
+func LoadConfig(file string) (*Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(file, data)
+}
+
+// ParseConfig decodes mirror.yml bytes; file is used for messages and to
+// resolve relative paths.
+func ParseConfig(file string, data []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: file is empty", file)
+		}
+		return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	c.file = file
+	c.dir = filepath.Dir(file)
+	fail := func(field, format string, args ...any) error {
+		return fmt.Errorf("%s: field %q: %s", file, field, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.Image == "" || !nameRE.MatchString(c.Image):
+		return nil, fail("image", "%q: a lower-case image name is required", c.Image)
+	case c.Upstream == "":
+		return nil, fail("upstream", "is required (e.g. https://dl-cdn.alpinelinux.org/alpine)")
+	case len(c.Repositories) == 0:
+		return nil, fail("repositories", "at least one is required (e.g. v3.19/main)")
+	case c.Keys == "":
+		return nil, fail("keys", "a directory of trusted upstream keys is required")
+	case len(c.Arches) == 0:
+		return nil, fail("arches", "at least one apk arch is required (x86_64, aarch64, ...)")
+	case len(c.Packages) == 0:
+		return nil, fail("packages", "at least one package is required")
+	case c.SigningKey == "":
+		return nil, fail("signing-key", "the mirror's public key is required (make one with `lkpkg mirror keygen`)")
+	}
+	if err := checkURL(c.Upstream); err != nil {
+		return nil, fail("upstream", "%v", err)
+	}
+	for _, a := range c.Arches {
+		if apkArches[a] == "" {
+			return nil, fail("arches", "unknown apk arch %q (expected one of x86_64, aarch64, riscv64, armv7, x86, s390x, ppc64le)", a)
+		}
+	}
+	for a := range c.Extra {
+		if !contains(c.Arches, a) {
+			return nil, fail("extra", "arch %q is not in arches", a)
+		}
+	}
+	for a := range c.Rootfs {
+		if !contains(c.Arches, a) {
+			return nil, fail("rootfs", "arch %q is not in arches", a)
+		}
+	}
+	for _, r := range c.Repositories {
+		if strings.Contains(r, "..") || strings.HasPrefix(r, "/") || strings.Contains(r, "://") {
+			return nil, fail("repositories", "%q must be a path below upstream, e.g. v3.19/main", r)
+		}
+	}
+	return &c, nil
+}
+
+func checkURL(u string) error {
+	for _, p := range []string{"http://", "https://", "file://"} {
+		if strings.HasPrefix(u, p) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q must start with http://, https:// or file://", u)
+}
+
+// Path resolves a path of mirror.yml relative to its directory.
+func (c *Config) Path(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}
+
+// File is mirror.yml's path.
+func (c *Config) File() string { return c.file }
+
+// Dir is the directory holding mirror.yml.
+func (c *Config) Dir() string { return c.dir }
+
+// World is what the lock resolves for arch: packages plus extras, sorted.
+func (c *Config) World(arch string) []string {
+	w := append(append([]string(nil), c.Packages...), c.Extra[arch]...)
+	sort.Strings(w)
+	return w
+}
+
+// Ref is org/image without tag.
+func (c *Config) Repo() string {
+	if c.Org == "" {
+		return c.Image
+	}
+	return c.Org + "/" + c.Image
+}
+
+// Epoch is the timestamp clamp for the image.
+func (c *Config) Epoch() int64 {
+	if c.SourceDateEpoch != nil {
+		return *c.SourceDateEpoch
+	}
+	return DefaultSourceDateEpoch
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

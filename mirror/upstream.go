@@ -1,0 +1,129 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// UpstreamEnv overrides mirror.yml's upstream without changing the lock.
+const UpstreamEnv = "LKPKG_APK_UPSTREAM"
+
+// Upstream reads files below a base URL: http(s):// or file://.
+type Upstream struct {
+	Base   string
+	Client *http.Client
+}
+
+// NewUpstream returns the upstream for c: override (a flag), else
+// $LKPKG_APK_UPSTREAM, else mirror.yml's `upstream`.
+func NewUpstream(c *Config, override string) (*Upstream, error) {
+	base := override
+	if base == "" {
+		base = os.Getenv(UpstreamEnv)
+	}
+	if base == "" {
+		base = c.Upstream
+	}
+	if err := checkURL(base); err != nil {
+		return nil, fmt.Errorf("upstream: %w", err)
+	}
+	return &Upstream{Base: strings.TrimSuffix(base, "/"), Client: &http.Client{Timeout: 10 * time.Minute}}, nil
+}
+
+// URL is the location of rel below the base.
+func (u *Upstream) URL(rel string) string { return u.Base + "/" + strings.TrimPrefix(rel, "/") }
+
+// ErrNotFound is returned when the upstream lacks a file.
+var ErrNotFound = errors.New("not found upstream")
+
+// Open opens rel, starting at byte offset (for resuming downloads). It
+// retries transient HTTP failures (5xx, 429, timeouts) with backoff.
+func (u *Upstream) Open(ctx context.Context, rel string, offset int64) (io.ReadCloser, error) {
+	loc := u.URL(rel)
+	if strings.HasPrefix(loc, "file://") {
+		p, err := url.PathUnescape(strings.TrimPrefix(loc, "file://"))
+		if err != nil {
+			return nil, err
+		}
+		f, err := os.Open(p)
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("%s: %w", loc, ErrNotFound)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
+			f.Close()
+			return nil, err
+		}
+		return f, nil
+	}
+	var lastErr error
+	for attempt := 0; attempt < 4; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(time.Duration(attempt*attempt) * 250 * time.Millisecond):
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc, nil)
+		if err != nil {
+			return nil, err
+		}
+		if offset > 0 {
+			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
+		}
+		resp, err := u.Client.Do(req)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		switch {
+		case resp.StatusCode == http.StatusNotFound:
+			resp.Body.Close()
+			return nil, fmt.Errorf("%s: %w", loc, ErrNotFound)
+		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+			resp.Body.Close()
+			lastErr = fmt.Errorf("%s: %s", loc, resp.Status)
+			continue
+		case offset > 0 && resp.StatusCode == http.StatusOK:
+			// The server ignored Range: skip what we already have.
+			if _, err := io.CopyN(io.Discard, resp.Body, offset); err != nil {
+				resp.Body.Close()
+				return nil, err
+			}
+			return resp.Body, nil
+		case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusPartialContent:
+			return resp.Body, nil
+		default:
+			resp.Body.Close()
+			return nil, fmt.Errorf("%s: %s", loc, resp.Status)
+		}
+	}
+	return nil, fmt.Errorf("%s: giving up after retries: %w", loc, lastErr)
+}
+
+// ReadAll reads rel whole, at most max bytes.
+func (u *Upstream) ReadAll(ctx context.Context, rel string, max int64) ([]byte, error) {
+	rc, err := u.Open(ctx, rel, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", u.URL(rel), err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s: larger than %d bytes", u.URL(rel), max)
+	}
+	return b, nil
+}
