@@ -15,4 +15,7 @@ var (
 	ErrChecksum = errors.New("checksum mismatch")
 	// ErrMalformed means the file is truncated or not in apk v2 format.
 	ErrMalformed = errors.New("malformed apk archive")
+	// ErrTruncated means the file ends early; it comes wrapped together
+	// with ErrMalformed.
+	ErrTruncated = errors.New("file is truncated")
 )

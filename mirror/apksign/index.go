@@ -64,7 +64,7 @@ func verifyIndex(data []byte, keys *Keyring) (*SignedIndex, error) {
 func readIndexMember(m *memberReader) (*SignedIndex, error) {
 	content, err := m.next()
 	if err == io.EOF {
-		return nil, fmt.Errorf("%w: signature is not followed by an index", ErrMalformed)
+		return nil, truncated("signature is not followed by an index")
 	}
 	if err != nil {
 		return nil, malformed("index member", err)

@@ -15,6 +15,7 @@ import (
 // Keyring holds trusted RSA public keys by file name. apk-tools looks keys up
 // by the exact name carried in the ".SIGN.*.<name>" entry, which is the key's
 // file name in /etc/apk/keys, so that is the identity used here too.
+// It is safe for concurrent verification once all keys are added.
 type Keyring struct {
 	keys map[string]*rsa.PublicKey
 }

@@ -123,7 +123,18 @@ func (m *memberReader) drain() error {
 // truncation explicitly because it is the common case for partial downloads.
 func malformed(what string, err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%w: %s: file is truncated", ErrMalformed, what)
+		return truncated(what)
 	}
-	return fmt.Errorf("%w: %s: %w", ErrMalformed, what, err)
+	return corruptError{fmt.Errorf("%w: %s: %w", ErrMalformed, what, err)}
+}
+
+// corruptError marks bytes that fail to decode, as opposed to a well-formed
+// but disallowed structure: only the former can be the visible effect of
+// tampering with signed bytes.
+type corruptError struct{ error }
+
+func (e corruptError) Unwrap() error { return e.error }
+
+func truncated(what string) error {
+	return fmt.Errorf("%w: %s: %w", ErrMalformed, what, ErrTruncated)
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -100,7 +101,7 @@ func q1Checksum(sum []byte) string {
 func readControlMember(m *memberReader) (map[string][]string, error) {
 	content, err := m.next()
 	if err == io.EOF {
-		return nil, fmt.Errorf("%w: no control member", ErrMalformed)
+		return nil, truncated("no control member")
 	}
 	if err != nil {
 		return nil, malformed("control member", err)
@@ -162,6 +163,9 @@ func checkData(m *memberReader, fields map[string][]string) error {
 	h := sha256.New()
 	m.setHash(h)
 	decodeErr := readDataMembers(m)
+	if errors.Is(decodeErr, ErrTruncated) {
+		return decodeErr
+	}
 	if decodeErr != nil {
 		if err := m.drain(); err != nil {
 			return malformed("data member", err)
@@ -182,9 +186,12 @@ func readDataMembers(m *memberReader) error {
 		content, err := m.next()
 		if err == io.EOF {
 			if n == 0 {
-				return fmt.Errorf("%w: no data member", ErrMalformed)
+				return truncated("no data member")
 			}
 			return nil
+		}
+		if err != nil && n > 0 {
+			return fmt.Errorf("%w: trailing data after the data member", ErrMalformed)
 		}
 		if err != nil {
 			return malformed("data member", err)

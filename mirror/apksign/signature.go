@@ -7,6 +7,7 @@ import (
 	_ "crypto/sha1" // register the hashes signature types name
 	_ "crypto/sha256"
 	_ "crypto/sha512"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -174,6 +175,10 @@ func checkNotSignature(name string) error {
 // errBoth prefers the signature verdict over a decode error: when content
 // fails to decode and also fails its signature, it was tampered with.
 func errBoth(v *verifier, m *memberReader, decodeErr error) error {
+	var corrupt corruptError
+	if !errors.As(decodeErr, &corrupt) || errors.Is(decodeErr, ErrTruncated) {
+		return decodeErr // a structural refusal or truncation says it all
+	}
 	if err := m.drain(); err == nil {
 		m.setHash(nil)
 		if _, _, err := v.verify(); err != nil {
