@@ -67,6 +67,17 @@ func (c *Config) InputsDigest() (string, error) {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "key %s\n", k.Name())
 	}
+	// What a root filesystem has installed is not locked again, so a new
+	// root filesystem needs a new lock.
+	for _, a := range arches {
+		if r := c.Rootfs[a]; r != "" {
+			sum, err := fileSHA256(c.Path(r))
+			if err != nil {
+				return "", fmt.Errorf("%s: rootfs %s: %w", c.file, a, err)
+			}
+			fmt.Fprintf(&b, "rootfs %s %s\n", a, sum)
+		}
+	}
 	sum := sha256.Sum256(b.Bytes())
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }

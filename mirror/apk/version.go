@@ -6,17 +6,20 @@ package apk
 // as negative counts, digit runs of 18+ characters are invalid, ...).
 // Expected values in version_test.go were produced by `apk version -t`.
 
-// Token types, in the order apk uses for its "which token follows" checks.
-// tokInvalid sorts last, as in apk-tools 2.14.
+// Token types, in the order apk uses for its "which token follows" checks
+// and for breaking ties between versions of different shapes.
 const (
-	tokDigitOrZero = iota
+	tokInvalid     = -1
+	tokDigitOrZero = iota - 1
 	tokDigit
 	tokLetter
 	tokSuffix
 	tokSuffixNo
 	tokRevisionNo
 	tokEnd
-	tokInvalid
+	// tokOverflow marks a digit run too long for apk; unlike other invalid
+	// input apk 2.14.4 orders it after the end of a version.
+	tokOverflow
 )
 
 // maxDigits is apk's limit on a digit run; longer runs make a version invalid
@@ -100,7 +103,7 @@ func (l *verLexer) next() int64 {
 			i++
 		}
 		if i >= maxDigits {
-			l.typ = tokInvalid
+			l.typ = tokOverflow
 			return -1
 		}
 	case tokLetter:
@@ -134,7 +137,9 @@ func (l *verLexer) next() int64 {
 	switch {
 	case len(l.s) == 0:
 		l.typ = tokEnd
-	case leadingZeros && isDigit(l.s[0]):
+	case leadingZeros && (isDigit(l.s[0]) || l.s[0] == '.'):
+		// apk continues with a digit token after a zero run; before a dot
+		// that token is empty (value 0), so 1.001 and 1.01 beat 1.00.1.
 		l.typ = tokDigit
 	default:
 		if leadingZeros {
@@ -148,7 +153,7 @@ func (l *verLexer) next() int64 {
 // ValidVersion reports whether v is a version apk accepts.
 func ValidVersion(v string) bool {
 	l := verLexer{s: v, typ: tokDigit}
-	for l.typ != tokEnd && l.typ != tokInvalid {
+	for l.typ != tokEnd && l.typ != tokInvalid && l.typ != tokOverflow {
 		l.next()
 	}
 	return l.typ == tokEnd
@@ -166,7 +171,7 @@ func compareVersions(a, b string, fuzzy bool) int {
 	la := verLexer{s: a, typ: tokDigit}
 	lb := verLexer{s: b, typ: tokDigit}
 	var av, bv int64
-	for la.typ == lb.typ && la.typ != tokEnd && la.typ != tokInvalid && av == bv {
+	for la.typ == lb.typ && la.typ >= 0 && la.typ < tokEnd && av == bv {
 		av = la.next()
 		bv = lb.next()
 	}

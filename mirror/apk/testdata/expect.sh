@@ -48,3 +48,18 @@ expect virtuals main -- pkgconf zlib-dev cmd:sh so:libz.so.1 pc:zlib
 expect community main community -- py3-pip git-lfs
 expect docs main -- busybox openrc docs
 expect build-base main -- build-base
+
+# Randomly drawn worlds (random_worlds.txt: "repos|atoms"), one result line
+# each: "repos|atoms|name-version ..." or "repos|atoms|ERROR".
+cp "$here/random_worlds.txt" "$root/worlds.txt"
+while IFS='|' read -r repos atoms; do
+	x=""
+	for r in $repos; do x="$x -X /repo/v3.19/$r"; done
+	# shellcheck disable=SC2086
+	if out=$(chroot "$root" $apk $x add --simulate $atoms 2>&1); then
+		pkgs=$(echo "$out" | sed -n 's/^([0-9]*\/[0-9]*) Installing \([^ ]*\) (\(.*\))$/\1-\2/p' | sort | tr '\n' ' ')
+	else
+		pkgs=ERROR
+	fi
+	echo "$repos|$atoms|${pkgs% }"
+done < "$root/worlds.txt" > "$here/random_expected.txt"

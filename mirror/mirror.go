@@ -1,0 +1,186 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/lkpkg/lkpkg/mirror/apksign"
+)
+
+// SigningKeyEnv names the mirror's private key when no flag does.
+const SigningKeyEnv = "LKPKG_MIRROR_SIGNING_KEY"
+
+// Options are the machine-specific parts of a mirror run: none of them
+// changes the lock or the image.
+type Options struct {
+	Upstream    string    // overrides mirror.yml's upstream ("" = $LKPKG_APK_UPSTREAM or mirror.yml)
+	SigningKey  string    // private key file ("" = $LKPKG_MIRROR_SIGNING_KEY, else signing-key without .pub)
+	DownloadDir string    // "" = DefaultDownloadDir()
+	Jobs        int       // parallel downloads
+	Progress    io.Writer // nil = silent
+}
+
+// Load reads mirror.yml from a directory or a file path.
+func Load(dirOrFile string) (*Config, error) {
+	file := dirOrFile
+	if fi, err := os.Stat(dirOrFile); err == nil && fi.IsDir() {
+		file = filepath.Join(dirOrFile, "mirror.yml")
+	}
+	return LoadConfig(file)
+}
+
+// Keys loads the trusted upstream keys.
+func (c *Config) TrustedKeys() (*apksign.Keyring, error) {
+	k, err := apksign.LoadKeyring(c.Path(c.Keys))
+	if err != nil {
+		return nil, fmt.Errorf("%s: keys: %w", c.file, err)
+	}
+	return k, nil
+}
+
+// Ref is the mirror image reference: org/image:tag.
+func (c *Config) Ref() (string, error) {
+	tag, err := Tag(c)
+	if err != nil {
+		return "", err
+	}
+	return c.Repo() + ":" + tag, nil
+}
+
+// LockAndWrite resolves the lock and writes mirror.lock atomically.
+func LockAndWrite(ctx context.Context, c *Config, opts Options) (*Lock, error) {
+	up, err := NewUpstream(c, opts.Upstream)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := c.TrustedKeys()
+	if err != nil {
+		return nil, err
+	}
+	lock, err := ResolveLock(ctx, c, up, keys, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
+	data, err := lock.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return lock, writeFileAtomic(c.LockFile(), data, 0o644)
+}
+
+// Fetch downloads and verifies every locked package.
+func Fetch(ctx context.Context, c *Config, opts Options) (*Lock, Fetched, FetchStats, error) {
+	lock, err := ReadLock(c.LockFile(), c)
+	if err != nil {
+		return nil, nil, FetchStats{}, err
+	}
+	up, err := NewUpstream(c, opts.Upstream)
+	if err != nil {
+		return nil, nil, FetchStats{}, err
+	}
+	keys, err := c.TrustedKeys()
+	if err != nil {
+		return nil, nil, FetchStats{}, err
+	}
+	f := &Fetcher{Upstream: up, Keys: keys, Dir: opts.DownloadDir, Jobs: opts.Jobs, Progress: opts.Progress}
+	fetched, stats, err := f.Fetch(ctx, lock, c.Arches)
+	return lock, fetched, stats, err
+}
+
+// Store is where the mirror image goes; *cache.Cache is one.
+type Store interface {
+	WriteIndex(ctx context.Context, ref string, idx v1.ImageIndex) (v1.Descriptor, error)
+}
+
+// Build fetches what the lock names, writes the signed offline repository
+// and stores the mirror image as Ref() in store.
+func Build(ctx context.Context, c *Config, opts Options, store Store) (string, v1.Descriptor, error) {
+	lock, fetched, _, err := Fetch(ctx, c, opts)
+	if err != nil {
+		return "", v1.Descriptor{}, err
+	}
+	keys, err := c.TrustedKeys()
+	if err != nil {
+		return "", v1.Descriptor{}, err
+	}
+	signer, err := c.Signer(opts.SigningKey)
+	if err != nil {
+		return "", v1.Descriptor{}, err
+	}
+	idx, err := ImageIndex(c, lock, fetched, keys, signer)
+	if err != nil {
+		return "", v1.Descriptor{}, err
+	}
+	ref, err := c.Ref()
+	if err != nil {
+		return "", v1.Descriptor{}, err
+	}
+	desc, err := store.WriteIndex(ctx, ref, idx)
+	return ref, desc, err
+}
+
+// Signer loads the mirror's private key: keyFile, else
+// $LKPKG_MIRROR_SIGNING_KEY, else the signing-key path without ".pub".
+func (c *Config) Signer(keyFile string) (*apksign.Signer, error) {
+	if keyFile == "" {
+		keyFile = os.Getenv(SigningKeyEnv)
+	}
+	if keyFile == "" {
+		keyFile = strings.TrimSuffix(c.Path(c.SigningKey), ".pub")
+	}
+	if _, err := os.Stat(keyFile); err != nil {
+		return nil, fmt.Errorf("the mirror's private key %s: %w (pass --signing-key or set %s)", keyFile, err, SigningKeyEnv)
+	}
+	return apksign.LoadSigner(keyFile, filepath.Base(c.SigningKey))
+}
+
+// writeFileAtomic writes via a synced temp file renamed into place.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// Keygen makes a mirror signing key pair in dir: NAME-XXXXXXXX.rsa
+// (private, 0600) and NAME-XXXXXXXX.rsa.pub. It returns the public key path.
+func Keygen(dir, name string, bits int) (string, error) {
+	s, pub, priv, err := apksign.GenerateKey(name, bits)
+	if err != nil {
+		return "", err
+	}
+	pubPath := filepath.Join(dir, s.KeyName)
+	privPath := strings.TrimSuffix(pubPath, ".pub")
+	for _, p := range []string{pubPath, privPath} {
+		if _, err := os.Stat(p); err == nil {
+			return "", fmt.Errorf("%s already exists", p)
+		}
+	}
+	if err := writeFileAtomic(privPath, priv, 0o600); err != nil {
+		return "", err
+	}
+	return pubPath, writeFileAtomic(pubPath, pub, 0o644)
+}

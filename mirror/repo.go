@@ -1,0 +1,81 @@
+package mirror
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/lkpkg/lkpkg/mirror/apksign"
+)
+
+// indexEntry renders one APKINDEX record from a verified package's
+// .PKGINFO, as `apk index` does.
+func indexEntry(p LockedPackage, fields map[string][]string, size int64) string {
+	var b strings.Builder
+	line := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "%s:%s\n", k, v)
+		}
+	}
+	line("C", p.Checksum)
+	line("P", p.Name)
+	line("V", p.Version)
+	line("A", first(fields["arch"]))
+	line("S", fmt.Sprint(size))
+	line("I", first(fields["size"]))
+	line("T", first(fields["pkgdesc"]))
+	line("U", first(fields["url"]))
+	line("L", first(fields["license"]))
+	line("o", first(fields["origin"]))
+	line("m", first(fields["maintainer"]))
+	line("t", first(fields["builddate"]))
+	line("c", first(fields["commit"]))
+	line("k", first(fields["provider_priority"]))
+	line("D", strings.Join(fields["depend"], " "))
+	line("p", strings.Join(fields["provides"], " "))
+	line("i", strings.Join(fields["install_if"], " "))
+	return b.String()
+}
+
+// repoFile is one file of the offline repository.
+type repoFile struct {
+	name string // below the repository's arch directory
+	path string // on disk ("" when data is set)
+	data []byte
+	mode int64
+}
+
+// repository lists the files of the offline repository for one arch:
+// every locked package and an APKINDEX.tar.gz signed by the mirror's key.
+func repository(arch string, pkgs []LockedPackage, fetched Fetched, keys *apksign.Keyring, signer *apksign.Signer, description string) ([]repoFile, error) {
+	sorted := append([]LockedPackage(nil), pkgs...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	var index bytes.Buffer
+	files := make([]repoFile, 0, len(sorted)+1)
+	for _, p := range sorted {
+		path, ok := fetched[p.Checksum]
+		if !ok {
+			return nil, fmt.Errorf("%s-%s (%s) was not fetched: run `lkpkg mirror fetch`", p.Name, p.Version, arch)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		info, err := apksign.VerifyPackage(f, keys, p.Checksum)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s-%s: %w", p.Name, p.Version, err)
+		}
+		index.WriteString(indexEntry(p, info.Fields, p.Size))
+		index.WriteString("\n")
+		files = append(files, repoFile{name: p.Filename(), path: path, mode: 0o644})
+	}
+	var signed bytes.Buffer
+	if err := signer.WriteIndex(&signed, index.Bytes(), description); err != nil {
+		return nil, err
+	}
+	files = append(files, repoFile{name: "APKINDEX.tar.gz", data: signed.Bytes(), mode: 0o644})
+	return files, nil
+}

@@ -1,0 +1,74 @@
+package mirror
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+
+	"github.com/lkpkg/lkpkg/mirror/apk"
+	"github.com/lkpkg/lkpkg/mirror/apksign"
+)
+
+// maxIndexSize bounds a downloaded APKINDEX.tar.gz (community is ~2 MB).
+const maxIndexSize = 256 << 20
+
+// ResolveLock fetches every repository's index for every arch, verifies
+// its signature against the trusted keys, resolves the wanted packages as
+// apk-tools would and returns the lock.
+func ResolveLock(ctx context.Context, c *Config, up *Upstream, keys *apksign.Keyring, progress io.Writer) (*Lock, error) {
+	inputs, err := c.InputsDigest()
+	if err != nil {
+		return nil, err
+	}
+	lock := &Lock{Version: LockVersion, Inputs: inputs, Packages: map[string][]LockedPackage{}}
+	for _, arch := range sortedArches(c) {
+		var repos []apk.Repository
+		for _, r := range c.Repositories {
+			rel := r + "/" + arch + "/APKINDEX.tar.gz"
+			data, err := up.ReadAll(ctx, rel, maxIndexSize)
+			if err != nil {
+				return nil, err
+			}
+			signed, err := apksign.VerifyIndex(data, keys)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", up.URL(rel), err)
+			}
+			pkgs, err := apk.ParseIndex(bytes.NewReader(signed.APKINDEX))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", up.URL(rel), err)
+			}
+			sum := sha256.Sum256(data)
+			lock.Indexes = append(lock.Indexes, LockedIndex{Repository: r, Arch: arch, SHA256: hex.EncodeToString(sum[:]), SignedBy: signed.KeyName})
+			repos = append(repos, apk.Repository{Name: r, Packages: pkgs})
+			if progress != nil {
+				fmt.Fprintf(progress, "%s: %d packages, signed by %s\n", up.URL(rel), len(pkgs), signed.KeyName)
+			}
+		}
+		selected, err := apk.Resolve(repos, c.World(arch))
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s for %s: %w", c.file, arch, err)
+		}
+		for _, p := range selected {
+			lock.Packages[arch] = append(lock.Packages[arch], LockedPackage{
+				Name: p.Name, Version: p.Version, Arch: p.Arch, Repository: repoOf(repos, p),
+				Checksum: p.Checksum, Size: p.Size,
+			})
+		}
+	}
+	return lock, nil
+}
+
+// repoOf names the repository a selected package came from.
+func repoOf(repos []apk.Repository, p apk.Package) string {
+	for _, r := range repos {
+		for _, q := range r.Packages {
+			if q.Name == p.Name && q.Version == p.Version && q.Checksum == p.Checksum {
+				return r.Name
+			}
+		}
+	}
+	return ""
+}
