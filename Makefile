@@ -5,6 +5,9 @@ BUILDKIT_VERSION := $(shell $(GO) list -m -f '{{.Version}}' github.com/moby/buil
 # Tests find the binaries built here, whatever their working directory.
 export LKPKG_BUILDKITD := $(CURDIR)/bin/buildkitd
 export LKPKG_BIN       := $(CURDIR)/bin/lkpkg
+# pkgs/alpine names Alpine's CDN; here the real Alpine data beside the
+# checkout stands in for it (the lock records checksums, not URLs).
+APK_UPSTREAM ?= file://$(abspath $(CURDIR)/../shared/alpine)
 
 .PHONY: all deps test test-short bench demo clean FORCE
 
@@ -34,14 +37,15 @@ test-short:
 	$(GO) test -short ./...
 
 bench: all
-	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 20m ./pkgbuild/ ./cmd/lkpkg/
+	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 20m ./cmd/lkpkg/ ./mirror/...
 
-# The main job on the embedded defaults: build the example tree (the real
-# Alpine minirootfs for amd64+arm64, and a package on top of it) with the
-# local buildkitd, then show the cache.
+# The main job on the embedded defaults: build every package of pkgs/ (the
+# pinned Alpine mirror, ca-certificates and dhcpcd from it, the Alpine
+# minirootfs for amd64+arm64 and a package on top of it) with the local
+# buildkitd, check they rebuild bit for bit, then show the cache.
 demo: deps all
-	bin/lkpkg pkg build pkgs/...
-	bin/lkpkg pkg build --verify-reproducible --progress quiet pkgs/...
+	LKPKG_APK_UPSTREAM=$(APK_UPSTREAM) bin/lkpkg pkg build pkgs/...
+	LKPKG_APK_UPSTREAM=$(APK_UPSTREAM) bin/lkpkg pkg build --verify-reproducible --progress quiet pkgs/...
 	bin/lkpkg cache ls
 
 clean:

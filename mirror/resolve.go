@@ -47,7 +47,7 @@ func ResolveLock(ctx context.Context, c *Config, up *Upstream, keys *apksign.Key
 				fmt.Fprintf(progress, "%s: %d packages, signed by %s\n", up.URL(rel), len(pkgs), signed.KeyName)
 			}
 		}
-		selected, err := apk.Resolve(repos, c.World(arch))
+		selected, err := resolveArch(c, arch, repos)
 		if err != nil {
 			return nil, fmt.Errorf("resolving %s for %s: %w", c.file, arch, err)
 		}
@@ -71,4 +71,27 @@ func repoOf(repos []apk.Repository, p apk.Package) string {
 		}
 	}
 	return ""
+}
+
+// resolveArch picks what the mirror must hold for arch: the closure of the
+// wanted packages, less what the base root filesystem already has and
+// `apk add` would keep (it is in the image already).
+func resolveArch(c *Config, arch string, repos []apk.Repository) ([]apk.Package, error) {
+	r := c.Rootfs[arch]
+	if r == "" {
+		return apk.Resolve(repos, c.World(arch))
+	}
+	root, err := ReadRoot(c.Path(r))
+	if err != nil {
+		return nil, err
+	}
+	_, changes, err := apk.ResolveOnRoot(repos, root, c.World(arch))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]apk.Package, len(changes))
+	for i, ch := range changes {
+		out[i] = ch.Package
+	}
+	return out, nil
 }

@@ -12,42 +12,46 @@ import (
 	"github.com/lkpkg/lkpkg/mirror/apk"
 )
 
-// installedDB is where apk-tools records what is installed.
-const installedDB = "lib/apk/db/installed"
+// Where apk-tools records what a root has installed and what was asked for.
+const (
+	installedDB = "lib/apk/db/installed"
+	worldFile   = "etc/apk/world"
+)
 
-// InstalledPackages reads the apk database of a root filesystem tarball:
-// the packages the mirror image already has, which `apk add` in it keeps.
-// A tarball without a database (not Alpine) has none.
-func InstalledPackages(tarGz string) ([]apk.Package, error) {
+// ReadRoot reads the apk database of a root filesystem tarball: what the
+// mirror image already has, which `apk add` in it keeps. A tarball
+// without a database (not Alpine) is an empty root.
+func ReadRoot(tarGz string) (apk.Root, error) {
 	f, err := os.Open(tarGz)
 	if err != nil {
-		return nil, err
+		return apk.Root{}, err
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", tarGz, err)
+		return apk.Root{}, fmt.Errorf("%s: %w", tarGz, err)
 	}
+	files := map[string][]byte{}
 	tr := tar.NewReader(zr)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return nil, nil
+			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", tarGz, err)
+			return apk.Root{}, fmt.Errorf("%s: %w", tarGz, err)
 		}
-		if path.Clean(h.Name) != installedDB && path.Clean("/"+h.Name) != "/"+installedDB {
+		name := path.Clean("/" + h.Name)[1:]
+		if name != installedDB && name != worldFile {
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(tr, 64<<20))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", tarGz, h.Name, err)
+		if files[name], err = io.ReadAll(io.LimitReader(tr, 64<<20)); err != nil {
+			return apk.Root{}, fmt.Errorf("%s: %s: %w", tarGz, h.Name, err)
 		}
-		pkgs, err := apk.ParseIndex(bytes.NewReader(data))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", tarGz, h.Name, err)
-		}
-		return pkgs, nil
 	}
+	root, err := apk.ReadRoot(bytes.NewReader(files[installedDB]), bytes.NewReader(files[worldFile]))
+	if err != nil {
+		return apk.Root{}, fmt.Errorf("%s: %w", tarGz, err)
+	}
+	return root, nil
 }

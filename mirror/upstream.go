@@ -34,8 +34,10 @@ func NewUpstream(c *Config, override string) (*Upstream, error) {
 	if err := checkURL(base); err != nil {
 		return nil, fmt.Errorf("upstream: %w", err)
 	}
-	return &Upstream{Base: strings.TrimSuffix(base, "/"), Client: &http.Client{Timeout: 10 * time.Minute}}, nil
+	return &Upstream{Base: strings.TrimSuffix(base, "/"), Client: defaultClient()}, nil
 }
+
+func defaultClient() *http.Client { return &http.Client{Timeout: 10 * time.Minute} }
 
 // URL is the location of rel below the base.
 func (u *Upstream) URL(rel string) string { return u.Base + "/" + strings.TrimPrefix(rel, "/") }

@@ -26,6 +26,7 @@ import (
 	"github.com/lkpkg/lkpkg/builder"
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/manifest"
+	"github.com/lkpkg/lkpkg/mirror"
 	"github.com/lkpkg/lkpkg/runconfig"
 )
 
@@ -47,6 +48,7 @@ type Builder struct {
 	Cache    *cache.Cache
 	Builders *Builders
 	Opts     Options
+	Mirror   mirror.Options // for mirror packages
 }
 
 // Result says what a build did.
@@ -118,6 +120,9 @@ func (b *Builder) Build(ctx context.Context, p *Package) (Result, error) {
 			return res, err
 		}
 		todo = missing
+	}
+	if p.Mirror != nil {
+		return b.buildMirror(ctx, p)
 	}
 	imgs, cleanup, err := b.solveAll(ctx, p, todo)
 	defer cleanup()

@@ -9,7 +9,9 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/google/go-containerregistry/pkg/name"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/lkpkg/lkpkg/mirror"
 )
 
 // PkgRefPrefix in a build arg value names another package of the tree by
@@ -37,6 +39,9 @@ type Package struct {
 	Deps  []*Package // tree packages this one builds on
 	// DependImages are depends.docker-images, each pinned by digest.
 	DependImages []string
+	// Mirror is set for a mirror package: a folder with mirror.yml instead
+	// of build.yml, built by `lkpkg mirror build` rather than BuildKit.
+	Mirror *mirror.Config
 }
 
 // Base is an image a package starts from.
@@ -193,6 +198,13 @@ func (l *Loader) load(dir string) (*Package, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("package %s: not a directory", dir)
 	}
+	if isMirror(dir) {
+		p, err := loadMirror(dir)
+		if err == nil {
+			l.byDir[dir] = p
+		}
+		return p, err
+	}
 	cfg, err := readBuildYML(dir)
 	if err != nil {
 		return nil, err
@@ -245,7 +257,10 @@ func (l *Loader) resolveBuildArgs(p *Package) error {
 	for _, kv := range p.Config.BuildArgs {
 		k, v, _ := strings.Cut(kv, "=")
 		if rel, ok := strings.CutPrefix(v, PkgRefPrefix); ok {
-			dep, err := l.load(filepath.Join(p.Dir, rel))
+			if !filepath.IsAbs(rel) {
+				rel = filepath.Join(p.Dir, rel)
+			}
+			dep, err := l.load(rel)
 			if err != nil {
 				return fmt.Errorf("%s: buildArgs %s: %w", filepath.Join(p.Dir, "build.yml"), k, err)
 			}

@@ -61,7 +61,12 @@ func inputs(p *Package) ([]byte, error) {
 }
 
 // Inputs returns the canonical input description the tag hashes.
-func (p *Package) Inputs() ([]byte, error) { return inputs(p) }
+func (p *Package) Inputs() ([]byte, error) {
+	if p.Mirror != nil {
+		return []byte(fmt.Sprintf("mirror %s (tag hashes mirror.lock, the root filesystems and the signing key)\n", p.Mirror.File())), nil
+	}
+	return inputs(p)
+}
 
 func computeTag(p *Package) (string, error) {
 	in, err := inputs(p)

@@ -12,6 +12,9 @@ import (
 // wanted platforms and compares every platform's manifest digest with the
 // one in the local cache. The cache is not changed.
 func (b *Builder) VerifyReproducible(ctx context.Context, p *Package) error {
+	if p.Mirror != nil {
+		return b.verifyMirror(ctx, p)
+	}
 	idx, err := b.Cache.ImageIndex(p.Ref())
 	if err != nil {
 		return fmt.Errorf("%s: verify-reproducible needs a first build in the cache: %w", p.Ref(), err)

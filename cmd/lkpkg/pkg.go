@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lkpkg/lkpkg/builder"
+	"github.com/lkpkg/lkpkg/mirror"
 	"github.com/lkpkg/lkpkg/pkgbuild"
 )
 
@@ -117,6 +118,7 @@ func newPkgBuildCmd(g *globalFlags) *cobra.Command {
 		platforms string
 		jobs      int
 		verify    bool
+		mopts     mirror.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "build DIR...",
@@ -126,7 +128,8 @@ its arches through BuildKit and stores a multi-arch OCI index in the local
 cache as org/image:tag, plus org/image:tag-ARCH per platform.
 
 Packages are built in dependency order (a build arg set to @lkt:pkg:DIR
-names another package), at most --jobs at a time; a failure stops only
+names another package; a directory with mirror.yml is a mirror package,
+built by "lkpkg mirror build"), at most --jobs at a time; a failure stops only
 what depends on it. A package whose tag is already in the cache is not
 rebuilt unless --force. Builds run with network off unless build.yml says
 network: true, never pull images (bases come from the tree or the cache),
@@ -161,7 +164,7 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
 			if jobs > 1 && opts.Progress == "auto" {
 				opts.Progress = "plain" // several live tty displays would overwrite each other
 			}
-			b := &pkgbuild.Builder{Cache: c, Builders: bs, Opts: opts}
+			b := &pkgbuild.Builder{Cache: c, Builders: bs, Opts: opts, Mirror: mopts}
 			return runBuild(cmd, b, pkgs, jobs, verify)
 		},
 	}
@@ -173,6 +176,8 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
 	cmd.Flags().StringVar(&opts.Progress, "progress", "auto", "progress output: auto, plain, tty, quiet or rawjson (as BuildKit shows it)")
 	cmd.Flags().IntVarP(&jobs, "jobs", "j", 2, "packages built at the same time")
 	cmd.Flags().BoolVar(&verify, "verify-reproducible", false, "after building, build again without any cache and fail if any digest differs")
+	cmd.Flags().StringVar(&mopts.Upstream, "apk-upstream", "", "for mirror packages (mirror.yml): upstream to fetch locked packages from instead of mirror.yml's (default $LKPKG_APK_UPSTREAM)")
+	cmd.Flags().StringVar(&mopts.SigningKey, "mirror-signing-key", "", "for mirror packages: the mirror's private key (default $LKPKG_MIRROR_SIGNING_KEY, else signing-key without .pub)")
 	return cmd
 }
 

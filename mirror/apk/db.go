@@ -24,12 +24,16 @@ type db struct {
 	iifIndex map[string][]string
 	pkgs     []*pkg // by package index; nil until materialized
 	src      []srcPkg
-	err      error // first parse error met while materializing
+	// installed lists the packages of the root, in installed-database
+	// order (apk's installed.packages list).
+	installed []int32
+	err       error // first parse error met while materializing
 }
 
 type srcPkg struct {
-	p     *Package
-	repos uint64 // bit i+1 for repository i; bit 0 is apk's cache
+	p         *Package
+	repos     uint64 // bit i+1 for repository i; bit 0 is apk's cache
+	installed bool   // in the root's installed database (apk's pkg->ipkg)
 }
 
 // provRef is one providing package; prov is the index in Provides, or -1
@@ -66,6 +70,7 @@ type pkg struct {
 	installIf []dep
 	priority  int
 	repos     uint64
+	installed bool
 	ss        pkgState
 }
 
@@ -86,10 +91,13 @@ func atomName(a string) string {
 	return a
 }
 
-// newDB indexes repositories in order. Identical packages (same checksum)
-// listed by several repositories are merged, as apk_db_pkg_add does.
-func newDB(repos []Repository) *db {
-	n := 0
+// newDB indexes the root's installed packages, then repositories in order,
+// as apk_db_open reads the installed database before the indexes.
+// Identical packages (same checksum) listed several times are merged, as
+// apk_db_pkg_add does: an installed package that a repository also lists
+// is one package, installed and available from that repository.
+func newDB(repos []Repository, installed []Package) *db {
+	n := len(installed)
 	for _, r := range repos {
 		n += len(r.Packages)
 	}
@@ -100,28 +108,40 @@ func newDB(repos []Repository) *db {
 		src:       make([]srcPkg, 0, n),
 	}
 	byID := make(map[string]int32, n)
+	add := func(p *Package, repos uint64, inst bool) {
+		id := p.Checksum
+		if id == "" {
+			id = "\x00" + p.Name + "-" + p.Version
+		}
+		if old, ok := byID[id]; ok {
+			d.src[old].repos |= repos
+			if inst && !d.src[old].installed {
+				d.src[old].installed = true
+				d.installed = append(d.installed, old)
+			}
+			return
+		}
+		idx := int32(len(d.src))
+		byID[id] = idx
+		d.src = append(d.src, srcPkg{p: p, repos: repos, installed: inst})
+		if inst {
+			d.installed = append(d.installed, idx)
+		}
+		d.provIndex[p.Name] = append(d.provIndex[p.Name], provRef{idx, -1})
+		for j, pr := range p.Provides {
+			pn := atomName(pr)
+			d.provIndex[pn] = append(d.provIndex[pn], provRef{idx, int32(j)})
+		}
+		if len(p.InstallIf) > 0 {
+			d.indexInstallIf(p)
+		}
+	}
+	for i := range installed {
+		add(&installed[i], 0, true)
+	}
 	for ri, r := range repos {
 		for i := range r.Packages {
-			p := &r.Packages[i]
-			id := p.Checksum
-			if id == "" {
-				id = "\x00" + p.Name + "-" + p.Version
-			}
-			if old, ok := byID[id]; ok {
-				d.src[old].repos |= 1 << uint(ri+1)
-				continue
-			}
-			idx := int32(len(d.src))
-			byID[id] = idx
-			d.src = append(d.src, srcPkg{p: p, repos: 1 << uint(ri+1)})
-			d.provIndex[p.Name] = append(d.provIndex[p.Name], provRef{idx, -1})
-			for j, pr := range p.Provides {
-				pn := atomName(pr)
-				d.provIndex[pn] = append(d.provIndex[pn], provRef{idx, int32(j)})
-			}
-			if len(p.InstallIf) > 0 {
-				d.indexInstallIf(p)
-			}
+			add(&r.Packages[i], 1<<uint(ri+1), false)
 		}
 	}
 	d.pkgs = make([]*pkg, len(d.src))
@@ -200,7 +220,7 @@ func (d *db) pkgAt(i int32) *pkg {
 		return p
 	}
 	s := d.src[i]
-	p := &pkg{pkg: s.p, name: d.getName(s.p.Name), priority: s.p.ProviderPriority, repos: s.repos}
+	p := &pkg{pkg: s.p, name: d.getName(s.p.Name), priority: s.p.ProviderPriority, repos: s.repos, installed: s.installed}
 	p.depends = d.parseDeps(s.p, s.p.Depends, false)
 	p.provides = d.parseDeps(s.p, s.p.Provides, true)
 	p.installIf = d.parseDeps(s.p, s.p.InstallIf, false)

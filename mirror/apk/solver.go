@@ -1,9 +1,10 @@
 package apk
 
 // A port of apk-tools 2.14's solver (src/solver.c) for the case `apk add`
-// meets: an empty root, no pinning tags, no --upgrade/--latest. Keeping the
-// propagation and selection order of the original is what makes the chosen
-// providers identical to apk's, so the structure follows solver.c closely.
+// meets: an empty or existing root, no pinning tags, no --upgrade/--latest.
+// Keeping the propagation and selection order of the original is what makes
+// the chosen providers identical to apk's, so the structure follows
+// solver.c closely.
 
 type nameState struct {
 	chosen             provider
@@ -23,6 +24,10 @@ type nameState struct {
 	maxDepChain        int
 	mergeDepends       int
 	mergeProvides      int
+	// Changeset generation (apk reuses requirers; kept apart here).
+	installedPkg  *pkg  // the root's package of this principal name
+	installedName *name // installed name providing this one with a version
+	csRequirers   int   // installed/new packages depending on this name
 }
 
 type pkgState struct {
@@ -45,7 +50,7 @@ type solver struct {
 	stamp      int     // marker generation for rdepends deduplication
 	errors     int
 	problems   []string
-	changes    []*pkg
+	changes    []change
 }
 
 func b2i(b bool) int {

@@ -121,8 +121,10 @@ func versionOrder(a, b provider) (c int, ok bool) {
 	return CompareVersions(a.version, b.version), true
 }
 
-// compareProviders is apk's compare_providers for solver flags 0 and no
-// installed packages: > 0 means a is preferred.
+// compareProviders is apk's compare_providers for solver flags 0 (plain
+// `apk add`: no --upgrade, --latest or pinning tags): > 0 means a is
+// preferred. Pinning checks (tag_ok, tag_preferred) are always equal
+// without tags and are left out.
 func compareProviders(a, b provider) int {
 	pa, pb := a.pkg, b.pkg
 	if pa == nil || pb == nil {
@@ -137,6 +139,11 @@ func compareProviders(a, b provider) int {
 	if r := pb.ss.conflicts - pa.ss.conflicts; r != 0 {
 		return r
 	}
+	// Prefer installed: without --upgrade apk keeps what the root has,
+	// even over a higher version in a repository.
+	if r := b2i(pa.installed) - b2i(pb.installed); r != 0 {
+		return r
+	}
 	if c, ok := versionOrder(a, b); ok && c != 0 {
 		return c
 	}
@@ -148,8 +155,16 @@ func compareProviders(a, b provider) int {
 	if r := pa.priority - pb.priority; r != 0 {
 		return r
 	}
-	// Prefer the lowest (first configured) repository.
-	return bits.TrailingZeros64(pb.repos) - bits.TrailingZeros64(pa.repos)
+	// Prefer the lowest (first configured) repository; ffs as in apk, so
+	// a package in no repository (installed only) counts as 0.
+	return ffs(pb.repos) - ffs(pa.repos)
+}
+
+func ffs(x uint64) int {
+	if x == 0 {
+		return 0
+	}
+	return bits.TrailingZeros64(x) + 1
 }
 
 func (ss *solver) assignName(n *name, p provider) {

@@ -1,0 +1,252 @@
+package mirror
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/lkpkg/lkpkg/cache"
+	"github.com/lkpkg/lkpkg/internal/testenv"
+)
+
+// serve serves dir over HTTP on 127.0.0.1 for the test.
+func serve(t testing.TB, dir string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(dir))}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// fixture is a mirror directory wanting world, with Alpine's keys and a
+// fresh signing key. rootfs adds the x86_64 minirootfs as the base.
+type fixture struct {
+	dir, alpine string
+	opts        Options
+}
+
+func newFixture(t *testing.T, world []string, rootfs bool) *fixture {
+	t.Helper()
+	f := &fixture{dir: t.TempDir(), alpine: testenv.AlpineDir(t)}
+	keys := filepath.Join(f.dir, "keys")
+	os.MkdirAll(keys, 0o755)
+	entries, _ := os.ReadDir(filepath.Join(f.alpine, "keys"))
+	for _, e := range entries {
+		b, _ := os.ReadFile(filepath.Join(f.alpine, "keys", e.Name()))
+		os.WriteFile(filepath.Join(keys, e.Name()), b, 0o644)
+	}
+	pub, err := Keygen(f.dir, "test", 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml := fmt.Sprintf("image: alpine\norg: test\nupstream: https://dl-cdn.alpinelinux.org/alpine\nrepositories: [v3.19/main, v3.19/community]\nkeys: keys\narches: [x86_64]\npackages: [%s]\nsigning-key: %s\n",
+		strings.Join(world, ", "), filepath.Base(pub))
+	if rootfs {
+		yml += "rootfs:\n  x86_64: " + filepath.Join(f.alpine, "minirootfs", "alpine-minirootfs-3.19.4-x86_64.tar.gz") + "\n"
+	}
+	if err := os.WriteFile(filepath.Join(f.dir, "mirror.yml"), []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.opts = Options{Upstream: serve(t, f.alpine), DownloadDir: filepath.Join(f.dir, "downloads")}
+	return f
+}
+
+func (f *fixture) config(t *testing.T) *Config {
+	t.Helper()
+	c, err := Load(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// expectation reads a package list recorded with the real apk (see
+// apk/testdata/expect.sh for the command).
+func expectation(t *testing.T, file string) []string {
+	t.Helper()
+	fh, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	var out []string
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func TestLockMatchesRealApkAndIsStable(t *testing.T) {
+	world := []string{"busybox", "dhcpcd", "ca-certificates", "musl-dev", "make", "binutils", "linux-headers"}
+	f := newFixture(t, world, false)
+	c := f.config(t)
+	lock, err := LockAndWrite(context.Background(), c, f.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range lock.Packages["x86_64"] {
+		got = append(got, p.Name+"-"+p.Version)
+	}
+	want := expectation(t, "apk/testdata/resolve_issue.txt")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("lock differs from real apk-tools:\n got %v\nwant %v", got, want)
+	}
+	first, _ := os.ReadFile(c.LockFile())
+	// Same inputs from another copy of the upstream (file:// instead of
+	// HTTP): byte-identical lock.
+	f.opts.Upstream = "file://" + f.alpine
+	if _, err := LockAndWrite(context.Background(), c, f.opts); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := os.ReadFile(c.LockFile())
+	if string(first) != string(second) {
+		t.Fatal("locking twice gave different mirror.lock files")
+	}
+	if _, err := ReadLock(c.LockFile(), c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	ctx := context.Background()
+	t.Run("index with one byte changed", func(t *testing.T) {
+		f := newFixture(t, []string{"zlib"}, false)
+		bad := copyTree(t, filepath.Join(f.alpine, "v3.19"), filepath.Join(t.TempDir(), "v3.19"))
+		idx := filepath.Join(bad, "main", "x86_64", "APKINDEX.tar.gz")
+		b, _ := os.ReadFile(idx)
+		b[len(b)/2] ^= 0x01
+		os.WriteFile(idx, b, 0o644)
+		f.opts.Upstream = serve(t, filepath.Dir(bad))
+		_, err := LockAndWrite(ctx, f.config(t), f.opts)
+		wantErr(t, err, "v3.19/main/x86_64/APKINDEX.tar.gz")
+		if _, statErr := os.Stat(f.config(t).LockFile()); statErr == nil {
+			t.Error("a lock was written from a bad index")
+		}
+	})
+	t.Run("index signed by a key not trusted", func(t *testing.T) {
+		f := newFixture(t, []string{"zlib"}, false)
+		os.Remove(filepath.Join(f.dir, "keys", "alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub"))
+		_, err := LockAndWrite(ctx, f.config(t), f.opts)
+		wantErr(t, err, "6165ee59")
+		wantErr(t, err, "not trusted")
+	})
+	t.Run("apk altered", func(t *testing.T) {
+		f := newFixture(t, []string{"zlib"}, false)
+		c := f.config(t)
+		if _, err := LockAndWrite(ctx, c, f.opts); err != nil {
+			t.Fatal(err)
+		}
+		bad := copyTree(t, filepath.Join(f.alpine, "v3.19"), filepath.Join(t.TempDir(), "v3.19"))
+		apk := filepath.Join(bad, "main", "x86_64", "zlib-1.3.1-r0.apk")
+		b, _ := os.ReadFile(apk)
+		b[len(b)-100] ^= 0x01
+		os.WriteFile(apk, b, 0o644)
+		f.opts.Upstream = serve(t, filepath.Dir(bad))
+		_, _, _, err := Fetch(ctx, c, f.opts)
+		wantErr(t, err, "zlib-1.3.1-r0")
+		if entries, _ := filepath.Glob(filepath.Join(f.opts.DownloadDir, "*.apk")); len(entries) > 1 {
+			t.Errorf("bad package kept in the download cache: %v", entries)
+		}
+	})
+	t.Run("package missing upstream", func(t *testing.T) {
+		f := newFixture(t, []string{"busybox"}, false) // in the index, not in the data
+		c := f.config(t)
+		if _, err := LockAndWrite(ctx, c, f.opts); err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, err := Fetch(ctx, c, f.opts)
+		wantErr(t, err, "busybox-1.36.1-r19")
+		wantErr(t, err, "missing upstream")
+	})
+	t.Run("lock no longer matches mirror.yml", func(t *testing.T) {
+		f := newFixture(t, []string{"zlib"}, false)
+		c := f.config(t)
+		if _, err := LockAndWrite(ctx, c, f.opts); err != nil {
+			t.Fatal(err)
+		}
+		yml, _ := os.ReadFile(c.File())
+		os.WriteFile(c.File(), []byte(strings.Replace(string(yml), "packages: [zlib]", "packages: [zlib, make]", 1)), 0o644)
+		_, _, _, err := Fetch(ctx, f.config(t), f.opts)
+		wantErr(t, err, "no longer matches")
+	})
+}
+
+func TestBuildIsReproducible(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, []string{"zlib", "dhcpcd"}, true)
+	c := f.config(t)
+	if _, err := LockAndWrite(ctx, c, f.opts); err != nil {
+		t.Fatal(err)
+	}
+	var digests []v1.Hash
+	for i := 0; i < 2; i++ {
+		// A clean download cache and a clean image cache each time.
+		o := f.opts
+		o.DownloadDir = filepath.Join(t.TempDir(), "downloads")
+		store, err := cache.Open(filepath.Join(t.TempDir(), "cache"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, desc, err := Build(ctx, c, o, store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(ref, "test/alpine:") {
+			t.Fatalf("ref %s", ref)
+		}
+		digests = append(digests, desc.Digest)
+	}
+	if digests[0] != digests[1] {
+		t.Fatalf("two clean mirror builds: %s and %s", digests[0], digests[1])
+	}
+}
+
+func wantErr(t *testing.T, err error, sub string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("expected an error mentioning %q, got none", sub)
+	}
+	if !strings.Contains(err.Error(), sub) {
+		t.Fatalf("error %q does not mention %q", err, sub)
+	}
+}
+
+// copyTree copies a directory of regular files.
+func copyTree(t *testing.T, src, dst string) string {
+	t.Helper()
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if fi.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}

@@ -1,0 +1,205 @@
+// Package pkgs holds this project's packages; its tests build them for
+// real (a private buildkitd, the real Alpine data as the upstream) and
+// check what is inside.
+package pkgs
+
+import (
+	"archive/tar"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/lkpkg/lkpkg/cache"
+	"github.com/lkpkg/lkpkg/internal/testenv"
+	"github.com/lkpkg/lkpkg/mirror"
+	"github.com/lkpkg/lkpkg/runconfig"
+)
+
+func upstream(t *testing.T) string { return "file://" + testenv.AlpineDir(t) }
+
+// The committed mirror.lock is what locking pkgs/alpine gives today.
+func TestCommittedMirrorLockIsCurrent(t *testing.T) {
+	c, err := mirror.Load("alpine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mirror.ReadLock(c.LockFile(), c); err != nil {
+		t.Fatal(err)
+	}
+	up, err := mirror.NewUpstream(c, upstream(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := c.TrustedKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := mirror.ResolveLock(context.Background(), c, up, keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := lock.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, _ := os.ReadFile(c.LockFile())
+	if string(fresh) != string(committed) {
+		t.Fatalf("pkgs/alpine/mirror.lock is stale: run `lkpkg mirror lock --upstream %s pkgs/alpine`", upstream(t))
+	}
+}
+
+// lkpkg runs the CLI with a private cache and builder.
+type lkpkg struct {
+	bin, cache, state string
+}
+
+func (l lkpkg) run(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(l.bin, args...)
+	cmd.Env = append(os.Environ(), "LKPKG_CACHE="+l.cache, "LKPKG_BUILDER_DIR="+l.state,
+		"LKPKG_BUILDKITD="+testenv.BuildkitdBinary(t), "LKPKG_APK_UPSTREAM="+upstream(t), "LKPKG_APK_CACHE="+filepath.Join(l.cache, "apk"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("lkpkg %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func TestBuildProjectPackages(t *testing.T) {
+	testenv.Integration(t)
+	state, err := os.MkdirTemp("", "lkp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := lkpkg{bin: testenv.LkpkgBinary(t), cache: t.TempDir(), state: state}
+	t.Cleanup(func() { l.run(t, "builder", "stop"); os.RemoveAll(state) })
+
+	l.run(t, "pkg", "build", "--progress", "plain", "alpine", "ca-certificates", "dhcpcd")
+	c, err := cache.Open(l.cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := func(dir string) string {
+		return strings.TrimSpace(l.run(t, "pkg", "show-tag", dir))
+	}
+	amd64 := v1.Platform{OS: "linux", Architecture: "amd64"}
+
+	t.Run("ca-certificates holds only the bundle", func(t *testing.T) {
+		img, err := c.Image(ref("ca-certificates"), amd64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := listFiles(t, img)
+		if len(files) != 1 || files[0] != "etc/ssl/certs/ca-certificates.crt" {
+			t.Fatalf("files %v", files)
+		}
+		if crt := readFile(t, img, "etc/ssl/certs/ca-certificates.crt"); !strings.Contains(crt, "BEGIN CERTIFICATE") || len(crt) < 100000 {
+			t.Fatalf("ca-certificates.crt is %d bytes", len(crt))
+		}
+	})
+	t.Run("dhcpcd with musl, busybox, its config label and apk database", func(t *testing.T) {
+		img, err := c.Image(ref("dhcpcd"), amd64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := strings.Join(listFiles(t, img), "\n")
+		for _, want := range []string{"sbin/dhcpcd", "bin/busybox", "lib/ld-musl-x86_64.so.1", "dhcpcd.conf", "lib/apk/db/installed"} {
+			if !strings.Contains(files, want) {
+				t.Errorf("%s missing", want)
+			}
+		}
+		if strings.Contains(files, "sbin/apk") || strings.Contains(files, "mirror/") {
+			t.Errorf("the package manager or the mirror leaked into the image")
+		}
+		db := readFile(t, img, "lib/apk/db/installed")
+		for _, p := range []string{"P:dhcpcd", "P:busybox", "P:musl"} {
+			if !strings.Contains(db, p+"\n") {
+				t.Errorf("apk database lacks %s", p)
+			}
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		label := cf.Config.Labels[runconfig.Label]
+		for _, want := range []string{`"CAP_NET_ADMIN"`, `"net":"host"`, `"/var/lib/dhcpcd:/var/lib/dhcpcd"`} {
+			if !strings.Contains(label, want) {
+				t.Errorf("config label lacks %s: %s", want, label)
+			}
+		}
+	})
+	t.Run("mirror rebuilds bit for bit", func(t *testing.T) {
+		l.run(t, "pkg", "build", "--verify-reproducible", "--progress", "quiet", "alpine", "ca-certificates", "dhcpcd")
+	})
+}
+
+func eachFile(t *testing.T, img v1.Image, fn func(h *tar.Header, r io.Reader)) {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(h, tr)
+	}
+}
+
+func listFiles(t *testing.T, img v1.Image) []string {
+	var out []string
+	eachFile(t, img, func(h *tar.Header, _ io.Reader) {
+		if h.Typeflag != tar.TypeDir {
+			out = append(out, strings.TrimPrefix(h.Name, "/"))
+		}
+	})
+	return out
+}
+
+func readFile(t *testing.T, img v1.Image, name string) string {
+	var out string
+	eachFile(t, img, func(h *tar.Header, r io.Reader) {
+		if strings.TrimPrefix(h.Name, "/") == name {
+			b, _ := io.ReadAll(r)
+			out = string(b)
+		}
+	})
+	return out
+}
+
+// Signature checks are on inside builds: without the mirror's key, apk
+// refuses the mirror's index and the package cannot be installed.
+func TestMirrorIndexSignatureIsChecked(t *testing.T) {
+	testenv.Integration(t)
+	state, err := os.MkdirTemp("", "lkp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := lkpkg{bin: testenv.LkpkgBinary(t), cache: t.TempDir(), state: state}
+	t.Cleanup(func() { l.run(t, "builder", "stop"); os.RemoveAll(state) })
+	alpine, _ := filepath.Abs("alpine")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "build.yml"), []byte("image: nokey\norg: test\narches: [amd64]\nbuildArgs: [\"MIRROR=@lkt:pkg:"+alpine+"\"]\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("ARG MIRROR\nFROM ${MIRROR}\nRUN rm /etc/apk/keys/lkpkg-dev-*.rsa.pub && apk add --no-network --no-cache dhcpcd\n"), 0o644)
+	cmd := exec.Command(l.bin, "pkg", "build", "--progress", "plain", dir)
+	cmd.Env = append(os.Environ(), "LKPKG_CACHE="+l.cache, "LKPKG_BUILDER_DIR="+l.state,
+		"LKPKG_BUILDKITD="+testenv.BuildkitdBinary(t), "LKPKG_APK_UPSTREAM="+upstream(t), "LKPKG_APK_CACHE="+filepath.Join(l.cache, "apk"))
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("apk installed from the mirror without its key:\n%s", out)
+	}
+	if !strings.Contains(string(out), "UNTRUSTED") {
+		t.Fatalf("expected apk to report an UNTRUSTED signature:\n%s", out)
+	}
+}
