@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/lkpkg/lkpkg/internal/testenv"
 	"github.com/lkpkg/lkpkg/mirror/apk"
 	"github.com/lkpkg/lkpkg/mirror/apksign"
@@ -35,20 +37,20 @@ func BenchmarkVerifyParseResolve(b *testing.B) {
 	start := time.Now()
 	n := 0
 	for b.Loop() {
-		var repos []apk.Repository
-		total := 0
+		// As `mirror lock` does: repositories in parallel.
+		repos := make([]apk.Repository, len(raw))
+		var eg errgroup.Group
 		for i, data := range raw {
-			si, err := apksign.VerifyIndex(data, keys)
-			if err != nil {
-				b.Fatal(err)
-			}
-			pkgs, err := apk.ParseIndex(bytes.NewReader(si.APKINDEX))
-			if err != nil {
-				b.Fatal(err)
-			}
-			total += len(pkgs)
-			repos = append(repos, apk.Repository{Name: fmt.Sprint(i), Packages: pkgs})
+			eg.Go(func() error {
+				pkgs, _, err := VerifyAndParse(data, keys)
+				repos[i] = apk.Repository{Name: fmt.Sprint(i), Packages: pkgs}
+				return err
+			})
 		}
+		if err := eg.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		total := len(repos[0].Packages) + len(repos[1].Packages)
 		if total != 23030 {
 			b.Fatalf("%d packages", total)
 		}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/lkpkg/lkpkg/mirror/apk"
 	"github.com/lkpkg/lkpkg/mirror/apksign"
 )
@@ -25,28 +27,34 @@ func ResolveLock(ctx context.Context, c *Config, up *Upstream, keys *apksign.Key
 	}
 	lock := &Lock{Version: LockVersion, Inputs: inputs, Packages: map[string][]LockedPackage{}}
 	for _, arch := range sortedArches(c) {
-		var repos []apk.Repository
-		for _, r := range c.Repositories {
-			rel := r + "/" + arch + "/APKINDEX.tar.gz"
-			data, err := up.ReadAll(ctx, rel, maxIndexSize)
-			if err != nil {
-				return nil, err
-			}
-			signed, err := apksign.VerifyIndex(data, keys)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", up.URL(rel), err)
-			}
-			pkgs, err := apk.ParseIndex(bytes.NewReader(signed.APKINDEX))
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", up.URL(rel), err)
-			}
-			sum := sha256.Sum256(data)
-			lock.Indexes = append(lock.Indexes, LockedIndex{Repository: r, Arch: arch, SHA256: hex.EncodeToString(sum[:]), SignedBy: signed.KeyName})
-			repos = append(repos, apk.Repository{Name: r, Packages: pkgs})
-			if progress != nil {
-				fmt.Fprintf(progress, "%s: %d packages, signed by %s\n", up.URL(rel), len(pkgs), signed.KeyName)
-			}
+		// Repositories are fetched, verified and parsed in parallel.
+		repos := make([]apk.Repository, len(c.Repositories))
+		indexes := make([]LockedIndex, len(c.Repositories))
+		eg, ectx := errgroup.WithContext(ctx)
+		for i, r := range c.Repositories {
+			eg.Go(func() error {
+				rel := r + "/" + arch + "/APKINDEX.tar.gz"
+				data, err := up.ReadAll(ectx, rel, maxIndexSize)
+				if err != nil {
+					return err
+				}
+				pkgs, keyName, err := VerifyAndParse(data, keys)
+				if err != nil {
+					return fmt.Errorf("%s: %w", up.URL(rel), err)
+				}
+				sum := sha256.Sum256(data)
+				indexes[i] = LockedIndex{Repository: r, Arch: arch, SHA256: hex.EncodeToString(sum[:]), SignedBy: keyName}
+				repos[i] = apk.Repository{Name: r, Packages: pkgs}
+				if progress != nil {
+					fmt.Fprintf(progress, "%s: %d packages, signed by %s\n", up.URL(rel), len(pkgs), keyName)
+				}
+				return nil
+			})
 		}
+		if err := eg.Wait(); err != nil {
+			return nil, err
+		}
+		lock.Indexes = append(lock.Indexes, indexes...)
 		selected, err := resolveArch(c, arch, repos)
 		if err != nil {
 			return nil, fmt.Errorf("resolving %s for %s: %w", c.file, arch, err)
@@ -59,6 +67,17 @@ func ResolveLock(ctx context.Context, c *Config, up *Upstream, keys *apksign.Key
 		}
 	}
 	return lock, nil
+}
+
+// VerifyAndParse checks an APKINDEX.tar.gz's signature against keys and
+// parses it; keyName is the key that signed it.
+func VerifyAndParse(data []byte, keys *apksign.Keyring) (pkgs []apk.Package, keyName string, err error) {
+	signed, err := apksign.VerifyIndex(data, keys)
+	if err != nil {
+		return nil, "", err
+	}
+	pkgs, err = apk.ParseIndex(bytes.NewReader(signed.APKINDEX))
+	return pkgs, signed.KeyName, err
 }
 
 // repoOf names the repository a selected package came from.

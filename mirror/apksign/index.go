@@ -33,7 +33,7 @@ func VerifyIndex(data []byte, keys *Keyring) (*SignedIndex, error) {
 }
 
 func verifyIndex(data []byte, keys *Keyring) (*SignedIndex, error) {
-	m := newMemberReader(bytes.NewReader(data))
+	m := newMemberReaderBytes(data)
 	sigs, signed, err := readSigMember(m)
 	if err != nil {
 		return nil, err
@@ -123,11 +123,12 @@ func readEntry(tr *tar.Reader, hdr *tar.Header, limit int64) ([]byte, error) {
 	if hdr.Size < 0 || hdr.Size > limit {
 		return nil, fmt.Errorf("%w: %s is %d bytes, limit %d", ErrMalformed, hdr.Name, hdr.Size, limit)
 	}
-	// Grow with the data actually read, not the claimed size, so a forged
-	// header cannot make us allocate the limit up front.
-	b, err := io.ReadAll(tr)
-	if err != nil {
+	// Size the buffer from the header, but no more than a real index
+	// needs up front: a forged header cannot make us allocate the limit.
+	var buf bytes.Buffer
+	buf.Grow(int(min(hdr.Size, 32<<20)) + bytes.MinRead)
+	if _, err := buf.ReadFrom(tr); err != nil {
 		return nil, malformed(hdr.Name, err)
 	}
-	return b, nil
+	return buf.Bytes(), nil
 }

@@ -19,10 +19,20 @@ type memberReader struct {
 	hash    io.Writer // receives consumed bytes; nil discards them
 	pending []byte    // consumed bytes not yet written to hash (batched for speed)
 	zr      *gzip.Reader
+
+	// For input already in memory (indexes), bytes are read straight from
+	// data and hashed as slices of it: no copying per byte.
+	inMem          bool
+	data           []byte
+	off, hashStart int
 }
 
 func newMemberReader(r io.Reader) *memberReader {
 	return &memberReader{r: bufio.NewReaderSize(r, 64<<10), pending: make([]byte, 0, 32<<10)}
+}
+
+func newMemberReaderBytes(data []byte) *memberReader {
+	return &memberReader{inMem: true, data: data}
 }
 
 // setHash flushes what was consumed so far into the old hash and directs
@@ -33,6 +43,13 @@ func (m *memberReader) setHash(w io.Writer) {
 }
 
 func (m *memberReader) flush() {
+	if m.inMem {
+		if m.hash != nil && m.off > m.hashStart {
+			m.hash.Write(m.data[m.hashStart:m.off])
+		}
+		m.hashStart = m.off
+		return
+	}
 	if m.hash != nil && len(m.pending) > 0 {
 		m.hash.Write(m.pending) // hash writers never fail
 	}
@@ -54,12 +71,27 @@ func (m *memberReader) record(p []byte) {
 }
 
 func (m *memberReader) Read(p []byte) (int, error) {
+	if m.inMem {
+		if m.off >= len(m.data) {
+			return 0, io.EOF
+		}
+		n := copy(p, m.data[m.off:])
+		m.off += n
+		return n, nil
+	}
 	n, err := m.r.Read(p)
 	m.record(p[:n])
 	return n, err
 }
 
 func (m *memberReader) ReadByte() (byte, error) {
+	if m.inMem {
+		if m.off >= len(m.data) {
+			return 0, io.EOF
+		}
+		m.off++
+		return m.data[m.off-1], nil
+	}
 	b, err := m.r.ReadByte()
 	if err == nil {
 		if m.hash != nil {
@@ -74,6 +106,9 @@ func (m *memberReader) ReadByte() (byte, error) {
 
 // atEOF reports whether the input is exhausted.
 func (m *memberReader) atEOF() (bool, error) {
+	if m.inMem {
+		return m.off >= len(m.data), nil
+	}
 	_, err := m.r.Peek(1)
 	if err == io.EOF {
 		return true, nil
