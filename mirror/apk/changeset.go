@@ -15,17 +15,13 @@ type change struct {
 	old, new *pkg
 }
 
-// installedPkgs materializes the root's packages in installed order.
-func (ss *solver) installedPkgs() []*pkg {
-	out := make([]*pkg, 0, len(ss.db.installed))
-	for _, i := range ss.db.installed {
-		out = append(out, ss.db.pkgAt(i))
-	}
-	return out
-}
-
 func (ss *solver) generateChangeset(world []dep) {
-	inst := ss.installedPkgs()
+	// The root's packages, materialized, in installed order.
+	inst := make([]*pkg, 0, len(ss.db.installed))
+	for _, i := range ss.db.installed {
+		inst = append(inst, ss.db.pkgAt(i))
+	}
+	ss.installed = inst
 	for _, p := range inst {
 		p.name.ss.installedPkg = p
 		p.name.ss.installedName = p.name
@@ -172,7 +168,7 @@ func (ss *solver) csetNameRemove(p *pkg) {
 	}
 	n.ss.inChangeset = true
 	p.ss.inChangeset = true
-	for _, p0 := range ss.installedPkgs() {
+	for _, p0 := range ss.installed {
 		for i := range p0.depends {
 			if d0 := &p0.depends[i]; !d0.conflict && satisfiedBy(d0, p) {
 				ss.csetNameRemove(p0)

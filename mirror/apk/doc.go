@@ -5,4 +5,10 @@
 //
 // Signature checking and tar.gz handling live in mirror/apksign; this
 // package only sees the plain APKINDEX text.
+//
+// Resolve models `apk add` on an empty root; ResolveOnRoot models it inside
+// an existing root (its lib/apk/db/installed and /etc/apk/world, see
+// ReadRoot), where installed packages are kept unless a constraint forces
+// a change. Both are checked against the real apk 2.14.4 by the
+// expectations testdata/expect.sh records.
 package apk

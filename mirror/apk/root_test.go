@@ -84,7 +84,7 @@ func loadRoot(t *testing.T, which string) Root {
 
 var repoByPathCache sync.Map // "v3.19/main" -> Repository
 
-// repoByPath loads the shared index at path ("v3.19/main", "v3.17/main").
+// repoByPath loads the shared x86_64 index at path ("v3.19/main", "v3.16/main").
 func repoByPath(t *testing.T, path string) Repository {
 	t.Helper()
 	if r, ok := repoByPathCache.Load(path); ok {

@@ -51,6 +51,7 @@ type solver struct {
 	errors     int
 	problems   []string
 	changes    []change
+	installed  []*pkg // the root's packages, set by generateChangeset
 }
 
 func b2i(b bool) int {

@@ -70,7 +70,8 @@ done < "$root/worlds.txt" > "$here/random_expected.txt"
 # (/etc/apk/world) take part. Each root_NAME.txt holds the command, the root
 # ("minirootfs" or "edited", see below), the repositories, the added atoms
 # and one line per change apk prints: "ACTION NAME OLD NEW" with "-" for a
-# missing side (Installing has no OLD, Purging no NEW), or "ERROR".
+# missing side (Installing has no OLD, Purging no NEW), or "ERROR". The v3.16
+# index (older than the root) is there to make apk downgrade and purge.
 rapk="/sbin/apk --keys-dir /keys --repositories-file /repos.empty --no-network --no-cache"
 cp -r "$shared/v3.16" "$root/repo/"
 
