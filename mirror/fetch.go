@@ -177,6 +177,17 @@ func (f *Fetcher) download(ctx context.Context, p LockedPackage, part string) (i
 		return 0, nil
 	}
 	rc, err := f.Upstream.Open(ctx, rel, offset)
+	if errors.Is(err, errBadRange) && offset > 0 {
+		// The partial file cannot be continued: start again from zero.
+		if err := file.Truncate(0); err != nil {
+			return 0, err
+		}
+		if _, err := file.Seek(0, io.SeekStart); err != nil {
+			return 0, err
+		}
+		offset = 0
+		rc, err = f.Upstream.Open(ctx, rel, 0)
+	}
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return 0, fmt.Errorf("locked package %s-%s (%s) is missing upstream at %s", p.Name, p.Version, p.Arch, f.Upstream.URL(rel))
@@ -212,8 +223,9 @@ func (f *Fetcher) verify(path string, p LockedPackage) error {
 	if err != nil {
 		return fmt.Errorf("%s-%s (%s): %w", p.Name, p.Version, p.Arch, err)
 	}
-	if got := first(info.Fields["pkgname"]); got != p.Name {
-		return fmt.Errorf("%s-%s: the package inside is %q", p.Name, p.Version, got)
+	// The signed .PKGINFO must be the package the lock names.
+	if name, ver := first(info.Fields["pkgname"]), first(info.Fields["pkgver"]); name != p.Name || ver != p.Version {
+		return fmt.Errorf("%s-%s: the package inside is %s-%s", p.Name, p.Version, name, ver)
 	}
 	return nil
 }

@@ -25,37 +25,47 @@ import (
 
 // ImageFormat is mixed into the mirror image tag; bump it when the image
 // layout changes.
-const ImageFormat = "lkpkg-mirror-v1"
+const ImageFormat = "lkpkg-mirror-v2"
 
 // RepoDir is where the offline repository sits in the mirror image;
 // /etc/apk/repositories names it, so `apk add --no-network` uses it.
 const RepoDir = "/mirror"
 
-// Tag is the mirror image's content tag: a hash of the lock, each base
-// root filesystem, the mirror's public key and the timestamp clamp.
+// Tag is the mirror image's content tag: a hash of TagInputs.
 func Tag(c *Config) (string, error) {
-	h := sha256.New()
-	fmt.Fprintf(h, "format %s\nepoch %d\n", ImageFormat, c.Epoch())
+	in, err := TagInputs(c)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(in)
+	return hex.EncodeToString(sum[:])[:40], nil
+}
+
+// TagInputs lists what the tag hashes: the format, the timestamp clamp,
+// the lock, the mirror's public key and each base root filesystem.
+func TagInputs(c *Config) ([]byte, error) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "format %s\nepoch %d\n", ImageFormat, c.Epoch())
 	lock, err := os.ReadFile(c.LockFile())
 	if err != nil {
-		return "", fmt.Errorf("%s: %w (run `lkpkg mirror lock`)", c.LockFile(), err)
+		return nil, fmt.Errorf("%s: %w (run `lkpkg mirror lock`)", c.LockFile(), err)
 	}
-	fmt.Fprintf(h, "lock %x\n", sha256.Sum256(lock))
+	fmt.Fprintf(&b, "lock sha256:%x\n", sha256.Sum256(lock))
 	pub, err := os.ReadFile(c.Path(c.SigningKey))
 	if err != nil {
-		return "", fmt.Errorf("%s: signing-key: %w", c.file, err)
+		return nil, fmt.Errorf("%s: signing-key: %w", c.file, err)
 	}
-	fmt.Fprintf(h, "key %s %x\n", path.Base(c.SigningKey), sha256.Sum256(pub))
+	fmt.Fprintf(&b, "key %s sha256:%x\n", path.Base(c.SigningKey), sha256.Sum256(pub))
 	for _, a := range sortedArches(c) {
 		if r := c.Rootfs[a]; r != "" {
 			sum, err := fileSHA256(c.Path(r))
 			if err != nil {
-				return "", fmt.Errorf("%s: rootfs %s: %w", c.file, a, err)
+				return nil, fmt.Errorf("%s: rootfs %s: %w", c.file, a, err)
 			}
-			fmt.Fprintf(h, "rootfs %s %s\n", a, sum)
+			fmt.Fprintf(&b, "rootfs %s sha256:%s\n", a, sum)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))[:40], nil
+	return b.Bytes(), nil
 }
 
 func sortedArches(c *Config) []string {
@@ -125,7 +135,7 @@ func archImage(c *Config, arch string, repo v1.Layer, epoch time.Time) (v1.Image
 		if err != nil {
 			return nil, fmt.Errorf("%s: rootfs %s: %w", c.file, arch, err)
 		}
-		adds = append(adds, mutate.Addendum{Layer: base, History: v1.History{Created: created, CreatedBy: "lkpkg mirror: root filesystem " + path.Base(r)}})
+		adds = append(adds, mutate.Addendum{Layer: base, History: v1.History{Created: created, CreatedBy: "lkpkg mirror: root filesystem"}})
 	}
 	adds = append(adds, mutate.Addendum{Layer: repo, History: v1.History{Created: created, CreatedBy: "lkpkg mirror: offline repository " + RepoDir}})
 	img, err := mutate.Append(img, adds...)

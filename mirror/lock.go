@@ -6,10 +6,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/lkpkg/lkpkg/mirror/apk"
 )
 
 // LockVersion is the mirror.lock format version.
@@ -53,9 +56,9 @@ func (p LockedPackage) Filename() string { return p.Name + "-" + p.Version + ".a
 // InputsDigest hashes what decides the resolution: repositories, arches,
 // the wanted packages per arch and the trusted key names.
 func (c *Config) InputsDigest() (string, error) {
-	keys, err := os.ReadDir(c.Path(c.Keys))
-	if err != nil {
-		return "", fmt.Errorf("%s: keys: %w", c.file, err)
+	keys, err := filepath.Glob(filepath.Join(c.Path(c.Keys), "*.pub"))
+	if err != nil || len(keys) == 0 {
+		return "", fmt.Errorf("%s: keys: no *.pub files in %s", c.file, c.Path(c.Keys))
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "repositories %s\n", strings.Join(c.Repositories, " "))
@@ -64,8 +67,12 @@ func (c *Config) InputsDigest() (string, error) {
 	for _, a := range arches {
 		fmt.Fprintf(&b, "world %s %s\n", a, strings.Join(c.World(a), " "))
 	}
-	for _, k := range keys {
-		fmt.Fprintf(&b, "key %s\n", k.Name())
+	for _, k := range keys { // Glob sorts
+		sum, err := fileSHA256(k)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "key %s sha256:%s\n", filepath.Base(k), sum)
 	}
 	// What a root filesystem has installed is not locked again, so a new
 	// root filesystem needs a new lock.
@@ -129,11 +136,37 @@ func ReadLock(file string, c *Config) (*Lock, error) {
 		return nil, fmt.Errorf("%s no longer matches %s (packages, arches, repositories or keys changed): run `lkpkg mirror lock` again", file, c.file)
 	}
 	for _, a := range c.Arches {
-		if len(l.Packages[a]) == 0 {
-			return nil, fmt.Errorf("%s: no packages locked for arch %s", file, a)
+		if _, ok := l.Packages[a]; !ok {
+			return nil, fmt.Errorf("%s: arch %s is not locked: run `lkpkg mirror lock` again", file, a)
+		}
+		for _, p := range l.Packages[a] {
+			if err := p.validate(c, a); err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", file, a, err)
+			}
 		}
 	}
 	return &l, nil
+}
+
+// validate checks a locked entry before any of it becomes a URL or a file
+// name: a hand-edited lock must not reach outside the repository.
+func (p LockedPackage) validate(c *Config, arch string) error {
+	switch {
+	case !apk.ValidName(p.Name):
+		return fmt.Errorf("package name %q is not valid", p.Name)
+	case !apk.ValidVersion(p.Version):
+		return fmt.Errorf("%s: version %q is not valid", p.Name, p.Version)
+	case p.Arch != arch:
+		return fmt.Errorf("%s-%s: arch %q, locked under %s", p.Name, p.Version, p.Arch, arch)
+	case !contains(c.Repositories, p.Repository):
+		return fmt.Errorf("%s-%s: repository %q is not in mirror.yml", p.Name, p.Version, p.Repository)
+	case p.Size <= 0:
+		return fmt.Errorf("%s-%s: size %d", p.Name, p.Version, p.Size)
+	}
+	if _, err := cacheName(p); err != nil {
+		return err
+	}
+	return nil
 }
 
 // LockFile is where the lock of mirror.yml lives: mirror.lock beside it.

@@ -22,7 +22,7 @@ func indexEntry(p LockedPackage, fields map[string][]string, size int64) string 
 	line("C", p.Checksum)
 	line("P", p.Name)
 	line("V", p.Version)
-	line("A", first(fields["arch"]))
+	line("A", p.Arch) // as `apk index --rewrite-arch`: noarch packages are listed under the repository's arch
 	line("S", fmt.Sprint(size))
 	line("I", first(fields["size"]))
 	line("T", first(fields["pkgdesc"]))

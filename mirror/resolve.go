@@ -59,6 +59,7 @@ func ResolveLock(ctx context.Context, c *Config, up *Upstream, keys *apksign.Key
 		if err != nil {
 			return nil, fmt.Errorf("resolving %s for %s: %w", c.file, arch, err)
 		}
+		lock.Packages[arch] = []LockedPackage{} // an arch the rootfs fully covers is still locked
 		for _, p := range selected {
 			lock.Packages[arch] = append(lock.Packages[arch], LockedPackage{
 				Name: p.Name, Version: p.Version, Arch: p.Arch, Repository: repoOf(repos, p),

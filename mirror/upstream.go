@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -45,15 +46,24 @@ func (u *Upstream) URL(rel string) string { return u.Base + "/" + strings.TrimPr
 // ErrNotFound is returned when the upstream lacks a file.
 var ErrNotFound = errors.New("not found upstream")
 
+// errBadRange means a resumed download cannot continue; start over.
+var errBadRange = errors.New("the server cannot resume this download")
+
 // Open opens rel, starting at byte offset (for resuming downloads). It
 // retries transient HTTP failures (5xx, 429, timeouts) with backoff.
 func (u *Upstream) Open(ctx context.Context, rel string, offset int64) (io.ReadCloser, error) {
+	for _, seg := range strings.Split(rel, "/") {
+		if seg == ".." || seg == "." || strings.ContainsAny(seg, "%\\?#") {
+			return nil, fmt.Errorf("upstream path %q is not a plain relative path", rel)
+		}
+	}
 	loc := u.URL(rel)
-	if strings.HasPrefix(loc, "file://") {
-		p, err := url.PathUnescape(strings.TrimPrefix(loc, "file://"))
+	if strings.HasPrefix(u.Base, "file://") {
+		base, err := url.PathUnescape(strings.TrimPrefix(u.Base, "file://"))
 		if err != nil {
 			return nil, err
 		}
+		p := filepath.Join(base, filepath.FromSlash(rel))
 		f, err := os.Open(p)
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("%s: %w", loc, ErrNotFound)
@@ -103,7 +113,17 @@ func (u *Upstream) Open(ctx context.Context, rel string, offset int64) (io.ReadC
 				return nil, err
 			}
 			return resp.Body, nil
-		case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusPartialContent:
+		case resp.StatusCode == http.StatusPartialContent:
+			// Only a range that starts where we asked can be appended.
+			if !strings.HasPrefix(resp.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-", offset)) {
+				resp.Body.Close()
+				return nil, fmt.Errorf("%s: %w (Content-Range %q)", loc, errBadRange, resp.Header.Get("Content-Range"))
+			}
+			return resp.Body, nil
+		case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+			resp.Body.Close()
+			return nil, fmt.Errorf("%s: %w", loc, errBadRange)
+		case resp.StatusCode == http.StatusOK:
 			return resp.Body, nil
 		default:
 			resp.Body.Close()

@@ -124,7 +124,7 @@ func (b *Builder) Build(ctx context.Context, p *Package) (Result, error) {
 	if p.Mirror != nil {
 		return b.buildMirror(ctx, p)
 	}
-	imgs, cleanup, err := b.solveAll(ctx, p, todo)
+	imgs, cleanup, err := b.solveAll(ctx, p, todo, b.Opts.NoCache)
 	defer cleanup()
 	if err != nil {
 		return res, err
@@ -145,7 +145,7 @@ func (b *Builder) Build(ctx context.Context, p *Package) (Result, error) {
 // several platforms) and returns one image per platform.
 // The images read lazily from export directories under the cache's tmp/;
 // cleanup removes them once the caller has stored the images.
-func (b *Builder) solveAll(ctx context.Context, p *Package, platforms []string) (imgs []manifest.PlatformImage, cleanup func(), err error) {
+func (b *Builder) solveAll(ctx context.Context, p *Package, platforms []string, noCache bool) (imgs []manifest.PlatformImage, cleanup func(), err error) {
 	tmpRoot := filepath.Join(b.Cache.Dir(), "tmp")
 	if err := os.MkdirAll(tmpRoot, 0o755); err != nil {
 		return nil, func() {}, err
@@ -171,7 +171,7 @@ func (b *Builder) solveAll(ctx context.Context, p *Package, platforms []string) 
 	eg, ctx := errgroup.WithContext(ctx)
 	for i, g := range groups {
 		eg.Go(func() error {
-			imgs, err := b.solve(ctx, p, g.Address, g.Platforms, dirs[i])
+			imgs, err := b.solve(ctx, p, g.Address, g.Platforms, dirs[i], noCache)
 			results[i] = imgs
 			return err
 		})
@@ -185,7 +185,7 @@ func (b *Builder) solveAll(ctx context.Context, p *Package, platforms []string) 
 	return imgs, cleanup, nil
 }
 
-func (b *Builder) solve(ctx context.Context, p *Package, addr string, platforms []string, outDir string) ([]manifest.PlatformImage, error) {
+func (b *Builder) solve(ctx context.Context, p *Package, addr string, platforms []string, outDir string, noCache bool) ([]manifest.PlatformImage, error) {
 	c, err := b.Builders.Client(ctx, addr)
 	if err != nil {
 		return nil, err
@@ -194,7 +194,7 @@ func (b *Builder) solve(ctx context.Context, p *Package, addr string, platforms 
 	if err != nil {
 		return nil, err
 	}
-	attrs, err := b.frontendAttrs(p, platforms, store)
+	attrs, err := b.frontendAttrs(p, platforms, store, noCache)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +260,7 @@ func (b *Builder) solve(ctx context.Context, p *Package, addr string, platforms 
 }
 
 // frontendAttrs are the dockerfile frontend options for one solve.
-func (b *Builder) frontendAttrs(p *Package, platforms []string, store content.Store) (map[string]string, error) {
+func (b *Builder) frontendAttrs(p *Package, platforms []string, store content.Store, noCache bool) (map[string]string, error) {
 	attrs := map[string]string{
 		"filename":                    filepath.ToSlash(p.DockerfilePath),
 		"platform":                    strings.Join(platforms, ","),
@@ -272,7 +272,7 @@ func (b *Builder) frontendAttrs(p *Package, platforms []string, store content.St
 	if !p.Config.Network {
 		attrs["force-network-mode"] = "none"
 	}
-	if p.Config.DisableCache || b.Opts.NoCache {
+	if p.Config.DisableCache || noCache {
 		attrs["no-cache"] = ""
 	}
 	if p.Config.Config != nil {

@@ -161,8 +161,9 @@ func (b *BuildYML) validate(file string, root *yaml.Node) error {
 	if b.Org != "" && !orgRE.MatchString(b.Org) {
 		return fail("org", -1, "%q is not a valid registry organisation (e.g. `linuxkit` or `registry.example.com/team`)", b.Org)
 	}
-	if b.Tag != "" && !strings.Contains(b.Tag, "{{") && !tagRE.MatchString(b.Tag) {
-		return fail("tag", -1, "%q is not a valid tag or tag template (e.g. `{{.Hash}}` or `6.6-{{.Hash}}`)", b.Tag)
+	if b.Tag != "" && !strings.Contains(b.Tag, "{{.Hash}}") {
+		// A fixed tag would never be rebuilt once cached, whatever changed.
+		return fail("tag", -1, "%q must contain {{.Hash}} (e.g. `6.6-{{.Hash}}`): tags are content-addressed", b.Tag)
 	}
 	if b.Dockerfile != "" && (filepath.IsAbs(b.Dockerfile) || escapes(b.Dockerfile)) {
 		return fail("dockerfile", -1, "%q must be a path inside the package directory", b.Dockerfile)
@@ -182,7 +183,7 @@ func (b *BuildYML) validate(file string, root *yaml.Node) error {
 		if !ok || src == "" || dst == "" {
 			return fail("extra-sources", i, "%q must be SRC:DST (a path relative to the package, and where it goes in the build context)", s)
 		}
-		if filepath.IsAbs(dst) || escapes(dst) {
+		if filepath.IsAbs(dst) || escapes(dst) || filepath.Clean(dst) == "." {
 			return fail("extra-sources", i, "destination %q must be a relative path inside the build context", dst)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	gofs "io/fs"
 	"os"
@@ -37,13 +38,14 @@ type BuildContext struct {
 
 // loadContext lists pkgDir (honouring .dockerignore) plus extra sources
 // ("SRC:DST", SRC relative to pkgDir) grafted in at DST.
-func loadContext(pkgDir string, extraSources []string) (*BuildContext, error) {
+func loadContext(pkgDir, dockerfile string, extraSources []string) (*BuildContext, error) {
 	ignore, err := readDockerignore(pkgDir)
 	if err != nil {
 		return nil, err
 	}
 	entries := map[string]ContextEntry{}
-	if err := addTree(entries, pkgDir, "", ignore); err != nil {
+	keep := map[string]bool{".dockerignore": true, "Dockerfile": true, filepath.ToSlash(filepath.Clean(dockerfile)): true}
+	if err := addTree(entries, pkgDir, "", ignore, keep); err != nil {
 		return nil, err
 	}
 	for _, es := range extraSources {
@@ -55,16 +57,24 @@ func loadContext(pkgDir string, extraSources []string) (*BuildContext, error) {
 		if _, err := os.Stat(src); err != nil {
 			return nil, fmt.Errorf("%s: extra-sources %q: %w", filepath.Join(pkgDir, "build.yml"), es, err)
 		}
-		if e, ok := entries[dst]; ok && !e.Mode.IsDir() {
-			return nil, fmt.Errorf("%s: extra-sources %q: %s already exists in the package directory", filepath.Join(pkgDir, "build.yml"), es, dst)
-		}
 		for d := path.Dir(dst); d != "."; d = path.Dir(d) {
+			if e, ok := entries[d]; ok && !e.Mode.IsDir() {
+				return nil, fmt.Errorf("%s: extra-sources %q: %s is a file in the package directory", filepath.Join(pkgDir, "build.yml"), es, d)
+			}
 			if _, ok := entries[d]; !ok {
 				entries[d] = ContextEntry{Path: d, Mode: gofs.ModeDir | 0o755}
 			}
 		}
-		if err := addTree(entries, src, dst, nil); err != nil {
+		// Grafted files must not silently replace the package's own.
+		grafted := map[string]ContextEntry{}
+		if err := addTree(grafted, src, dst, nil, nil); err != nil {
 			return nil, err
+		}
+		for p, e := range grafted {
+			if old, ok := entries[p]; ok && !(old.Mode.IsDir() && e.Mode.IsDir()) {
+				return nil, fmt.Errorf("%s: extra-sources %q: %s already exists in the build context", filepath.Join(pkgDir, "build.yml"), es, p)
+			}
+			entries[p] = e
 		}
 	}
 	bc := &BuildContext{Entries: make([]ContextEntry, 0, len(entries))}
@@ -96,7 +106,9 @@ func readDockerignore(dir string) (*patternmatcher.PatternMatcher, error) {
 }
 
 // addTree adds src (a file or a directory tree) at prefix.
-func addTree(entries map[string]ContextEntry, src, prefix string, ignore *patternmatcher.PatternMatcher) error {
+// keep names files sent even when .dockerignore matches them (the
+// Dockerfile and .dockerignore, as docker does).
+func addTree(entries map[string]ContextEntry, src, prefix string, ignore *patternmatcher.PatternMatcher, keep map[string]bool) error {
 	return filepath.WalkDir(src, func(p string, d gofs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -112,7 +124,7 @@ func addTree(entries map[string]ContextEntry, src, prefix string, ignore *patter
 			}
 			rel = ""
 		}
-		if ignore != nil && rel != "" && rel != "Dockerfile" && rel != ".dockerignore" {
+		if ignore != nil && rel != "" && !keep[rel] {
 			skip, err := ignore.MatchesOrParentMatches(rel)
 			if err != nil {
 				return err
@@ -129,7 +141,7 @@ func addTree(entries map[string]ContextEntry, src, prefix string, ignore *patter
 		if err != nil {
 			return err
 		}
-		e := ContextEntry{Path: ctxPath, Mode: info.Mode() & (gofs.ModeType | gofs.ModePerm), source: p}
+		e := ContextEntry{Path: ctxPath, Mode: normalMode(info.Mode()), source: p}
 		switch {
 		case info.Mode().IsRegular():
 			e.Size = info.Size()
@@ -147,6 +159,22 @@ func addTree(entries map[string]ContextEntry, src, prefix string, ignore *patter
 		entries[ctxPath] = e
 		return nil
 	})
+}
+
+// normalMode keeps what git keeps: the file type and whether a file is
+// executable. Permissions otherwise follow the umask of whoever checked
+// the tree out, which must not change the tag or the image.
+func normalMode(m gofs.FileMode) gofs.FileMode {
+	switch {
+	case m.IsDir():
+		return gofs.ModeDir | 0o755
+	case m&gofs.ModeSymlink != 0:
+		return gofs.ModeSymlink | 0o777
+	case m&0o111 != 0:
+		return m&gofs.ModeType | 0o755
+	default:
+		return m&gofs.ModeType | 0o644
+	}
 }
 
 func fileDigest(p string) (string, error) {
@@ -230,7 +258,38 @@ func (c *contextFS) Open(p string) (io.ReadCloser, error) {
 	p = filepath.ToSlash(filepath.Clean(p))
 	i := sort.Search(len(c.bc.Entries), func(i int) bool { return !walkLess(c.bc.Entries[i].Path, p) })
 	if i < len(c.bc.Entries) && c.bc.Entries[i].Path == p && c.bc.Entries[i].Mode.IsRegular() {
-		return os.Open(c.bc.Entries[i].source)
+		e := c.bc.Entries[i]
+		f, err := os.Open(e.source)
+		if err != nil {
+			return nil, err
+		}
+		if e.Digest == "" { // generated files (depends images) are not hashed
+			return f, nil
+		}
+		return &checkedFile{f: f, e: e, h: sha256.New()}, nil
 	}
 	return nil, &os.PathError{Op: "open", Path: p, Err: os.ErrNotExist}
 }
+
+// checkedFile fails the transfer if a file changed after it was hashed:
+// the image must be built from exactly what the tag describes.
+type checkedFile struct {
+	f *os.File
+	e ContextEntry
+	h hash.Hash
+	n int64
+}
+
+func (c *checkedFile) Read(p []byte) (int, error) {
+	n, err := c.f.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	if err == io.EOF {
+		if got := "sha256:" + hex.EncodeToString(c.h.Sum(nil)); c.n != c.e.Size || got != c.e.Digest {
+			return n, fmt.Errorf("%s changed while building (it no longer matches the tag's inputs): rerun the build", c.e.source)
+		}
+	}
+	return n, err
+}
+
+func (c *checkedFile) Close() error { return c.f.Close() }

@@ -34,7 +34,7 @@ func TestLoadContext(t *testing.T) {
 	write(t, filepath.Join(root, "vendor", "lib.c"), "y", 0o644)
 	write(t, filepath.Join(root, "one.txt"), "z", 0o644)
 
-	bc, err := loadContext(pkg, []string{"../vendor:third_party/vendor", "../one.txt:files/one.txt"})
+	bc, err := loadContext(pkg, "Dockerfile", []string{"../vendor:third_party/vendor", "../one.txt:files/one.txt"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,11 +92,11 @@ func TestLoadContextErrors(t *testing.T) {
 	root := t.TempDir()
 	pkg := filepath.Join(root, "pkg")
 	write(t, filepath.Join(pkg, "Dockerfile"), "FROM scratch\n", 0o644)
-	if _, err := loadContext(pkg, []string{"../missing:x"}); err == nil {
+	if _, err := loadContext(pkg, "Dockerfile", []string{"../missing:x"}); err == nil {
 		t.Fatal("missing extra source accepted")
 	}
 	write(t, filepath.Join(root, "f"), "x", 0o644)
-	if _, err := loadContext(pkg, []string{"../f:Dockerfile"}); err == nil {
+	if _, err := loadContext(pkg, "Dockerfile", []string{"../f:Dockerfile"}); err == nil {
 		t.Fatal("extra source overwriting a package file accepted")
 	}
 }

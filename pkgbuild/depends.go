@@ -20,7 +20,7 @@ import (
 // dependImages reads depends.docker-images (`list` or `from-file`). Every
 // image must be pinned by digest, as LinuxKit requires, so the tag can
 // hash it without looking anything up.
-func dependImages(p *Package) ([]string, error) {
+func dependImages(p *Package, cache Resolver) ([]string, error) {
 	d := p.Config.Depends.DockerImages
 	file := filepath.Join(p.Dir, "build.yml")
 	list := d.List
@@ -40,8 +40,12 @@ func dependImages(p *Package) ([]string, error) {
 		}
 	}
 	for _, img := range list {
-		if _, err := name.NewDigest(img, name.WeakValidation); err != nil {
+		d, err := name.NewDigest(img, name.WeakValidation)
+		if err != nil {
 			return nil, fmt.Errorf("%s: depends.docker-images: %q must be pinned by digest (name@sha256:...): %v", file, img, err)
+		}
+		if h, err := v1.NewHash(d.DigestStr()); err != nil || cache == nil || !cache.HasBlob(h) {
+			return nil, fmt.Errorf("%s: depends.docker-images: %s is not in the local cache, and lkpkg never pulls: `lkpkg cache import` it first", file, img)
 		}
 	}
 	return list, nil

@@ -17,6 +17,14 @@ import (
 // platform: stage bases (FROM) and COPY --from sources that are not stages
 // of the same Dockerfile, after ARG expansion exactly as BuildKit does it.
 func externalImages(file string, dockerfile []byte, buildArgs map[string]string, platform string) ([]string, error) {
+	// A syntax directive makes BuildKit pull a frontend image: builds
+	// never pull, and the tag would not cover it.
+	if syntax, _, loc, ok := parser.DetectSyntax(dockerfile); ok {
+		return nil, fmt.Errorf("%s:%d: `# syntax=%s` is not supported: lkpkg builds use BuildKit's built-in Dockerfile frontend and never pull a frontend image", file, line(loc), syntax)
+	}
+	if _, ok := buildArgs["BUILDKIT_SYNTAX"]; ok {
+		return nil, fmt.Errorf("%s: build arg BUILDKIT_SYNTAX is not supported: it makes BuildKit pull a frontend image", file)
+	}
 	res, err := parser.Parse(bytes.NewReader(dockerfile))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
@@ -52,12 +60,14 @@ func externalImages(file string, dockerfile []byte, buildArgs map[string]string,
 
 	stageNames := map[string]bool{}
 	found := map[string]bool{}
-	expand := func(word string) (string, error) {
-		v, _, err := lex.ProcessWord(word, envGetter(env))
-		return v, err
+	expandIn := func(e map[string]string) func(string) (string, error) {
+		return func(word string) (string, error) {
+			v, _, err := lex.ProcessWord(word, envGetter(e))
+			return v, err
+		}
 	}
 	for i, st := range stages {
-		base, err := expand(st.BaseName)
+		base, err := expandIn(env)(st.BaseName)
 		if err != nil {
 			return nil, fmt.Errorf("%s: FROM %s: %w", file, st.BaseName, err)
 		}
@@ -67,20 +77,50 @@ func externalImages(file string, dockerfile []byte, buildArgs map[string]string,
 		if !stageNames[strings.ToLower(base)] && base != "scratch" {
 			found[base] = true
 		}
+		// A stage sees the platform args and the ARGs it declares itself.
+		stageEnv, _ := platformArgs(platform)
+		expand := expandIn(stageEnv)
 		for _, c := range st.Commands {
-			cp, ok := c.(*instructions.CopyCommand)
-			if !ok || cp.From == "" {
-				continue
+			var froms []string
+			switch c := c.(type) {
+			case *instructions.ArgCommand:
+				for _, kv := range c.Args {
+					switch v, ok := buildArgs[kv.Key]; {
+					case ok:
+						stageEnv[kv.Key] = v
+					case kv.Value != nil:
+						if stageEnv[kv.Key], err = expand(*kv.Value); err != nil {
+							return nil, fmt.Errorf("%s:%d: ARG %s: %w", file, line(c.Location()), kv.Key, err)
+						}
+					default:
+						stageEnv[kv.Key] = env[kv.Key] // a global ARG redeclared
+					}
+				}
+			case *instructions.CopyCommand:
+				froms = append(froms, c.From)
+			case *instructions.RunCommand:
+				for _, m := range instructions.GetMounts(c) {
+					froms = append(froms, m.From)
+				}
+			case *instructions.AddCommand:
+				if err := checkAddSources(file, c, expand); err != nil {
+					return nil, err
+				}
 			}
-			from, err := expand(cp.From)
-			if err != nil {
-				return nil, fmt.Errorf("%s: COPY --from=%s: %w", file, cp.From, err)
-			}
-			if n, err := strconv.Atoi(from); err == nil && n >= 0 && n < i {
-				continue
-			}
-			if !stageNames[strings.ToLower(from)] {
-				found[from] = true
+			for _, f := range froms {
+				if f == "" {
+					continue
+				}
+				from, err := expand(f)
+				if err != nil {
+					return nil, fmt.Errorf("%s:%d: --from=%s: %w", file, line(c.Location()), f, err)
+				}
+				if n, err := strconv.Atoi(from); err == nil && n >= 0 && n < i {
+					continue
+				}
+				if !stageNames[strings.ToLower(from)] {
+					found[from] = true
+				}
 			}
 		}
 		if st.Name != "" {
@@ -93,6 +133,31 @@ func externalImages(file string, dockerfile []byte, buildArgs map[string]string,
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// checkAddSources refuses ADD of a URL or git repository without a
+// --checksum: its content would be fetched at build time, outside the tag.
+func checkAddSources(file string, c *instructions.AddCommand, expand func(string) (string, error)) error {
+	if c.Checksum != "" {
+		return nil
+	}
+	for _, src := range c.SourcePaths {
+		v, err := expand(src)
+		if err != nil {
+			return fmt.Errorf("%s:%d: ADD %s: %w", file, line(c.Location()), src, err)
+		}
+		if strings.Contains(v, "://") || strings.HasPrefix(v, "git@") {
+			return fmt.Errorf("%s:%d: ADD %s fetches content the tag cannot cover: pin it with --checksum=sha256:..., or bring it in as an extra source", file, line(c.Location()), v)
+		}
+	}
+	return nil
+}
+
+func line(loc []parser.Range) int {
+	if len(loc) == 0 {
+		return 0
+	}
+	return loc[0].Start.Line
 }
 
 // platformArgs are BuildKit's automatic platform ARGs for a target; the

@@ -2,6 +2,7 @@ package pkgbuild
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -52,5 +53,33 @@ func TestExternalImagesErrors(t *testing.T) {
 				t.Fatal("expected an error")
 			}
 		})
+	}
+}
+
+func TestExternalImagesRefusesWhatWouldFetch(t *testing.T) {
+	tests := map[string]struct {
+		df   string
+		args map[string]string
+		want string
+	}{
+		"syntax directive":    {"# syntax=docker/dockerfile:1\nFROM scratch\n", nil, "Dockerfile:1: `# syntax=docker/dockerfile:1` is not supported"},
+		"BUILDKIT_SYNTAX arg": {"FROM scratch\n", map[string]string{"BUILDKIT_SYNTAX": "x"}, "BUILDKIT_SYNTAX"},
+		"ADD of a URL":        {"FROM scratch\nADD https://example.org/x.tar.gz /x\n", nil, "Dockerfile:2: ADD https://example.org/x.tar.gz fetches content"},
+		"ADD of a git repo":   {"FROM scratch\nADD git@github.com:a/b.git /src\n", nil, "fetches content"},
+		"ADD via an arg":      {"FROM scratch\nARG U=https://e/x\nADD ${U} /x\n", nil, "fetches content"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := externalImages("Dockerfile", []byte(tc.df), tc.args, "linux/amd64")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// Pinned by checksum, and local ADD, are fine; RUN --mount=from=IMAGE
+	// is a base like FROM.
+	got, err := externalImages("Dockerfile", []byte("FROM scratch\nADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d https://e/x /x\nADD local.tar.gz /\nRUN --mount=type=bind,from=org/tools:1,target=/t true\n"), nil, "linux/amd64")
+	if err != nil || len(got) != 1 || got[0] != "org/tools:1" {
+		t.Fatalf("got %v, %v", got, err)
 	}
 }

@@ -24,10 +24,13 @@ func isMirror(dir string) bool {
 // loadMirror loads a mirror package: its tag is the mirror image's tag
 // (lock, root filesystems, key), so other packages can build FROM it
 // through `@lkt:pkg:DIR` like any package.
-func loadMirror(dir string) (*Package, error) {
+func loadMirror(dir, org string) (*Package, error) {
 	c, err := mirror.Load(dir)
 	if err != nil {
 		return nil, err
+	}
+	if org != "" {
+		c.Org = org
 	}
 	tag, err := mirror.Tag(c)
 	if err != nil {

@@ -76,6 +76,7 @@ func (p *Package) Platforms() []string {
 // Resolver finds images in the local cache; *cache.Cache implements it.
 type Resolver interface {
 	Resolve(ref string) (v1.Descriptor, bool, error)
+	HasBlob(h v1.Hash) bool
 }
 
 // LoadOptions change how packages are loaded.
@@ -110,6 +111,9 @@ func (l *Loader) Load(args ...string) ([]*Package, error) {
 		return nil, err
 	}
 	for _, d := range dirs {
+		if isMirror(d) {
+			continue // only reachable through @lkt:pkg: (its tag is not in any FROM)
+		}
 		if cfg, err := readBuildYML(d); err == nil {
 			org := cfg.Org
 			if l.opts.Org != "" {
@@ -159,7 +163,7 @@ func ExpandArgs(args []string) ([]string, error) {
 				if d.IsDir() && p != abs && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
 					return filepath.SkipDir
 				}
-				if !d.IsDir() && d.Name() == "build.yml" {
+				if !d.IsDir() && (d.Name() == "build.yml" || d.Name() == "mirror.yml" && isMirror(filepath.Dir(p))) {
 					add(filepath.Dir(p))
 					n++
 				}
@@ -199,7 +203,7 @@ func (l *Loader) load(dir string) (*Package, error) {
 		return nil, fmt.Errorf("package %s: not a directory", dir)
 	}
 	if isMirror(dir) {
-		p, err := loadMirror(dir)
+		p, err := loadMirror(dir, l.opts.Org)
 		if err == nil {
 			l.byDir[dir] = p
 		}
@@ -233,13 +237,13 @@ func (l *Loader) load(dir string) (*Package, error) {
 	if l.opts.SourceDateEpoch != nil {
 		p.Epoch = *l.opts.SourceDateEpoch
 	}
-	if p.Context, err = loadContext(dir, cfg.ExtraSources); err != nil {
+	if p.Context, err = loadContext(dir, p.DockerfilePath, cfg.ExtraSources); err != nil {
 		return nil, err
 	}
 	if err := l.resolveBuildArgs(p); err != nil {
 		return nil, err
 	}
-	if p.DependImages, err = dependImages(p); err != nil {
+	if p.DependImages, err = dependImages(p, l.opts.Cache); err != nil {
 		return nil, err
 	}
 	if err := l.resolveBases(p); err != nil {
@@ -349,7 +353,10 @@ func (l *Loader) resolveBase(p *Package, ref string) (Base, error) {
 		if err != nil {
 			return Base{}, err
 		}
-		return Base{Ref: ref, Digest: h}, nil
+		if l.opts.Cache != nil && l.opts.Cache.HasBlob(h) {
+			return Base{Ref: ref, Digest: h}, nil
+		}
+		return Base{}, fmt.Errorf("pinned image %s is not in the local cache, and lkpkg builds never pull: `lkpkg cache import` it first", dgst)
 	}
 	return Base{}, fmt.Errorf("image is neither a package of this tree nor in the local cache, and lkpkg builds never pull: build its package first, `lkpkg cache import` it, or refer to a tree package with a build arg set to %s<dir>", PkgRefPrefix)
 }

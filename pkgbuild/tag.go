@@ -10,11 +10,13 @@ import (
 	"text/template"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/lkpkg/lkpkg/mirror"
 )
 
 // BuildFormat is mixed into every tag; bump it whenever the way lkpkg turns
 // the same inputs into an image changes, so old cache entries are not reused.
-const BuildFormat = "lkpkg-build-v1"
+const BuildFormat = "lkpkg-build-v2"
 
 // inputs writes the canonical description of everything a build depends
 // on. The tag is a hash of it; `pkg show-tag --inputs` prints it.
@@ -63,7 +65,7 @@ func inputs(p *Package) ([]byte, error) {
 // Inputs returns the canonical input description the tag hashes.
 func (p *Package) Inputs() ([]byte, error) {
 	if p.Mirror != nil {
-		return []byte(fmt.Sprintf("mirror %s (tag hashes mirror.lock, the root filesystems and the signing key)\n", p.Mirror.File())), nil
+		return mirror.TagInputs(p.Mirror)
 	}
 	return inputs(p)
 }

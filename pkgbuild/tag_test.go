@@ -108,7 +108,12 @@ func TestTagChangesWithEveryInput(t *testing.T) {
 		}, true},
 		{"the base image digest", func(t *testing.T, f *tagFixture) { f.setBase(t, 2) }, true},
 		{"an extra source's content", func(t *testing.T, f *tagFixture) { write(t, filepath.Join(f.extra, "lib.c"), "int lib2;\n", 0o644) }, true},
-		{"an extra source's mode", func(t *testing.T, f *tagFixture) { os.Chmod(filepath.Join(f.extra, "lib.c"), 0o600) }, true},
+		{"an extra source's exec bit", func(t *testing.T, f *tagFixture) { os.Chmod(filepath.Join(f.extra, "lib.c"), 0o755) }, true},
+		{"another umask (group-writable files and dirs)", func(t *testing.T, f *tagFixture) {
+			os.Chmod(filepath.Join(f.pkg, "main.c"), 0o664)
+			os.Chmod(f.pkg, 0o775)
+			os.Chmod(filepath.Join(f.extra, "lib.c"), 0o444)
+		}, false},
 		{"the platform list", func(t *testing.T, f *tagFixture) {
 			write(t, filepath.Join(f.pkg, "build.yml"), "image: foo\norg: test\narches: [amd64]\nextra-sources: [\"../extra:vendor\"]\nbuildArgs: [\"VERSION=1.0\"]\n", 0o644)
 		}, true},

@@ -23,10 +23,7 @@ func (b *Builder) VerifyReproducible(ctx context.Context, p *Package) error {
 	if err != nil {
 		return err
 	}
-	saved := b.Opts.NoCache
-	b.Opts.NoCache = true
-	imgs, cleanup, err := b.solveAll(ctx, p, b.Wanted(p))
-	b.Opts.NoCache = saved
+	imgs, cleanup, err := b.solveAll(ctx, p, b.Wanted(p), true)
 	defer cleanup()
 	if err != nil {
 		return fmt.Errorf("%s: second build: %w", p.Ref(), err)

@@ -78,10 +78,19 @@ func setField(p *Package, key byte, v string) error {
 	var err error
 	switch key {
 	case 'P':
+		if !ValidName(v) {
+			return fmt.Errorf("P: %q is not a valid package name", clip(v))
+		}
 		p.Name = v
 	case 'V':
+		if !ValidVersion(v) {
+			return fmt.Errorf("V: %q is not a valid apk version", clip(v))
+		}
 		p.Version = v
 	case 'A':
+		if !ValidName(v) {
+			return fmt.Errorf("A: %q is not a valid arch", clip(v))
+		}
 		p.Arch = v
 	case 'C':
 		p.Checksum = v
@@ -132,4 +141,26 @@ func clip(s string) string {
 		return s[:60] + "..."
 	}
 	return s
+}
+
+// ValidName reports whether s can be a package (or arch) name. Names
+// become file names and URL paths ("NAME-VERSION.apk"), so anything that
+// could climb out of a directory is refused.
+func ValidName(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '_' || c == '+' || c == '-' || c == '.':
+			if i == 0 && c != '_' {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
