@@ -242,24 +242,45 @@ func waitGone(ctx context.Context, pid int, d time.Duration, alive func(int) boo
 // flock locks belong to the open file description, so this also serialises
 // goroutines of one process that open the file separately.
 func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, err
-	}
+	return flockWait(ctx, path, syscall.LOCK_EX)
+}
+
+// flockWait takes a flock of kind how (LOCK_EX or LOCK_SH) on path, polling
+// so ctx can cancel the wait. Closing the file (unlock) releases it.
+func flockWait(ctx context.Context, path string, how int) (unlock func(), err error) {
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil // closing releases the lock
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+		unlock, held, err := flockTry(path, how)
+		if err != nil || !held {
+			return unlock, err
 		}
 		select {
 		case <-ctx.Done():
-			f.Close()
 			return nil, fmt.Errorf("waiting for %s: %w", path, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// flockTry takes a flock of kind how on path without waiting; held reports
+// that a conflicting lock is held elsewhere.
+func flockTry(path string, how int) (unlock func(), held bool, err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, false, err
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		switch {
+		case err == nil:
+			return func() { f.Close() }, false, nil // closing releases the lock
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case errors.Is(err, syscall.EWOULDBLOCK):
+			f.Close()
+			return nil, true, nil
+		default:
+			f.Close()
+			return nil, false, fmt.Errorf("lock %s: %w", path, err)
 		}
 	}
 }

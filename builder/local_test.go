@@ -45,7 +45,9 @@ func tempStateDir(t *testing.T) string {
 		l := &Local{StateDir: dir}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := l.Stop(ctx); err != nil {
+		// Force: a test that failed while holding a use lease must not
+		// leave its daemon behind.
+		if _, err := l.ForceStop(ctx); err != nil {
 			t.Errorf("cleanup stop: %v", err)
 			if pid := l.runningPID(); pid != 0 {
 				syscall.Kill(pid, syscall.SIGKILL)
@@ -88,6 +90,10 @@ func TestLocalIntegration(t *testing.T) {
 	}
 	if !st.Running || st.PID == 0 || st.Address != addr || st.Version == "" {
 		t.Fatalf("Status = %+v, want running with pid and version", st)
+	}
+	// Ensure checked it; bin/buildkitd built by `make` reports the pin.
+	if st.Version != PinnedVersion() {
+		t.Errorf("Status.Version = %q, want the pinned %q", st.Version, PinnedVersion())
 	}
 	if !hasPlatform(st, "linux/amd64") {
 		t.Fatalf("workers %+v do not list linux/amd64", st.Workers)

@@ -10,10 +10,19 @@ import (
 	"github.com/lkpkg/lkpkg/internal/userdir"
 )
 
-// DefaultStateDir returns where the embedded builder keeps its state:
+// ResolveStateDir returns where the embedded builder keeps its state:
 // $LKPKG_BUILDER_DIR, else $XDG_CACHE_HOME/lkpkg/buildkit, else
-// ~/.cache/lkpkg/buildkit.
-func DefaultStateDir() string { return userdir.Cache("LKPKG_BUILDER_DIR", "buildkit") }
+// ~/.cache/lkpkg/buildkit; an error if none of them is set (there is no
+// shared fallback such as /tmp, which another user could pre-create).
+func ResolveStateDir() (string, error) { return userdir.CacheDir("LKPKG_BUILDER_DIR", "buildkit") }
+
+// DefaultStateDir is ResolveStateDir without the error: "" when there is no
+// user cache directory, which Local's methods then reject with an error
+// saying what to set.
+func DefaultStateDir() string {
+	d, _ := ResolveStateDir()
+	return d
+}
 
 // FindBinary locates buildkitd: $LKPKG_BUILDKITD, else next to the running
 // executable (symlinks resolved), else ../bin/buildkitd relative to it (the

@@ -50,4 +50,14 @@ func TestDefaultStateDir(t *testing.T) {
 	if got := DefaultStateDir(); got != "/x/home/.cache/lkpkg/buildkit" {
 		t.Errorf("with $HOME: %q", got)
 	}
+	// No per-user place: an error, not a shared /tmp path another user
+	// could have pre-created.
+	t.Setenv("HOME", "")
+	if got := DefaultStateDir(); got != "" {
+		t.Errorf("with no $HOME: %q, want \"\"", got)
+	}
+	if got, err := ResolveStateDir(); err == nil || got != "" ||
+		!strings.Contains(err.Error(), "set $HOME, $XDG_CACHE_HOME or $LKPKG_BUILDER_DIR") {
+		t.Errorf("ResolveStateDir with no $HOME = %q, %v", got, err)
+	}
 }

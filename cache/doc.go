@@ -11,6 +11,11 @@
 //     read-modify-write of index.json, and garbage collection, under an
 //     exclusive flock on lkpkg.lock. Readers take no lock.
 //
+// Prune treats tmp/ entries older than an hour as debris of crashed
+// writers, except directories made by TempDir: each holds a flock on
+// tmp/<name>.lock for as long as its owner runs, and Prune skips any entry
+// whose lock it cannot take. ContentStore, handed to BuildKit, is read-only.
+//
 // Because readers are lock-free, a reader racing a Remove or Prune of the
 // very ref it is reading may find a blob gone; it gets an error naming the
 // blob, never wrong data.

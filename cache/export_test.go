@@ -49,7 +49,7 @@ func TestExportImportOCI(t *testing.T) {
 	data := exportOCI(t, src, "lkpkg/init:1", "lkpkg/runc:2")
 
 	dst := openTest(t)
-	refs, err := dst.Import(ctx, bytes.NewReader(data))
+	refs, err := dst.Import(ctx, bytes.NewReader(data), ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestExportImportOCI(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Re-importing is idempotent and exporting again is reproducible.
-	if _, err := dst.Import(ctx, bytes.NewReader(data)); err != nil {
+	if _, err := dst.Import(ctx, bytes.NewReader(data), ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if again := exportOCI(t, dst, "lkpkg/init:1", "lkpkg/runc:2"); !bytes.Equal(again, data) {
@@ -101,7 +101,7 @@ func TestImportBuildkitStyleNames(t *testing.T) {
 		return b, true
 	})
 	dst := openTest(t)
-	refs, err := dst.Import(context.Background(), bytes.NewReader(data))
+	refs, err := dst.Import(context.Background(), bytes.NewReader(data), ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestImportRefusesBadTar(t *testing.T) {
 			before := readFile(t, index)
 			blobsBefore := blobNames(t, dst)
 
-			refs, err := dst.Import(context.Background(), bytes.NewReader(rewriteTar(t, data, tt.edit)))
+			refs, err := dst.Import(context.Background(), bytes.NewReader(rewriteTar(t, data, tt.edit)), ImportOptions{})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Import() = %v, %v; want error containing %q", refs, err, tt.wantErr)
 			}

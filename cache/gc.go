@@ -76,18 +76,77 @@ func (c *Cache) Prune(ctx context.Context) (removedBytes int64, err error) {
 	return removedBytes + n, err
 }
 
+// pruneTmp removes top-level tmp/ entries older than before. A directory
+// made by TempDir is removed only if its lock is free (its owner released
+// it, exited or crashed), and then together with its lock file; a lock file
+// whose directory is gone is removed once free. Entries whose lock is held
+// are kept however old they are.
 func (c *Cache) pruneTmp(before time.Time) (int64, error) {
 	des, err := os.ReadDir(c.tmpDir())
 	if err != nil {
 		return 0, fmt.Errorf("cache: %w", err)
 	}
+	present := make(map[string]bool, len(des))
+	for _, de := range des {
+		present[de.Name()] = true
+	}
 	var total int64
 	for _, de := range des {
-		p := filepath.Join(c.tmpDir(), de.Name())
-		fi, err := os.Lstat(p)
-		if err != nil || !fi.ModTime().Before(before) {
+		name := de.Name()
+		base, isLock := strings.CutSuffix(name, tmpLockSuffix)
+		if isLock && present[base] {
+			continue // pruned with its directory
+		}
+		p := filepath.Join(c.tmpDir(), name)
+		paths := []string{p}
+		lock := ""
+		switch {
+		case isLock:
+			lock = p
+		case present[name+tmpLockSuffix]:
+			lock = p + tmpLockSuffix
+			paths = append(paths, lock)
+		}
+		if !allOlder(paths, before) {
 			continue
 		}
+		if lock != "" {
+			f, ok, err := tryLockTemp(lock)
+			if err != nil || !ok {
+				// In use, released meanwhile, or not ours to judge.
+				continue
+			}
+			n, err := removePaths(paths) // while holding the lock
+			f.Close()
+			total += n
+			if err != nil {
+				return total, err
+			}
+			continue
+		}
+		n, err := removePaths(paths)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func allOlder(paths []string, before time.Time) bool {
+	for _, p := range paths {
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.ModTime().Before(before) {
+			return false
+		}
+	}
+	return true
+}
+
+// removePaths removes each path (a file or a tree), returning the bytes freed.
+func removePaths(paths []string) (int64, error) {
+	var total int64
+	for _, p := range paths {
 		size := treeSize(p)
 		if err := os.RemoveAll(p); err != nil {
 			return total, fmt.Errorf("cache: pruning %s: %w", p, err)

@@ -18,18 +18,34 @@ import (
 // maxIndexJSON bounds how much of a tar's index.json we hold in memory.
 const maxIndexJSON = 64 << 20
 
+// ImportOptions control Import.
+type ImportOptions struct {
+	// Force replaces refs that already exist in the cache with other
+	// content. Without it such an import is refused.
+	Force bool
+}
+
+// ErrRefExists is wrapped by the error of an Import that would replace refs
+// already in the cache with different content.
+var ErrRefExists = errors.New("refs already in the cache with other content")
+
 // Import adds every ref-named index or manifest of an OCI layout tar (from
 // Export "oci", buildctl --output type=oci, docker buildx) and returns the
 // refs. Every blob is verified before anything is stored, and index.json is
-// only touched once the whole tar has been checked.
-func (c *Cache) Import(ctx context.Context, r io.Reader) ([]string, error) {
-	spoolDir, err := os.MkdirTemp(c.tmpDir(), "import-")
+// only touched once the whole tar has been checked. A ref the cache already
+// holds with the same digest is left as it is; one it holds with another
+// digest makes Import fail, naming both digests and writing nothing, unless
+// opts.Force is set.
+func (c *Cache) Import(ctx context.Context, r io.Reader, opts ImportOptions) ([]string, error) {
+	// A locked temp dir: Prune leaves it alone however long spooling takes.
+	spoolDir, release, err := c.TempDir("import-")
 	if err != nil {
 		return nil, fmt.Errorf("cache: import: %w", err)
 	}
-	defer os.RemoveAll(spoolDir)
+	defer release()
 
-	// Spooling needs no lock: tmp/ is private to us and GC never looks there.
+	// Spooling needs no cache lock: the spool dir is private to us and
+	// neither GC nor Prune touches it.
 	t, err := readLayoutTar(ctx, r, spoolDir)
 	if err != nil {
 		return nil, fmt.Errorf("cache: import: %w", err)
@@ -45,7 +61,15 @@ func (c *Cache) Import(ctx context.Context, r io.Reader) ([]string, error) {
 	}
 	defer unlock()
 
-	needed, err := t.check(ctx, c, roots)
+	needed, roots, err := t.check(ctx, c, roots)
+	if err != nil {
+		return nil, fmt.Errorf("cache: import: %w", err)
+	}
+	im, err := c.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	add, err := newEntries(im.Manifests, roots, opts.Force)
 	if err != nil {
 		return nil, fmt.Errorf("cache: import: %w", err)
 	}
@@ -60,10 +84,45 @@ func (c *Cache) Import(ctx context.Context, r io.Reader) ([]string, error) {
 	if err := syncDir(c.blobDir()); err != nil {
 		return nil, err
 	}
-	if err := c.replaceEntries(roots); err != nil {
+	var entries []v1.Descriptor
+	for _, d := range roots {
+		if add[normRef(refOf(d))] {
+			entries = append(entries, d)
+		}
+	}
+	if len(entries) == 0 {
+		return refs, nil
+	}
+	if err := c.replaceEntries(entries); err != nil {
 		return nil, fmt.Errorf("cache: import: %w", err)
 	}
 	return refs, nil
+}
+
+// newEntries compares roots with the current entries. Roots the cache
+// already holds with the same digest need no change and are left out of the
+// returned set of normalised refs to record; a root held with another
+// digest is a conflict unless force is set.
+func newEntries(current, roots []v1.Descriptor, force bool) (map[string]bool, error) {
+	add := map[string]bool{}
+	var conflicts []string
+	for _, d := range roots {
+		ref := refOf(d)
+		if have, ok := findRef(current, ref); ok {
+			if have.Digest == d.Digest {
+				continue
+			}
+			if !force {
+				conflicts = append(conflicts, fmt.Sprintf("%s: cache has %s, tar has %s", ref, have.Digest, d.Digest))
+				continue
+			}
+		}
+		add[normRef(ref)] = true
+	}
+	if len(conflicts) > 0 {
+		return nil, fmt.Errorf("%w, not replaced: %s", ErrRefExists, strings.Join(conflicts, "; "))
+	}
+	return add, nil
 }
 
 // layoutTar is an OCI layout tar unpacked into a spool directory.
@@ -163,8 +222,9 @@ func importRoots(index []byte) ([]v1.Descriptor, []string, error) {
 }
 
 // check walks roots and returns the digests they need, failing if one is
-// neither in the tar (with the right size) nor already in the cache.
-func (t *layoutTar) check(ctx context.Context, c *Cache, roots []v1.Descriptor) ([]v1.Hash, error) {
+// neither in the tar (with the right size) nor already in the cache. It
+// also returns roots with the media type each was walked as.
+func (t *layoutTar) check(ctx context.Context, c *Cache, roots []v1.Descriptor) ([]v1.Hash, []v1.Descriptor, error) {
 	read := func(h v1.Hash) ([]byte, error) {
 		if p, ok := t.blobs[h]; ok {
 			return os.ReadFile(p)
@@ -186,10 +246,13 @@ func (t *layoutTar) check(ctx context.Context, c *Cache, roots []v1.Descriptor) 
 		return nil
 	}
 	w := newWalker(ctx, read, visit)
+	walked := make([]v1.Descriptor, 0, len(roots))
 	for _, d := range roots {
-		if err := w.walk(d); err != nil {
-			return nil, fmt.Errorf("%s (%s): %w", refOf(d), d.Digest, err)
+		d2, err := w.walkRoot(d)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s (%s): %w", refOf(d), d.Digest, err)
 		}
+		walked = append(walked, d2)
 	}
-	return needed, nil
+	return needed, walked, nil
 }

@@ -20,7 +20,7 @@ func (c *Cache) Verify(ctx context.Context) error {
 	}
 	w := newWalker(ctx, c.readBlob, c.checkBlob)
 	for _, d := range im.Manifests {
-		if err := w.walk(d); err != nil {
+		if _, err := w.walkRoot(d); err != nil {
 			return fmt.Errorf("cache: verifying %s (%s): %w", refOf(d), d.Digest, err)
 		}
 	}

@@ -55,6 +55,9 @@ func (f *Fetcher) Fetch(ctx context.Context, lock *Lock, arches []string) (Fetch
 	if dir == "" {
 		dir = DefaultDownloadDir()
 	}
+	if dir == "" {
+		return nil, FetchStats{}, errors.New("no download cache directory: set $HOME, $XDG_CACHE_HOME or $LKPKG_APK_CACHE, or pass --download-cache")
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, FetchStats{}, err
 	}

@@ -146,26 +146,26 @@ func (b *Builder) Build(ctx context.Context, p *Package) (Result, error) {
 // The images read lazily from export directories under the cache's tmp/;
 // cleanup removes them once the caller has stored the images.
 func (b *Builder) solveAll(ctx context.Context, p *Package, platforms []string, noCache bool) (imgs []manifest.PlatformImage, cleanup func(), err error) {
-	tmpRoot := filepath.Join(b.Cache.Dir(), "tmp")
-	if err := os.MkdirAll(tmpRoot, 0o755); err != nil {
-		return nil, func() {}, err
-	}
 	groups := b.Builders.Groups(platforms)
 	if len(p.DependImages) > 0 {
 		groups = perPlatform(groups) // each platform gets its own arch's images
 	}
+	// Export directories live in the cache's tmp/ (same filesystem), each
+	// locked so that `cache prune` leaves running builds alone.
 	dirs := make([]string, len(groups))
+	var releases []func()
 	cleanup = func() {
-		for _, d := range dirs {
-			if d != "" {
-				os.RemoveAll(d)
-			}
+		for _, r := range releases {
+			r()
 		}
 	}
 	for i := range groups {
-		if dirs[i], err = os.MkdirTemp(tmpRoot, "build-"); err != nil {
+		dir, release, err := b.Cache.TempDir("build-")
+		if err != nil {
 			return nil, cleanup, err
 		}
+		dirs[i] = dir
+		releases = append(releases, release)
 	}
 	results := make([][]manifest.PlatformImage, len(groups))
 	eg, ctx := errgroup.WithContext(ctx)
@@ -200,11 +200,11 @@ func (b *Builder) solve(ctx context.Context, p *Package, addr string, platforms 
 	}
 	bc := p.Context
 	if len(p.DependImages) > 0 {
-		depDir := outDir + ".deps"
-		if err := os.MkdirAll(depDir, 0o755); err != nil {
+		depDir, release, err := b.Cache.TempDir("deps-")
+		if err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(depDir)
+		defer release()
 		if bc, err = b.withDependImages(ctx, p, platforms[0], depDir); err != nil {
 			return nil, err
 		}

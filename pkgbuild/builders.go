@@ -2,6 +2,7 @@ package pkgbuild
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/moby/buildkit/client"
@@ -16,9 +17,13 @@ type Builders struct {
 	Mapping builder.Mapping
 	TLS     builder.TLS
 	Local   *builder.Local
+	// AllowVersionMismatch accepts remote builders whose BuildKit differs
+	// from the version pinned in go.mod (their output may differ).
+	AllowVersionMismatch bool
 
-	mu      sync.Mutex
-	clients map[string]*client.Client
+	mu       sync.Mutex
+	clients  map[string]*client.Client
+	releases []func()
 }
 
 // Groups splits platforms by the builder that serves them.
@@ -44,15 +49,30 @@ func (b *Builders) Client(ctx context.Context, addr string) (*client.Client, err
 	}
 	dial, tls := addr, b.TLS
 	if addr == "" {
-		a, err := b.Local.Ensure(ctx)
+		// The lease keeps `builder stop` from killing the daemon under us.
+		a, release, err := b.Local.Acquire(ctx)
 		if err != nil {
 			return nil, err
 		}
+		b.releases = append(b.releases, release)
 		dial, tls = a, builder.TLS{}
 	}
 	c, err := builder.Connect(ctx, dial, tls)
 	if err != nil {
 		return nil, err
+	}
+	if addr != "" {
+		// The daemon's Dockerfile frontend shapes the output: another
+		// BuildKit version may give other digests for the same tag.
+		if v, err := builder.CheckVersion(ctx, c); err != nil {
+			if !b.AllowVersionMismatch {
+				c.Close()
+				return nil, fmt.Errorf("builder %s: %w", addr, err)
+			}
+			if b.Local != nil && b.Local.Log != nil {
+				fmt.Fprintf(b.Local.Log, "warning: builder %s runs BuildKit %s, not %s: its images may not reproduce\n", addr, v, builder.PinnedVersion())
+			}
+		}
 	}
 	if b.clients == nil {
 		b.clients = map[string]*client.Client{}
@@ -68,5 +88,8 @@ func (b *Builders) Close() {
 	for _, c := range b.clients {
 		c.Close()
 	}
-	b.clients = nil
+	for _, r := range b.releases {
+		r()
+	}
+	b.clients, b.releases = nil, nil
 }

@@ -31,23 +31,7 @@ It needs root, runc and overlayfs; bin/buildkitd is built by "make".`,
 				return nil
 			},
 		},
-		&cobra.Command{
-			Use:   "stop",
-			Short: "Stop the local buildkitd",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				was, err := g.local().Stop(cmd.Context())
-				if err != nil {
-					return err
-				}
-				if was {
-					fmt.Fprintln(cmd.OutOrStdout(), "stopped")
-				} else {
-					fmt.Fprintln(cmd.OutOrStdout(), "not running")
-				}
-				return nil
-			},
-		},
+		newBuilderStopCmd(g),
 		&cobra.Command{
 			Use:   "status",
 			Short: "Show whether the local buildkitd runs, its address and platforms",
@@ -82,14 +66,47 @@ It needs root, runc and overlayfs; bin/buildkitd is built by "make".`,
 	return cmd
 }
 
+func newBuilderStopCmd(g *globalFlags) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "stop",
+		Short: "Stop the local buildkitd (refused while other lkpkg processes build on it, unless --force)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l := g.local()
+			stop := l.Stop
+			if force {
+				stop = l.ForceStop
+			}
+			was, err := stop(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if was {
+				fmt.Fprintln(cmd.OutOrStdout(), "stopped")
+			} else {
+				fmt.Fprintln(cmd.OutOrStdout(), "not running")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "stop it even while builds are running on it")
+	return cmd
+}
+
 func newBuilderPruneCmd(g *globalFlags) *cobra.Command {
-	var all bool
+	var all, force bool
 	cmd := &cobra.Command{
 		Use:   "prune",
 		Short: "Free the local buildkitd's build cache",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			freed, err := g.local().Prune(cmd.Context(), all)
+			l := g.local()
+			prune := l.Prune
+			if force {
+				prune = l.ForcePrune
+			}
+			freed, err := prune(cmd.Context(), all)
 			if err != nil {
 				return err
 			}
@@ -98,5 +115,6 @@ func newBuilderPruneCmd(g *globalFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "remove everything, not only unused intermediate results")
+	cmd.Flags().BoolVar(&force, "force", false, "with --all: prune even while builds are running")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
+
+	"github.com/lkpkg/lkpkg/cache"
 )
 
 func newCacheCmd(g *globalFlags) *cobra.Command {
@@ -124,7 +127,8 @@ func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) err
 }
 
 func newCacheImportCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
+	var force bool
+	cmd := &cobra.Command{
 		Use:   "import TAR",
 		Short: "Add the named images of an OCI layout tar (every blob verified by digest)",
 		Example: `  lkpkg cache import dhcpcd.tar
@@ -144,7 +148,10 @@ func newCacheImportCmd(g *globalFlags) *cobra.Command {
 				defer f.Close()
 				r = f
 			}
-			refs, err := c.Import(cmd.Context(), r)
+			refs, err := c.Import(cmd.Context(), r, cache.ImportOptions{Force: force})
+			if errors.Is(err, cache.ErrRefExists) {
+				return fmt.Errorf("%w (use --force to replace them)", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -154,6 +161,8 @@ func newCacheImportCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&force, "force", false, "replace refs that already exist with other content")
+	return cmd
 }
 
 func newCacheVerifyCmd(g *globalFlags) *cobra.Command {

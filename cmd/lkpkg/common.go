@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 
 	"github.com/lkpkg/lkpkg/builder"
@@ -14,6 +15,9 @@ func (g *globalFlags) openCache() (*cache.Cache, error) {
 	dir := g.cacheDir
 	if dir == "" {
 		dir = cache.DefaultDir()
+	}
+	if dir == "" {
+		return nil, errors.New("no cache directory: set $HOME, $XDG_CACHE_HOME or $LKPKG_CACHE, or pass --cache")
 	}
 	return cache.Open(dir)
 }

@@ -86,8 +86,9 @@ builder. DIR/... names every package below DIR.`,
 
 // builderFlags select where builds run.
 type builderFlags struct {
-	spec string
-	tls  builder.TLS
+	spec          string
+	tls           builder.TLS
+	allowMismatch bool
 }
 
 func (f *builderFlags) register(cmd *cobra.Command) {
@@ -96,6 +97,7 @@ func (f *builderFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.tls.Cert, "builder-tlscert", "", "client certificate for remote builders")
 	cmd.Flags().StringVar(&f.tls.Key, "builder-tlskey", "", "client key for remote builders")
 	cmd.Flags().StringVar(&f.tls.ServerName, "builder-tlsservername", "", "server name expected in remote builders' certificates")
+	cmd.Flags().BoolVar(&f.allowMismatch, "allow-builder-version-mismatch", false, "use builders whose BuildKit differs from the pinned version (their images may not reproduce)")
 }
 
 func (f *builderFlags) builders(g *globalFlags) (*pkgbuild.Builders, error) {
@@ -107,7 +109,9 @@ func (f *builderFlags) builders(g *globalFlags) (*pkgbuild.Builders, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--builder: %w", err)
 	}
-	return &pkgbuild.Builders{Mapping: m, TLS: f.tls, Local: g.local()}, nil
+	local := g.local()
+	local.AllowVersionMismatch = f.allowMismatch
+	return &pkgbuild.Builders{Mapping: m, TLS: f.tls, Local: local, AllowVersionMismatch: f.allowMismatch}, nil
 }
 
 func newPkgBuildCmd(g *globalFlags) *cobra.Command {

@@ -74,7 +74,7 @@ func Buildkitd(t testing.TB) *builder.Local {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := l.Stop(ctx); err != nil {
+		if _, err := l.ForceStop(ctx); err != nil {
 			t.Errorf("stopping buildkitd: %v", err)
 		}
 		os.RemoveAll(dir)
