@@ -5,13 +5,16 @@ BUILDKIT_VERSION := $(shell $(GO) list -m -f '{{.Version}}' github.com/moby/buil
 # Tests find the binaries built here, whatever their working directory.
 export LKPKG_BUILDKITD := $(CURDIR)/bin/buildkitd
 export LKPKG_BIN       := $(CURDIR)/bin/lkpkg
+export LKPKG_REGISTRY  := $(CURDIR)/bin/registry
+export LKPKG_COSIGN    := $(CURDIR)/bin/cosign
+export LKPKG_NOTATION  := $(CURDIR)/bin/notation
 # pkgs/alpine names Alpine's CDN; here the real Alpine data beside the
 # checkout stands in for it (the lock records checksums, not URLs).
 APK_UPSTREAM ?= file://$(abspath $(CURDIR)/../shared/alpine)
 
 .PHONY: all deps test test-short bench demo clean FORCE
 
-all: bin/lkpkg bin/buildkitd bin/buildctl
+all: bin/lkpkg bin/buildkitd bin/buildctl bin/registry bin/cosign bin/notation
 
 bin/lkpkg: FORCE
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $@ ./cmd/lkpkg
@@ -23,6 +26,18 @@ bin/buildkitd: go.mod go.sum
 
 bin/buildctl: go.mod go.sum
 	$(GO) build -trimpath -ldflags "-X github.com/moby/buildkit/version.Version=$(BUILDKIT_VERSION)" -o $@ github.com/moby/buildkit/cmd/buildctl
+
+# The real peers the publish/sign tests run against, from the versions
+# pinned in go.mod: a CNCF distribution registry and the official cosign
+# and notation CLIs (the judges of what lkpkg signs).
+bin/registry: go.mod go.sum
+	$(GO) build -trimpath -o $@ github.com/distribution/distribution/v3/cmd/registry
+
+bin/cosign: go.mod go.sum
+	$(GO) build -trimpath -o $@ github.com/sigstore/cosign/v2/cmd/cosign
+
+bin/notation: go.mod go.sum
+	$(GO) build -trimpath -o $@ github.com/notaryproject/notation/cmd/notation
 
 # System packages: runc for the buildkitd worker, qemu-user-static and
 # binfmt for arm64/riscv64 builds on an amd64 host.
