@@ -52,7 +52,7 @@ test-short:
 	$(GO) test -short ./...
 
 bench: all
-	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 20m ./cmd/lkpkg/ ./mirror/...
+	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 20m ./cmd/lkpkg/ ./mirror/... ./manifest/
 
 # The main job on the embedded defaults: build every package of pkgs/ (the
 # pinned Alpine mirror, ca-certificates and dhcpcd from it, the Alpine
