@@ -1,0 +1,206 @@
+// Package cosign signs and attests OCI manifests and indexes the way the
+// official cosign CLI does with a key pair (`cosign sign --key`, `cosign
+// attest --key`), and verifies what it or the CLI stored.
+//
+// Everything here is key-based and offline: nothing is uploaded to a
+// transparency log (Rekor) and no certificate is requested from Fulcio.
+// Signatures are stored in the legacy cosign layout the CLI reads by
+// default: for a manifest with digest sha256:<hex>, a signature manifest
+// tagged sha256-<hex>.sig in the same repository (one layer per signature,
+// media type application/vnd.dev.cosign.simplesigning.v1+json, the
+// simplesigning payload as the layer and the base64 signature in the
+// dev.cosignproject.cosign/signature annotation), and attestations tagged
+// sha256-<hex>.att (one layer per DSSE envelope, media type
+// application/vnd.dsse.envelope.v1+json, with a predicateType annotation).
+// The CLI therefore verifies them with `--insecure-ignore-tlog=true`.
+//
+// The formats come from cosign's and sigstore's own libraries (payload,
+// static, mutate, ociremote, dsse, attestation); this package only wires
+// them together.
+package cosign
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	cosignlib "github.com/sigstore/cosign/v2/pkg/cosign"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// File names GenerateKeys writes, as `cosign generate-key-pair` does.
+const (
+	PrivateKeyFile = "cosign.key"
+	PublicKeyFile  = "cosign.pub"
+)
+
+// GenerateKeys creates an ECDSA P-256 key pair exactly as `cosign
+// generate-key-pair` does: dir/cosign.key holds the PKCS #8 private key
+// encrypted with password (scrypt + secretbox, PEM type "ENCRYPTED
+// SIGSTORE PRIVATE KEY", mode 0600) and dir/cosign.pub the PEM public key
+// (mode 0644). It refuses to overwrite either file.
+func GenerateKeys(dir string, password []byte) (privPath, pubPath string, err error) {
+	privPath = filepath.Join(dir, PrivateKeyFile)
+	pubPath = filepath.Join(dir, PublicKeyFile)
+	for _, p := range []string{privPath, pubPath} {
+		if _, err := os.Lstat(p); err == nil {
+			return "", "", fmt.Errorf("generate cosign keys: %s already exists; refusing to overwrite it", p)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return "", "", fmt.Errorf("generate cosign keys: %w", err)
+		}
+	}
+	pw := append([]byte{}, password...)
+	keys, err := cosignlib.GenerateKeyPair(func(bool) ([]byte, error) { return pw, nil })
+	if err != nil {
+		return "", "", fmt.Errorf("generate cosign keys: %w", err)
+	}
+	if err := writeNew(privPath, keys.PrivateBytes, 0o600); err != nil {
+		return "", "", fmt.Errorf("generate cosign keys: %w", err)
+	}
+	if err := writeNew(pubPath, keys.PublicBytes, 0o644); err != nil {
+		os.Remove(privPath)
+		return "", "", fmt.Errorf("generate cosign keys: %w", err)
+	}
+	return privPath, pubPath, nil
+}
+
+// writeNew creates path (failing if it exists) with exactly mode perm,
+// whatever the umask.
+func writeNew(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s already exists; refusing to overwrite it", path)
+		}
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
+}
+
+// Signer signs with a cosign private key.
+type Signer struct {
+	sv     signature.SignerVerifier
+	pubPEM []byte
+}
+
+// LoadSigner decrypts a cosign private key file (as written by GenerateKeys
+// or `cosign generate-key-pair`, PEM type "ENCRYPTED SIGSTORE PRIVATE KEY"
+// or the older "ENCRYPTED COSIGN PRIVATE KEY") with password.
+func LoadSigner(privPath string, password []byte) (*Signer, error) {
+	b, err := os.ReadFile(privPath)
+	if err != nil {
+		return nil, fmt.Errorf("load cosign key: %w", err)
+	}
+	sv, err := cosignlib.LoadPrivateKey(b, password, nil)
+	if err != nil {
+		return nil, fmt.Errorf("load cosign key %s (wrong password?): %w", privPath, err)
+	}
+	pub, err := sv.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("load cosign key %s: %w", privPath, err)
+	}
+	pubPEM, err := cryptoutils.MarshalPublicKeyToPEM(pub)
+	if err != nil {
+		return nil, fmt.Errorf("load cosign key %s: %w", privPath, err)
+	}
+	return &Signer{sv: sv, pubPEM: pubPEM}, nil
+}
+
+// PublicKeyPEM is the signer's public key, as in cosign.pub.
+func (s *Signer) PublicKeyPEM() []byte { return append([]byte{}, s.pubPEM...) }
+
+// Fingerprint is "SHA256:<hex>" of the signer's DER public key (the value
+// Verified.Signer reports).
+func (s *Signer) Fingerprint() string {
+	pub, _ := s.sv.PublicKey()
+	fp, _ := fingerprint(pub)
+	return fp
+}
+
+func fingerprint(pub any) (string, error) {
+	der, err := cryptoutils.MarshalPublicKeyToDER(pub)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(der)
+	return "SHA256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// RemoteOptions says how to reach the registry.
+type RemoteOptions struct {
+	// Insecure allows plain HTTP (as name.Insecure does); loopback
+	// registries (localhost, 127.0.0.1) are reached over HTTP anyway.
+	Insecure bool
+	// Keychain resolves credentials; nil means authn.DefaultKeychain.
+	Keychain authn.Keychain
+	// Transport, if set, is the HTTP transport used.
+	Transport http.RoundTripper
+}
+
+// resolve re-parses ref with ro's name options (so the signature and
+// attestation tags derived from it inherit them) and returns the
+// go-containerregistry and cosign options for ro.
+func (ro RemoteOptions) resolve(ctx context.Context, ref name.Digest) (name.Digest, []remote.Option, []ociremote.Option, error) {
+	if ref.DigestStr() == "" {
+		return name.Digest{}, nil, nil, errors.New("a digest reference (repo@sha256:...) is required")
+	}
+	var nopts []name.Option
+	if ro.Insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	d, err := name.NewDigest(ref.Name(), nopts...)
+	if err != nil {
+		return name.Digest{}, nil, nil, fmt.Errorf("parse %s: %w", ref, err)
+	}
+	kc := ro.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
+	if ro.Transport != nil {
+		ropts = append(ropts, remote.WithTransport(ro.Transport))
+	}
+	oopts := []ociremote.Option{ociremote.WithRemoteOptions(ropts...)}
+	if len(nopts) > 0 {
+		oopts = append(oopts, ociremote.WithNameOptions(nopts...))
+	}
+	return d, ropts, oopts, nil
+}
+
+// mustExist fails clearly when ref's manifest is not in the registry.
+func mustExist(ref name.Digest, ropts []remote.Option) error {
+	if _, err := remote.Head(ref, ropts...); err != nil {
+		var terr *transport.Error
+		if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+			return fmt.Errorf("%s: manifest not found in the registry", ref)
+		}
+		return fmt.Errorf("%s: %w", ref, err)
+	}
+	return nil
+}
