@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -17,7 +18,7 @@ func newPkgCmd(g *globalFlags) *cobra.Command {
 		Use:   "pkg",
 		Short: "Build packages and show their content-addressed tags",
 	}
-	cmd.AddCommand(newPkgBuildCmd(g), newPkgShowTagCmd(g))
+	cmd.AddCommand(newPkgBuildCmd(g), newPkgShowTagCmd(g), newPkgPushCmd(g))
 	return cmd
 }
 
@@ -123,6 +124,9 @@ func newPkgBuildCmd(g *globalFlags) *cobra.Command {
 		jobs      int
 		verify    bool
 		mopts     mirror.Options
+		push      bool
+		pf        publishFlags
+		sf        signFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "build DIR...",
@@ -169,7 +173,22 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
 				opts.Progress = "plain" // several live tty displays would overwrite each other
 			}
 			b := &pkgbuild.Builder{Cache: c, Builders: bs, Opts: opts, Mirror: mopts}
-			return runBuild(cmd, b, pkgs, jobs, verify)
+			if err := runBuild(cmd, b, pkgs, jobs, verify); err != nil {
+				return err
+			}
+			if !push {
+				if sf.sign {
+					return errors.New("--sign signs what is pushed: add --push")
+				}
+				return nil
+			}
+			p := &publisher{cache: c, pf: &pf, sf: &sf, out: cmd.OutOrStdout(), log: cmd.ErrOrStderr()}
+			for _, pkg := range pkgs {
+				if err := p.publish(cmd.Context(), pkg.Ref(), pkg.Ref(), pkg); err != nil {
+					return fmt.Errorf("%s: %w", pkg.Dir, err)
+				}
+			}
+			return nil
 		},
 	}
 	lf.register(cmd)
@@ -180,6 +199,9 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
 	cmd.Flags().StringVar(&opts.Progress, "progress", "auto", "progress output: auto, plain, tty, quiet or rawjson (as BuildKit shows it)")
 	cmd.Flags().IntVarP(&jobs, "jobs", "j", 2, "packages built at the same time")
 	cmd.Flags().BoolVar(&verify, "verify-reproducible", false, "after building, build again without any cache and fail if any digest differs")
+	cmd.Flags().BoolVar(&push, "push", false, "after building, push each package to org/image:tag (see pkg push)")
+	pf.register(cmd, "force-release")
+	sf.register(cmd, true)
 	cmd.Flags().StringVar(&mopts.Upstream, "apk-upstream", "", "for mirror packages (mirror.yml): upstream to fetch locked packages from instead of mirror.yml's (default $LKPKG_APK_UPSTREAM)")
 	cmd.Flags().StringVar(&mopts.SigningKey, "mirror-signing-key", "", "for mirror packages: the mirror's private key (default $LKPKG_MIRROR_SIGNING_KEY, else signing-key without .pub)")
 	return cmd

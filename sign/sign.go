@@ -1,0 +1,261 @@
+// Package sign signs and verifies multi-arch images in a registry with
+// cosign and/or Notary Project signatures: the index and every
+// per-platform manifest, plus signed attestations (SBOM, provenance) on
+// each per-platform manifest. Verification fails closed.
+//
+// The formats come from the official libraries (sign/cosign wraps
+// sigstore/cosign, sign/notation wraps notation-go); this package only
+// decides what gets signed and what a verification must cover.
+package sign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/lkpkg/lkpkg/sign/cosign"
+	"github.com/lkpkg/lkpkg/sign/notation"
+)
+
+// Remote says how to reach the registry.
+type Remote struct {
+	// Insecure allows plain HTTP; only for loopback registries.
+	Insecure bool
+	// Keychain resolves credentials (nil = docker config.json and its
+	// credential helpers).
+	Keychain authn.Keychain
+}
+
+func (r Remote) check(ref name.Reference) error {
+	if r.Insecure && !isLoopback(ref.Context().RegistryStr()) {
+		return fmt.Errorf("%s: --insecure-registry is only allowed for loopback registries (localhost, 127.0.0.0/8, ::1)", ref)
+	}
+	return nil
+}
+
+func (r Remote) nameOpts() []name.Option {
+	if r.Insecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
+func (r Remote) remoteOpts(ctx context.Context) []remote.Option {
+	kc := r.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
+}
+
+func (r Remote) cosign() cosign.RemoteOptions {
+	return cosign.RemoteOptions{Insecure: r.Insecure, Keychain: r.Keychain}
+}
+
+func (r Remote) notation() notation.RemoteOptions {
+	return notation.RemoteOptions{Insecure: r.Insecure}
+}
+
+func isLoopback(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// Resolve turns a tag or digest reference into the digest it names now.
+func Resolve(ctx context.Context, ref string, r Remote) (name.Digest, error) {
+	parsed, err := name.ParseReference(ref, r.nameOpts()...)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	if err := r.check(parsed); err != nil {
+		return name.Digest{}, err
+	}
+	if d, ok := parsed.(name.Digest); ok {
+		return d, nil
+	}
+	desc, err := remote.Head(parsed, r.remoteOpts(ctx)...)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("%s: %w", ref, err)
+	}
+	return parsed.Context().Digest(desc.Digest.String()), nil
+}
+
+// Signers are the signatures to make; either may be nil, not both.
+type Signers struct {
+	Cosign   *cosign.Signer
+	Notation *notation.Signer
+	Envelope string // notation envelope: "jws" (default) or "cose"
+}
+
+// Attestation is a predicate to attach, signed, to a per-platform image.
+type Attestation struct {
+	PredicateType string
+	Predicate     []byte
+}
+
+// Attester makes the attestations for one per-platform image.
+type Attester func(ctx context.Context, platform v1.Platform, img v1.Image) ([]Attestation, error)
+
+// Signed is one manifest that was signed.
+type Signed struct {
+	Digest       v1.Hash
+	Platform     string // "" for the index
+	Attestations []string
+}
+
+// Index signs the image index at ref and every per-platform manifest it
+// lists; attest (may be nil) gives each per-platform image's attestations,
+// attached with cosign (DSSE, signed by the same key).
+func Index(ctx context.Context, ref name.Digest, s Signers, attest Attester, r Remote) ([]Signed, error) {
+	if s.Cosign == nil && s.Notation == nil {
+		return nil, errors.New("nothing to sign with: give a cosign key and/or a notation key and certificate")
+	}
+	if attest != nil && s.Cosign == nil {
+		return nil, errors.New("attestations are signed with cosign: give a cosign key")
+	}
+	if err := r.check(ref); err != nil {
+		return nil, err
+	}
+	idx, err := remote.Index(ref, r.remoteOpts(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	// Children first, the index last: whoever sees a signed index finds
+	// its platforms signed too.
+	var out []Signed
+	for _, d := range im.Manifests {
+		if d.Platform == nil || d.Platform.OS == "unknown" || !d.MediaType.IsImage() {
+			continue // attestation manifests are covered by their own signatures
+		}
+		child := ref.Context().Digest(d.Digest.String())
+		done := Signed{Digest: d.Digest, Platform: d.Platform.String()}
+		if attest != nil {
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				return out, err
+			}
+			atts, err := attest(ctx, *d.Platform, img)
+			if err != nil {
+				return out, fmt.Errorf("attestations for %s: %w", d.Platform, err)
+			}
+			for _, a := range atts {
+				if err := s.Cosign.Attest(ctx, child, a.PredicateType, a.Predicate, r.cosign()); err != nil {
+					return out, fmt.Errorf("attest %s (%s): %w", child, a.PredicateType, err)
+				}
+				done.Attestations = append(done.Attestations, a.PredicateType)
+			}
+		}
+		if err := signOne(ctx, child, s, r); err != nil {
+			return out, err
+		}
+		out = append(out, done)
+	}
+	if err := signOne(ctx, ref, s, r); err != nil {
+		return out, err
+	}
+	return append(out, Signed{Digest: mustHash(ref)}), nil
+}
+
+func signOne(ctx context.Context, ref name.Digest, s Signers, r Remote) error {
+	if s.Cosign != nil {
+		if err := s.Cosign.Sign(ctx, ref, nil, r.cosign()); err != nil {
+			return fmt.Errorf("cosign sign %s: %w", ref, err)
+		}
+	}
+	if s.Notation != nil {
+		if err := s.Notation.Sign(ctx, ref.String(), s.Envelope, r.notation()); err != nil {
+			return fmt.Errorf("notation sign %s: %w", ref, err)
+		}
+	}
+	return nil
+}
+
+func mustHash(d name.Digest) v1.Hash {
+	h, _ := v1.NewHash(d.DigestStr())
+	return h
+}
+
+// Policy is what a verification requires. At least one of the two.
+type Policy struct {
+	CosignPublicKey    []byte // PEM
+	NotationPolicy     string // trustpolicy.json
+	NotationTrustStore string // dir laid out as notation's truststore
+}
+
+// Verified is what Verify checked for one manifest.
+type Verified struct {
+	Digest       v1.Hash
+	Platform     string // "" for the index
+	Cosign       *cosign.Verified
+	Notation     *notation.Verified
+	Attestations []string
+}
+
+// Verify checks the image at ref — the index and every per-platform
+// manifest it lists (or the single manifest) — against the policy. It
+// fails closed: a missing or invalid signature anywhere is an error.
+func Verify(ctx context.Context, ref name.Digest, p Policy, r Remote) ([]Verified, error) {
+	if len(p.CosignPublicKey) == 0 && p.NotationPolicy == "" {
+		return nil, errors.New("no verification policy: give a cosign public key and/or a notation trust policy")
+	}
+	if p.NotationPolicy != "" && p.NotationTrustStore == "" {
+		return nil, errors.New("a notation trust policy needs its trust store directory")
+	}
+	if err := r.check(ref); err != nil {
+		return nil, err
+	}
+	desc, err := remote.Get(ref, r.remoteOpts(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	targets := []Verified{{Digest: desc.Digest}}
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, err
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range im.Manifests {
+			if d.Platform == nil || d.Platform.OS == "unknown" || !d.MediaType.IsImage() {
+				continue
+			}
+			targets = append(targets, Verified{Digest: d.Digest, Platform: d.Platform.String()})
+		}
+	}
+	for i := range targets {
+		t := &targets[i]
+		d := ref.Context().Digest(t.Digest.String())
+		if len(p.CosignPublicKey) > 0 {
+			if t.Cosign, err = cosign.Verify(ctx, d, p.CosignPublicKey, r.cosign()); err != nil {
+				return targets[:i], fmt.Errorf("%s %s: %w", d, t.Platform, err)
+			}
+			t.Attestations = t.Cosign.Attestations
+		}
+		if p.NotationPolicy != "" {
+			if t.Notation, err = notation.Verify(ctx, d.String(), p.NotationPolicy, p.NotationTrustStore, r.notation()); err != nil {
+				return targets[:i], fmt.Errorf("%s %s: %w", d, t.Platform, err)
+			}
+		}
+	}
+	return targets, nil
+}
