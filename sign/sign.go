@@ -129,9 +129,30 @@ func Index(ctx context.Context, ref name.Digest, s Signers, attest Attester, r R
 	if err := r.check(ref); err != nil {
 		return nil, err
 	}
-	idx, err := remote.Index(ref, r.remoteOpts(ctx)...)
+	desc, err := remote.Get(ref, r.remoteOpts(ctx)...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	if desc.MediaType.IsImage() {
+		// A single manifest: sign (and attest) just that.
+		img, err := desc.Image()
+		if err != nil {
+			return nil, err
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return nil, err
+		}
+		done, err := signImage(ctx, ref, *cf.Platform(), img, s, attest, r)
+		if err != nil {
+			return nil, err
+		}
+		done.Platform = cf.Platform().String()
+		return []Signed{done}, nil
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, err
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
@@ -144,25 +165,12 @@ func Index(ctx context.Context, ref name.Digest, s Signers, attest Attester, r R
 		if d.Platform == nil || d.Platform.OS == "unknown" || !d.MediaType.IsImage() {
 			continue // attestation manifests are covered by their own signatures
 		}
-		child := ref.Context().Digest(d.Digest.String())
-		done := Signed{Digest: d.Digest, Platform: d.Platform.String()}
-		if attest != nil {
-			img, err := idx.Image(d.Digest)
-			if err != nil {
-				return out, err
-			}
-			atts, err := attest(ctx, *d.Platform, img)
-			if err != nil {
-				return out, fmt.Errorf("attestations for %s: %w", d.Platform, err)
-			}
-			for _, a := range atts {
-				if err := s.Cosign.Attest(ctx, child, a.PredicateType, a.Predicate, r.cosign()); err != nil {
-					return out, fmt.Errorf("attest %s (%s): %w", child, a.PredicateType, err)
-				}
-				done.Attestations = append(done.Attestations, a.PredicateType)
-			}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return out, err
 		}
-		if err := signOne(ctx, child, s, r); err != nil {
+		done, err := signImage(ctx, ref.Context().Digest(d.Digest.String()), *d.Platform, img, s, attest, r)
+		if err != nil {
 			return out, err
 		}
 		out = append(out, done)
@@ -171,6 +179,24 @@ func Index(ctx context.Context, ref name.Digest, s Signers, attest Attester, r R
 		return out, err
 	}
 	return append(out, Signed{Digest: mustHash(ref)}), nil
+}
+
+// signImage attaches img's attestations, then signs it.
+func signImage(ctx context.Context, ref name.Digest, platform v1.Platform, img v1.Image, s Signers, attest Attester, r Remote) (Signed, error) {
+	done := Signed{Digest: mustHash(ref), Platform: platform.String()}
+	if attest != nil {
+		atts, err := attest(ctx, platform, img)
+		if err != nil {
+			return done, fmt.Errorf("attestations for %s: %w", platform, err)
+		}
+		for _, a := range atts {
+			if err := s.Cosign.Attest(ctx, ref, a.PredicateType, a.Predicate, r.cosign()); err != nil {
+				return done, fmt.Errorf("attest %s (%s): %w", ref, a.PredicateType, err)
+			}
+			done.Attestations = append(done.Attestations, a.PredicateType)
+		}
+	}
+	return done, signOne(ctx, ref, s, r)
 }
 
 func signOne(ctx context.Context, ref name.Digest, s Signers, r Remote) error {
@@ -247,15 +273,22 @@ func Verify(ctx context.Context, ref name.Digest, p Policy, r Remote) ([]Verifie
 		d := ref.Context().Digest(t.Digest.String())
 		if len(p.CosignPublicKey) > 0 {
 			if t.Cosign, err = cosign.Verify(ctx, d, p.CosignPublicKey, r.cosign()); err != nil {
-				return targets[:i], fmt.Errorf("%s %s: %w", d, t.Platform, err)
+				return targets[:i], fmt.Errorf("%s: %w", describe(d, t.Platform), err)
 			}
 			t.Attestations = t.Cosign.Attestations
 		}
 		if p.NotationPolicy != "" {
 			if t.Notation, err = notation.Verify(ctx, d.String(), p.NotationPolicy, p.NotationTrustStore, r.notation()); err != nil {
-				return targets[:i], fmt.Errorf("%s %s: %w", d, t.Platform, err)
+				return targets[:i], fmt.Errorf("%s: %w", describe(d, t.Platform), err)
 			}
 		}
 	}
 	return targets, nil
+}
+
+func describe(d name.Digest, platform string) string {
+	if platform == "" {
+		return "index " + d.String()
+	}
+	return platform + " " + d.String()
 }

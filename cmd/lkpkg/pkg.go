@@ -173,16 +173,20 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
 				opts.Progress = "plain" // several live tty displays would overwrite each other
 			}
 			b := &pkgbuild.Builder{Cache: c, Builders: bs, Opts: opts, Mirror: mopts}
+			// Signing problems are found before building, not after.
+			if sf.sign && !push {
+				return errors.New("--sign signs what is pushed: add --push")
+			}
+			p := &publisher{cache: c, pf: &pf, sf: &sf, out: cmd.OutOrStdout(), log: cmd.ErrOrStderr()}
+			if err := p.prepare(); err != nil {
+				return err
+			}
 			if err := runBuild(cmd, b, pkgs, jobs, verify); err != nil {
 				return err
 			}
 			if !push {
-				if sf.sign {
-					return errors.New("--sign signs what is pushed: add --push")
-				}
 				return nil
 			}
-			p := &publisher{cache: c, pf: &pf, sf: &sf, out: cmd.OutOrStdout(), log: cmd.ErrOrStderr()}
 			for _, pkg := range pkgs {
 				if err := p.publish(cmd.Context(), pkg.Ref(), pkg.Ref(), pkg); err != nil {
 					return fmt.Errorf("%s: %w", pkg.Dir, err)

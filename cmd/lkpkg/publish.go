@@ -120,11 +120,23 @@ func cosignPassword(stderr io.Writer, confirm bool) ([]byte, error) {
 
 // publisher pushes cached images and signs them.
 type publisher struct {
-	cache *cache.Cache
-	pf    *publishFlags
-	sf    *signFlags
-	out   io.Writer
-	log   io.Writer
+	cache   *cache.Cache
+	pf      *publishFlags
+	sf      *signFlags
+	out     io.Writer
+	log     io.Writer
+	signers sign.Signers // loaded by prepare
+}
+
+// prepare checks the signing flags and loads the keys once, before any
+// build or push: a wrong password must not leave unsigned images behind.
+func (p *publisher) prepare() error {
+	if !p.sf.enabled() {
+		return nil
+	}
+	var err error
+	p.signers, err = p.sf.signers(p.log)
+	return err
 }
 
 // publish pushes the cached index localRef to dest, then signs it (and
@@ -143,13 +155,9 @@ func (p *publisher) publish(ctx context.Context, localRef, dest string, pkg *pkg
 	if err != nil {
 		return fmt.Errorf("%s: %w", dest, err)
 	}
-	var signers sign.Signers
-	if p.sf.enabled() {
-		// Load keys before pushing: a wrong password must not leave an
-		// unsigned image behind.
-		if signers, err = p.sf.signers(p.log); err != nil {
-			return err
-		}
+	signers := p.signers
+	if p.sf.enabled() && signers.Cosign == nil && signers.Notation == nil {
+		return errors.New("internal: signers not loaded")
 	}
 	res, err := manifest.Push(ctx, idx, tag, manifest.PushOptions{
 		Insecure: p.pf.insecure, Jobs: p.pf.jobs, Progress: p.log, Release: p.pf.release, Force: p.pf.force,
@@ -283,6 +291,9 @@ credential helpers.`,
 				dest = args[1]
 			}
 			p := &publisher{cache: c, pf: &pf, sf: &sf, out: cmd.OutOrStdout(), log: cmd.ErrOrStderr()}
+			if err := p.prepare(); err != nil {
+				return err
+			}
 			return p.publish(cmd.Context(), args[0], dest, nil)
 		},
 	}
@@ -319,6 +330,9 @@ database) and SLSA provenance (from the package's build inputs).`,
 				return err
 			}
 			p := &publisher{cache: c, pf: &pf, sf: &sf, out: cmd.OutOrStdout(), log: cmd.ErrOrStderr()}
+			if err := p.prepare(); err != nil {
+				return err
+			}
 			for _, pkg := range pkgs {
 				if err := p.publish(cmd.Context(), pkg.Ref(), pkg.Ref(), pkg); err != nil {
 					return fmt.Errorf("%s: %w", pkg.Dir, err)
@@ -405,7 +419,7 @@ what was verified: digests, signers and attestation types.`,
 			r := sign.Remote{Insecure: insecure}
 			ref, err := sign.Resolve(cmd.Context(), args[0], r)
 			if err != nil {
-				return err
+				return fmt.Errorf("verification FAILED: %w", err)
 			}
 			verified, err := sign.Verify(cmd.Context(), ref, p, r)
 			if err != nil {
@@ -452,6 +466,9 @@ func newKeysCmd() *cobra.Command {
 		Short: "Make a cosign key pair (cosign.key encrypted as cosign does, cosign.pub) and, with --notation, a test CA and signing certificate",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
 			pw, err := cosignPassword(cmd.ErrOrStderr(), true)
 			if err != nil {
 				return err
