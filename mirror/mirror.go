@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/lkpkg/lkpkg/internal/atomicfile"
 	"github.com/lkpkg/lkpkg/mirror/apksign"
 )
 
@@ -71,7 +72,7 @@ func LockAndWrite(ctx context.Context, c *Config, opts Options) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	return lock, writeFileAtomic(c.LockFile(), data, 0o644)
+	return lock, atomicfile.WriteFile(c.LockFile(), data, 0o644)
 }
 
 // Fetch downloads and verifies every locked package.
@@ -140,31 +141,6 @@ func (c *Config) Signer(keyFile string) (*apksign.Signer, error) {
 	return apksign.LoadSigner(keyFile, filepath.Base(c.SigningKey))
 }
 
-// writeFileAtomic writes via a synced temp file renamed into place.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
 // Keygen makes a mirror signing key pair in dir: NAME-XXXXXXXX.rsa
 // (private, 0600) and NAME-XXXXXXXX.rsa.pub. It returns the public key path.
 func Keygen(dir, name string, bits int) (string, error) {
@@ -179,8 +155,8 @@ func Keygen(dir, name string, bits int) (string, error) {
 			return "", fmt.Errorf("%s already exists", p)
 		}
 	}
-	if err := writeFileAtomic(privPath, priv, 0o600); err != nil {
+	if err := atomicfile.WriteNew(privPath, priv, 0o600); err != nil {
 		return "", err
 	}
-	return pubPath, writeFileAtomic(pubPath, pub, 0o644)
+	return pubPath, atomicfile.WriteNew(pubPath, pub, 0o644)
 }

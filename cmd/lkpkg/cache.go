@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"text/tabwriter"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/lkpkg/lkpkg/cache"
+	"github.com/lkpkg/lkpkg/internal/atomicfile"
 )
 
 func newCacheCmd(g *globalFlags) *cobra.Command {
@@ -89,9 +89,12 @@ func newCacheExportCmd(g *globalFlags) *cobra.Command {
 					return fmt.Errorf("--platform: %w", err)
 				}
 			}
-			return writeOutput(output, cmd.OutOrStdout(), func(w io.Writer) error {
-				return c.Export(cmd.Context(), w, format, args, plat)
-			})
+			export := func(w io.Writer) error { return c.Export(cmd.Context(), w, format, args, plat) }
+			if output == "-" {
+				return export(cmd.OutOrStdout())
+			}
+			// Never leave a truncated tar behind.
+			return atomicfile.Write(output, 0o644, export)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "oci", "oci (an OCI image layout tar, all platforms) or docker (docker-archive, one platform)")
@@ -99,31 +102,6 @@ func newCacheExportCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&platform, "platform", "", "platform for --format docker (default: this machine's)")
 	_ = cmd.MarkFlagRequired("output")
 	return cmd
-}
-
-// writeOutput writes to stdout ("-") or to path via a temp file renamed
-// into place, so a failed export never leaves a truncated file behind.
-func writeOutput(path string, stdout io.Writer, write func(io.Writer) error) error {
-	if path == "-" {
-		return write(stdout)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 func newCacheImportCmd(g *globalFlags) *cobra.Command {

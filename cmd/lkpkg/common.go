@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/lkpkg/lkpkg/builder"
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/pkgbuild"
@@ -28,4 +30,16 @@ func (g *globalFlags) local() *builder.Local {
 		dir = builder.DefaultStateDir()
 	}
 	return &builder.Local{StateDir: dir, Log: os.Stderr}
+}
+
+// loadPackages opens the cache and loads the packages named by args.
+func (g *globalFlags) loadPackages(cmd *cobra.Command, lf *loadFlags, args []string) (*cache.Cache, []*pkgbuild.Package, error) {
+	c, err := g.openCache()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := lf.options(cmd)
+	opts.Cache = c
+	pkgs, err := pkgbuild.NewLoader(opts).Load(args...)
+	return c, pkgs, err
 }

@@ -55,13 +55,7 @@ builder. DIR/... names every package below DIR.`,
 		Example: "  lkpkg pkg show-tag pkgs/dhcpcd\n  lkpkg pkg show-tag --inputs pkgs/...",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.openCache()
-			if err != nil {
-				return err
-			}
-			opts := lf.options(cmd)
-			opts.Cache = c
-			pkgs, err := pkgbuild.NewLoader(opts).Load(args...)
+			_, pkgs, err := g.loadPackages(cmd, &lf, args)
 			if err != nil {
 				return err
 			}
@@ -153,13 +147,7 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
 					opts.Platforms = append(opts.Platforms, p)
 				}
 			}
-			c, err := g.openCache()
-			if err != nil {
-				return err
-			}
-			lo := lf.options(cmd)
-			lo.Cache = c
-			pkgs, err := pkgbuild.NewLoader(lo).Load(args...)
+			c, pkgs, err := g.loadPackages(cmd, &lf, args)
 			if err != nil {
 				return err
 			}

@@ -319,13 +319,7 @@ database) and SLSA provenance (from the package's build inputs).`,
 		Example: "  lkpkg pkg push --org registry.example.com/lkpkg --sign --key cosign.key pkgs/...",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.openCache()
-			if err != nil {
-				return err
-			}
-			lo := lf.options(cmd)
-			lo.Cache = c
-			pkgs, err := pkgbuild.NewLoader(lo).Load(args...)
+			c, pkgs, err := g.loadPackages(cmd, &lf, args)
 			if err != nil {
 				return err
 			}

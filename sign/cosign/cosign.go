@@ -38,6 +38,8 @@ import (
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/lkpkg/lkpkg/internal/atomicfile"
 )
 
 // File names GenerateKeys writes, as `cosign generate-key-pair` does.
@@ -66,41 +68,14 @@ func GenerateKeys(dir string, password []byte) (privPath, pubPath string, err er
 	if err != nil {
 		return "", "", fmt.Errorf("generate cosign keys: %w", err)
 	}
-	if err := writeNew(privPath, keys.PrivateBytes, 0o600); err != nil {
+	if err := atomicfile.WriteNew(privPath, keys.PrivateBytes, 0o600); err != nil {
 		return "", "", fmt.Errorf("generate cosign keys: %w", err)
 	}
-	if err := writeNew(pubPath, keys.PublicBytes, 0o644); err != nil {
+	if err := atomicfile.WriteNew(pubPath, keys.PublicBytes, 0o644); err != nil {
 		os.Remove(privPath)
 		return "", "", fmt.Errorf("generate cosign keys: %w", err)
 	}
 	return privPath, pubPath, nil
-}
-
-// writeNew creates path (failing if it exists) with exactly mode perm,
-// whatever the umask.
-func writeNew(path string, data []byte, perm os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s already exists; refusing to overwrite it", path)
-		}
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		os.Remove(path)
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(path)
-		return err
-	}
-	return nil
 }
 
 // Signer signs with a cosign private key.

@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/lkpkg/lkpkg/internal/atomicfile"
 )
 
 // Names of the files GenerateTestCA writes.
@@ -114,7 +116,7 @@ func generateCA(dir, commonName string, notBefore, notAfter time.Time) (caPath, 
 		{keyPath, pemBlock("PRIVATE KEY", keyDER), 0o600},
 	}
 	for i, f := range files {
-		if err := writeNew(f.path, f.data, f.mode); err != nil {
+		if err := atomicfile.WriteNew(f.path, f.data, f.mode); err != nil {
 			for _, g := range files[:i] {
 				os.Remove(g.path)
 			}
@@ -143,22 +145,4 @@ func serial() *big.Int {
 
 func pemBlock(typ string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
-}
-
-// writeNew creates path exclusively (never overwriting).
-func writeNew(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(path)
-		return err
-	}
-	return nil
 }
