@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/lkpkg/lkpkg/internal/regtransport"
 )
 
 // PushOptions configure Push.
@@ -167,18 +168,9 @@ func Push(ctx context.Context, idx v1.ImageIndex, tag name.Tag, opts PushOptions
 	if kc == nil {
 		kc = authn.DefaultKeychain
 	}
-	base := opts.Transport
-	if base == nil {
-		base = remote.DefaultTransport
-	}
-	if ht, ok := base.(*http.Transport); ok && opts.Insecure {
-		ht = ht.Clone()
-		if ht.TLSClientConfig == nil {
-			ht.TLSClientConfig = &tls.Config{}
-		}
-		ht.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // explicit Insecure, loopback only
-		base = ht
-	}
+	// Unverified TLS and plain HTTP only ever reach loopback hosts, even
+	// when a token realm or a blob redirect points elsewhere.
+	base := regtransport.New(opts.Transport, opts.Insecure)
 	ct := &countingTransport{inner: base, allowHTTP: opts.Insecure, sessions: map[string]int64{},
 		uploaded: map[v1.Hash]int64{}, existing: map[v1.Hash]bool{}}
 	ropts := []remote.Option{
@@ -401,19 +393,7 @@ func archSuffix(p v1.Platform) string {
 	return s
 }
 
-// isLoopback says whether host[:port] is localhost or a loopback address.
-func isLoopback(host string) bool {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	h = strings.Trim(h, "[]")
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
-}
+func isLoopback(host string) bool { return regtransport.IsLoopback(host) }
 
 // isAttestation says whether d is a buildkit attestation manifest.
 func isAttestation(d v1.Descriptor) bool {

@@ -12,14 +12,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/lkpkg/lkpkg/internal/regtransport"
 	"github.com/lkpkg/lkpkg/sign/cosign"
 	"github.com/lkpkg/lkpkg/sign/notation"
 )
@@ -34,10 +33,7 @@ type Remote struct {
 }
 
 func (r Remote) check(ref name.Reference) error {
-	if r.Insecure && !isLoopback(ref.Context().RegistryStr()) {
-		return fmt.Errorf("%s: --insecure-registry is only allowed for loopback registries (localhost, 127.0.0.0/8, ::1)", ref)
-	}
-	return nil
+	return regtransport.CheckInsecure(r.Insecure, ref.Context().RegistryStr())
 }
 
 func (r Remote) nameOpts() []name.Option {
@@ -52,26 +48,15 @@ func (r Remote) remoteOpts(ctx context.Context) []remote.Option {
 	if kc == nil {
 		kc = authn.DefaultKeychain
 	}
-	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
+	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithTransport(regtransport.New(nil, r.Insecure))}
 }
 
 func (r Remote) cosign() cosign.RemoteOptions {
-	return cosign.RemoteOptions{Insecure: r.Insecure, Keychain: r.Keychain}
+	return cosign.RemoteOptions{Insecure: r.Insecure, Keychain: r.Keychain, Transport: regtransport.New(nil, r.Insecure)}
 }
 
 func (r Remote) notation() notation.RemoteOptions {
 	return notation.RemoteOptions{Insecure: r.Insecure}
-}
-
-func isLoopback(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
 
 // Resolve turns a tag or digest reference into the digest it names now.
@@ -116,10 +101,12 @@ type Signed struct {
 	Attestations []string
 }
 
-// Index signs the image index at ref and every per-platform manifest it
-// lists; attest (may be nil) gives each per-platform image's attestations,
-// attached with cosign (DSSE, signed by the same key).
-func Index(ctx context.Context, ref name.Digest, s Signers, attest Attester, r Remote) ([]Signed, error) {
+// Index signs the image index at ref and the per-platform manifests it
+// lists — only those in only, when only is not nil: after a merge, the
+// platforms another host pushed are that host's to sign. attest (may be
+// nil) gives each signed image's attestations, attached with cosign
+// (DSSE, signed by the same key).
+func Index(ctx context.Context, ref name.Digest, s Signers, attest Attester, r Remote, only map[v1.Hash]bool) ([]Signed, error) {
 	if s.Cosign == nil && s.Notation == nil {
 		return nil, errors.New("nothing to sign with: give a cosign key and/or a notation key and certificate")
 	}
@@ -143,11 +130,14 @@ func Index(ctx context.Context, ref name.Digest, s Signers, attest Attester, r R
 		if err != nil {
 			return nil, err
 		}
-		done, err := signImage(ctx, ref, *cf.Platform(), img, s, attest, r)
+		var platform v1.Platform
+		if p := cf.Platform(); p != nil {
+			platform = *p
+		}
+		done, err := signImage(ctx, ref, platform, img, s, attest, r)
 		if err != nil {
 			return nil, err
 		}
-		done.Platform = cf.Platform().String()
 		return []Signed{done}, nil
 	}
 	idx, err := desc.ImageIndex()
@@ -164,6 +154,9 @@ func Index(ctx context.Context, ref name.Digest, s Signers, attest Attester, r R
 	for _, d := range im.Manifests {
 		if d.Platform == nil || d.Platform.OS == "unknown" || !d.MediaType.IsImage() {
 			continue // attestation manifests are covered by their own signatures
+		}
+		if only != nil && !only[d.Digest] {
+			continue
 		}
 		img, err := idx.Image(d.Digest)
 		if err != nil {
@@ -223,6 +216,10 @@ type Policy struct {
 	CosignPublicKey    []byte // PEM
 	NotationPolicy     string // trustpolicy.json
 	NotationTrustStore string // dir laid out as notation's truststore
+	// RequireAttestations are predicate types every per-platform manifest
+	// must carry, verified with the cosign key: without it, someone able
+	// to write to the registry could strip the SBOM unnoticed.
+	RequireAttestations []string
 }
 
 // Verified is what Verify checked for one manifest.
@@ -240,6 +237,9 @@ type Verified struct {
 func Verify(ctx context.Context, ref name.Digest, p Policy, r Remote) ([]Verified, error) {
 	if len(p.CosignPublicKey) == 0 && p.NotationPolicy == "" {
 		return nil, errors.New("no verification policy: give a cosign public key and/or a notation trust policy")
+	}
+	if len(p.RequireAttestations) > 0 && len(p.CosignPublicKey) == 0 {
+		return nil, errors.New("required attestations are verified with the cosign key: give one")
 	}
 	if p.NotationPolicy != "" && p.NotationTrustStore == "" {
 		return nil, errors.New("a notation trust policy needs its trust store directory")
@@ -276,6 +276,13 @@ func Verify(ctx context.Context, ref name.Digest, p Policy, r Remote) ([]Verifie
 				return targets[:i], fmt.Errorf("%s: %w", describe(d, t.Platform), err)
 			}
 			t.Attestations = t.Cosign.Attestations
+			if t.Platform != "" {
+				for _, want := range p.RequireAttestations {
+					if !containsString(t.Attestations, want) {
+						return targets[:i], fmt.Errorf("%s: required attestation %s is missing", describe(d, t.Platform), want)
+					}
+				}
+			}
 		}
 		if p.NotationPolicy != "" {
 			if t.Notation, err = notation.Verify(ctx, d.String(), p.NotationPolicy, p.NotationTrustStore, r.notation()); err != nil {
@@ -291,4 +298,13 @@ func describe(d name.Digest, platform string) string {
 		return "index " + d.String()
 	}
 	return platform + " " + d.String()
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

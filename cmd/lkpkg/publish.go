@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -173,8 +172,22 @@ func (p *publisher) publish(ctx context.Context, localRef, dest string, pkg *pkg
 	if !p.sf.noAttest && signers.Cosign != nil {
 		attester = attestationsFor(p.cache, pkg, tag.Context().String())
 	}
+	// Sign what this host pushed (and the merged index); platforms merged
+	// in from another host are that host's to sign.
+	local := map[v1.Hash]bool{}
+	imgs, err := manifest.Images(idx)
+	if err != nil {
+		return err
+	}
+	for _, pi := range imgs {
+		d, err := pi.Image.Digest()
+		if err != nil {
+			return err
+		}
+		local[d] = true
+	}
 	ref := tag.Context().Digest(res.Digest.String())
-	signed, err := sign.Index(ctx, ref, signers, attester, p.pf.remote())
+	signed, err := sign.Index(ctx, ref, signers, attester, p.pf.remote(), local)
 	if err != nil {
 		return err
 	}
@@ -219,7 +232,7 @@ func attestationsFor(c *cache.Cache, pkg *pkgbuild.Package, imageName string) si
 		if pkg == nil {
 			return out, nil
 		}
-		b, err := buildOf(c, pkg)
+		b, err := buildOf(c, pkg, platform)
 		if err != nil {
 			return nil, err
 		}
@@ -231,34 +244,34 @@ func attestationsFor(c *cache.Cache, pkg *pkgbuild.Package, imageName string) si
 	}
 }
 
-// buildOf describes how pkg was built, for its provenance.
-func buildOf(c *cache.Cache, p *pkgbuild.Package) (attest.Build, error) {
+// buildOf describes how pkg was built for platform, for its provenance:
+// nothing machine-specific (no local paths, no cache-local digests), so
+// the same inputs give byte-identical provenance on every host.
+func buildOf(c *cache.Cache, p *pkgbuild.Package, platform v1.Platform) (attest.Build, error) {
 	in, err := p.Inputs()
 	if err != nil {
 		return attest.Build{}, err
 	}
 	bases := map[string]string{}
 	for ref, b := range p.Bases {
-		if b.Pkg != nil {
-			d, ok, err := c.Resolve(b.Pkg.Ref())
-			if err != nil || !ok {
-				return attest.Build{}, fmt.Errorf("base %s is not in the cache", b.Pkg.Ref())
-			}
-			bases[ref] = d.Digest.String()
-		} else {
-			bases[ref] = b.Digest.String()
+		if b.Pkg == nil {
+			bases[ref] = b.Digest.String() // pinned by the tag's inputs
+			continue
 		}
-	}
-	dir := p.Dir
-	if wd, err := os.Getwd(); err == nil {
-		if rel, err := filepath.Rel(wd, p.Dir); err == nil && !strings.HasPrefix(rel, "..") {
-			dir = rel
+		img, err := c.Image(b.Pkg.Ref(), platform)
+		if err != nil {
+			return attest.Build{}, fmt.Errorf("base %s for %s: %w", b.Pkg.Ref(), platform, err)
 		}
+		d, err := img.Digest()
+		if err != nil {
+			return attest.Build{}, err
+		}
+		bases[ref] = d.String()
 	}
 	network := p.Config != nil && p.Config.Network
 	return attest.Build{
 		BuilderID: "https://github.com/lkpkg/lkpkg/pkgbuild@" + pkgbuild.BuildFormat, BuildType: "https://lkpkg.dev/build/v1",
-		Package: filepath.ToSlash(dir), Tag: p.Tag, Inputs: in, BuildArgs: p.BuildArgs, Platforms: p.Platforms(),
+		Package: p.Image, Tag: p.Tag, Inputs: in, BuildArgs: p.BuildArgs, Platforms: p.Platforms(),
 		Bases: bases, SourceDateEpoch: p.Epoch, Network: network,
 	}, nil
 }
@@ -372,7 +385,7 @@ With cosign, each per-arch manifest also gets a signed SPDX SBOM.`,
 			if !sf.noAttest && signers.Cosign != nil {
 				attester = attestationsFor(nil, nil, ref.Context().String())
 			}
-			signed, err := sign.Index(cmd.Context(), ref, signers, attester, r)
+			signed, err := sign.Index(cmd.Context(), ref, signers, attester, r, nil)
 			if err != nil {
 				return err
 			}
@@ -389,6 +402,7 @@ func newVerifyCmd() *cobra.Command {
 	var (
 		key, policy, store string
 		insecure           bool
+		require            []string
 	)
 	cmd := &cobra.Command{
 		Use:   "verify REF",
@@ -403,6 +417,15 @@ what was verified: digests, signers and attestation types.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p := sign.Policy{NotationPolicy: policy, NotationTrustStore: store}
+			for _, r := range require {
+				switch r {
+				case "spdxjson", "spdx":
+					r = attest.SPDXPredicateType
+				case "slsaprovenance1", "slsaprovenance":
+					r = attest.SLSAProvenanceType
+				}
+				p.RequireAttestations = append(p.RequireAttestations, r)
+			}
 			if key != "" {
 				b, err := os.ReadFile(key)
 				if err != nil {
@@ -444,6 +467,7 @@ what was verified: digests, signers and attestation types.`,
 	cmd.Flags().StringVar(&key, "key", "", "cosign public key (cosign.pub)")
 	cmd.Flags().StringVar(&policy, "notation-policy", "", "notation trust policy (trustpolicy.json)")
 	cmd.Flags().StringVar(&store, "notation-truststore", "", "notation trust store directory (x509/ca/NAME/*.crt)")
+	cmd.Flags().StringSliceVar(&require, "require-attestation", nil, "predicate types every per-arch manifest must carry, signed by --key: spdxjson, slsaprovenance1 or a URI (by default attestations found are verified, none is required)")
 	cmd.Flags().BoolVar(&insecure, "insecure-registry", false, "use plain HTTP: only allowed for a registry on loopback")
 	return cmd
 }

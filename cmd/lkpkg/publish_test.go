@@ -471,7 +471,7 @@ func TestPublishRoundTrip(t *testing.T) {
 		}
 
 		// lkpkg verify, both policies.
-		v := l.ok(append(append([]string{"verify", "--insecure-registry"}, keys.verifyArgs()...), ref)...)
+		v := l.ok(append(append([]string{"verify", "--insecure-registry", "--require-attestation", "spdxjson,slsaprovenance1"}, keys.verifyArgs()...), ref)...)
 		checkVerifyOutput(t, v, digest, plats, true, true, attTypes)
 
 		// The official CLIs.
@@ -606,6 +606,8 @@ func TestVerifyOfficialCLISignatures(t *testing.T) {
 	pub := filepath.Join(cosignCLI.dir, "cosign.pub")
 	v := l.ok("verify", "--insecure-registry", "--key", pub, tagRef)
 	checkVerifyOutput(t, v, digest, plats, true, false, nil)
+	// The CLI attached no SBOM: requiring one fails closed.
+	refused(t, l, []string{"required attestation https://spdx.dev/Document is missing"}, "--key", pub, "--require-attestation", "spdxjson", tagRef)
 
 	// notation: a test certificate made by the CLI, in the CLI's own
 	// trust store.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -412,8 +413,18 @@ func TestAttest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(v.Attestations, ","); got != "https://spdx.dev/Document,https://slsa.dev/provenance/v1" || v.Signatures != 1 {
+	got := append([]string(nil), v.Attestations...)
+	sort.Strings(got) // replacing an attestation moves it to the end
+	if strings.Join(got, ",") != "https://slsa.dev/provenance/v1,https://spdx.dev/Document" || v.Signatures != 1 {
 		t.Fatalf("Verify: %+v", v)
+	}
+
+	// Attesting again replaces, never piles up: still one of each type.
+	if err := s.Attest(ctx, ref, "https://spdx.dev/Document", spdxPredicate, ro); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := Verify(ctx, ref, readFile(t, pub), ro); err != nil || len(v.Attestations) != 2 {
+		t.Fatalf("after re-attesting: %+v %v", v, err)
 	}
 
 	// Bad input is refused before anything is pushed.

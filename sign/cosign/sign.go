@@ -146,7 +146,10 @@ func (s *Signer) Attest(ctx context.Context, ref name.Digest, predicateType stri
 		return fmt.Errorf("cosign attest %s: %w", ref, err)
 	}
 	se := ociremote.SignedUnknown(ref, oopts...)
-	attested, err := mutate.AttachAttestationToEntity(se, att, mutate.WithDupeDetector(cremote.NewDupeDetector(s.sv)))
+	// Replace an earlier attestation of the same type (as `cosign attest
+	// --replace`): DSSE signatures differ every time, so re-signing would
+	// otherwise pile up copies.
+	attested, err := mutate.AttachAttestationToEntity(se, att, mutate.WithReplaceOp(cremote.NewReplaceOp(predicateType)))
 	if err != nil {
 		return fmt.Errorf("cosign attest %s: %w", ref, err)
 	}
