@@ -25,7 +25,7 @@ import (
 
 // ImageFormat is mixed into the mirror image tag; bump it when the image
 // layout changes.
-const ImageFormat = "lkpkg-mirror-v2"
+const ImageFormat = "lkpkg-mirror-v3"
 
 // RepoDir is where the offline repository sits in the mirror image;
 // /etc/apk/repositories names it, so `apk add --no-network` uses it.
@@ -108,7 +108,9 @@ func ImageIndex(c *Config, lock *Lock, fetched Fetched, keys *apksign.Keyring, s
 
 	var imgs []manifest.PlatformImage
 	for _, arch := range sortedArches(c) {
-		files, err := repository(arch, lock.Packages[arch], fetched, keys, signer, c.Repo()+" "+arch)
+		// Nothing in the image names the org: it is where the image is
+		// stored, not what it is (the tag does not hash it either).
+		files, err := repository(arch, lock.Packages[arch], fetched, keys, signer, c.Image+" "+arch)
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +152,7 @@ func archImage(c *Config, arch string, repo v1.Layer, epoch time.Time) (v1.Image
 	cf.OS, cf.Architecture, cf.Created = "linux", GOARCH(arch), created
 	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	cf.Config.Cmd = []string{"/bin/sh"}
-	cf.Config.Labels = map[string]string{"org.lkpkg.mirror": c.Repo()}
+	cf.Config.Labels = map[string]string{"org.lkpkg.mirror": c.Image}
 	return mutate.ConfigFile(img, cf)
 }
 

@@ -39,6 +39,8 @@ type Package struct {
 	Deps  []*Package // tree packages this one builds on
 	// DependImages are depends.docker-images, each pinned by digest.
 	DependImages []string
+	// pkgArgs are the build args set from @lkt:pkg: references.
+	pkgArgs map[string]*Package
 	// Mirror is set for a mirror package: a folder with mirror.yml instead
 	// of build.yml, built by `lkpkg mirror build` rather than BuildKit.
 	Mirror *mirror.Config
@@ -272,6 +274,10 @@ func (l *Loader) resolveBuildArgs(p *Package) error {
 				return fmt.Errorf("%s: buildArgs %s: package %s (%s) is not built for %s, which this package needs", filepath.Join(p.Dir, "build.yml"), k, dep.Repo(), dep.Dir, strings.Join(missing, ", "))
 			}
 			p.addDep(dep)
+			if p.pkgArgs == nil {
+				p.pkgArgs = map[string]*Package{}
+			}
+			p.pkgArgs[k] = dep
 			v = dep.Ref()
 		}
 		p.BuildArgs[k] = v

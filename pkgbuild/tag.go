@@ -16,7 +16,7 @@ import (
 
 // BuildFormat is mixed into every tag; bump it whenever the way lkpkg turns
 // the same inputs into an image changes, so old cache entries are not reused.
-const BuildFormat = "lkpkg-build-v2"
+const BuildFormat = "lkpkg-build-v3"
 
 // inputs writes the canonical description of everything a build depends
 // on. The tag is a hash of it; `pkg show-tag --inputs` prints it.
@@ -34,17 +34,27 @@ func inputs(p *Package) ([]byte, error) {
 		}
 		fmt.Fprintf(&b, "config %s\n", label)
 	}
+	// A tree package is named by image and tag, not by org: --org changes
+	// where images are stored, not what they contain.
 	for _, k := range sortedKeys(p.BuildArgs) {
+		if dep, ok := p.pkgArgs[k]; ok {
+			fmt.Fprintf(&b, "build-arg %s=package %s:%s\n", k, dep.Image, dep.Tag)
+			continue
+		}
 		fmt.Fprintf(&b, "build-arg %s=%q\n", k, p.BuildArgs[k])
 	}
-	for _, ref := range sortedKeys(p.Bases) {
-		base := p.Bases[ref]
+	var bases []string
+	for ref, base := range p.Bases {
 		if base.Pkg != nil {
 			// A tree package's tag already hashes all of its inputs.
-			fmt.Fprintf(&b, "base %s package %s\n", ref, base.Pkg.Tag)
+			bases = append(bases, fmt.Sprintf("base package %s:%s", base.Pkg.Image, base.Pkg.Tag))
 		} else {
-			fmt.Fprintf(&b, "base %s %s\n", ref, base.Digest)
+			bases = append(bases, fmt.Sprintf("base %s %s", ref, base.Digest))
 		}
+	}
+	sort.Strings(bases)
+	for _, l := range bases {
+		fmt.Fprintln(&b, l)
 	}
 	for _, img := range p.DependImages {
 		fmt.Fprintf(&b, "depends-image %s\n", img)

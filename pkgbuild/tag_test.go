@@ -200,3 +200,28 @@ func TestLiteralFromOfATreePackageIsADependency(t *testing.T) {
 		t.Fatalf("child alone: %v", err)
 	}
 }
+
+// --org says where images are stored, not what they are: tags of a
+// package and of what builds on it do not change with it.
+func TestTagDoesNotDependOnOrg(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "base", "build.yml"), "image: base\norg: test\n", 0o644)
+	write(t, filepath.Join(root, "base", "Dockerfile"), "FROM scratch\nCOPY build.yml /\n", 0o644)
+	write(t, filepath.Join(root, "app", "build.yml"), "image: app\norg: test\nbuildArgs: [\"BASE=@lkt:pkg:../base\"]\n", 0o644)
+	write(t, filepath.Join(root, "app", "Dockerfile"), "ARG BASE\nFROM ${BASE}\n", 0o644)
+	tags := func(org string) []string {
+		pkgs, err := NewLoader(LoadOptions{Org: org}).Load(root + "/...")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range pkgs {
+			out = append(out, p.Tag)
+		}
+		return out
+	}
+	a, b := tags(""), tags("registry.example.com:5000/team")
+	if strings.Join(a, " ") != strings.Join(b, " ") {
+		t.Fatalf("tags with and without --org: %v vs %v", a, b)
+	}
+}
