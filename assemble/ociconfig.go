@@ -1,0 +1,689 @@
+package assemble
+
+// OCI runtime spec generation for onboot, onshutdown and service containers,
+// following LinuxKit's moby.ConfigToOCI so that a config.json written by
+// `lkpkg build` matches the one `linuxkit build` writes for the same inputs.
+//
+// Three layers feed each field: the image's OCI config (only Env,
+// Entrypoint+Cmd and WorkingDir, as in LinuxKit), the image's
+// org.mobyproject.config label, and the image YAML entry. A field set in a
+// later layer replaces the earlier value whole; lists are not merged, except
+// `binds.add`, which appends to the binds in force.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/lkpkg/lkpkg/runconfig"
+)
+
+// ociAllCaps is every capability the kernel knows, in kernel number order
+// (CAP_CHOWN = 0 ... CAP_CHECKPOINT_RESTORE = 40), as LinuxKit's allCaps.
+// It is fixed here rather than taken from a library so that "all" expands
+// to the same list whatever the dependency versions.
+var ociAllCaps = []string{
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_DAC_READ_SEARCH",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_KILL",
+	"CAP_SETGID",
+	"CAP_SETUID",
+	"CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN",
+	"CAP_NET_RAW",
+	"CAP_IPC_LOCK",
+	"CAP_IPC_OWNER",
+	"CAP_SYS_MODULE",
+	"CAP_SYS_RAWIO",
+	"CAP_SYS_CHROOT",
+	"CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT",
+	"CAP_SYS_ADMIN",
+	"CAP_SYS_BOOT",
+	"CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE",
+	"CAP_SYS_TIME",
+	"CAP_SYS_TTY_CONFIG",
+	"CAP_MKNOD",
+	"CAP_LEASE",
+	"CAP_AUDIT_WRITE",
+	"CAP_AUDIT_CONTROL",
+	"CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE",
+	"CAP_MAC_ADMIN",
+	"CAP_SYSLOG",
+	"CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND",
+	"CAP_AUDIT_READ",
+	"CAP_PERFMON",
+	"CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
+}
+
+// ociDefaultCaps is the capability set of a container whose label and YAML
+// name none. LinuxKit grants nothing by default: a package that needs a
+// capability declares it in its label.
+var ociDefaultCaps = []string{}
+
+// ociRlimits are the rlimit names LinuxKit accepts.
+var ociRlimits = map[string]bool{
+	"RLIMIT_CPU": true, "RLIMIT_FSIZE": true, "RLIMIT_DATA": true, "RLIMIT_STACK": true,
+	"RLIMIT_CORE": true, "RLIMIT_RSS": true, "RLIMIT_NPROC": true, "RLIMIT_NOFILE": true,
+	"RLIMIT_MEMLOCK": true, "RLIMIT_AS": true, "RLIMIT_LOCKS": true, "RLIMIT_SIGPENDING": true,
+	"RLIMIT_MSGQUEUE": true, "RLIMIT_NICE": true, "RLIMIT_RTPRIO": true, "RLIMIT_RTTIME": true,
+}
+
+// OCISpec builds the runtime spec and LinuxKit runtime section for a
+// container named name from, in rising precedence, the image's OCI config,
+// its org.mobyproject.config label and the image YAML entry (label and yaml
+// may be nil). lookup resolves user and group names found in uid, gid and
+// additionalGids (for uid the returned uid is used, for gid and
+// additionalGids the returned gid); it may be nil if no names are used.
+//
+// name only appears in error messages, which read "NAME: FIELD ...": pass
+// the section too (e.g. "service getty") if the caller does not add it.
+// Fields coming from the label are reported as "label FIELD".
+//
+// The spec matches LinuxKit's moby.ConfigToOCI:
+//   - process args: YAML command, else label command, else Entrypoint+Cmd;
+//     env: YAML, else label, else image Env (whole lists, not merged);
+//     cwd: YAML, else label, else WorkingDir, else "/". The image's User is
+//     ignored, as LinuxKit does: uid and gid default to 0.
+//   - capabilities: YAML, else label, else none. A single "all" means every
+//     capability, a single "none" none. Names are upper-cased and given a
+//     CAP_ prefix if they lack one. Bounding, permitted and inheritable hold
+//     capabilities plus ambient, sorted; effective holds capabilities.
+//   - namespaces: net, ipc, uts and userns share the host's unless set;
+//     pid gets a new one unless set. "host" (or "root") shares the host's,
+//     "new" (or "none" for net) makes a new one, any other value is a path
+//     to join. Mount and cgroup namespaces are always new.
+//   - mounts, by destination, later ones replacing earlier: the defaults
+//     (/dev, /dev/pts, /proc, /sys, /sys/fs/cgroup; /dev and /sys read-only
+//     when readonly is set), then tmpfs "DST[:OPTS]", then binds
+//     "SRC:DST[:OPTS]" (options "rw,rbind,rshared" when none are given,
+//     else OPTS plus "rbind"), then mounts; sorted by destination.
+//   - binds: YAML binds, else label binds; then the label's and YAML's
+//     binds.add are appended.
+//   - rlimits "NAME,SOFT,HARD" (NAME with or without RLIMIT_, any case;
+//     SOFT and HARD a number or "unlimited").
+//
+// The returned Runtime has every list and namespace pointer set (empty when
+// unset), as LinuxKit's, so that init can read it without nil checks.
+func OCISpec(name string, imgCfg v1.Config, label *runconfig.Config, yaml *runconfig.Config, lookup func(user string) (uid, gid uint32, err error)) (*specs.Spec, *runconfig.Runtime, error) {
+	if label == nil {
+		label = &runconfig.Config{}
+	}
+	if yaml == nil {
+		yaml = &runconfig.Config{}
+	}
+	// Errors read "NAME: FIELD ..." and wrap the cause (e.g. lookup's error).
+	fail := func(err error) (*specs.Spec, *runconfig.Runtime, error) {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+
+	// Command, env and cwd may come from the image config.
+	var args []string
+	switch {
+	case yaml.Command != nil:
+		args = slices.Clone(*yaml.Command)
+	case label.Command != nil:
+		args = slices.Clone(*label.Command)
+	default:
+		args = append(slices.Clone(imgCfg.Entrypoint), imgCfg.Cmd...)
+	}
+	if len(args) == 0 {
+		return fail(fmt.Errorf("no command: set command in the YAML or the %s label, or Entrypoint/Cmd in the image", runconfig.Label))
+	}
+	env := slices.Clone(ociStrings3(imgCfg.Env, label.Env, yaml.Env))
+	cwd := ociFirstNonEmpty(yaml.Cwd, label.Cwd, imgCfg.WorkingDir, "/")
+
+	readonly := ociBool(label.Readonly, yaml.Readonly)
+
+	mounts, err := ociMounts(label, yaml, readonly)
+	if err != nil {
+		return fail(err)
+	}
+	namespaces := ociNamespaces(label, yaml)
+
+	caps, err := ociCaps("capabilities", label.Capabilities, yaml.Capabilities, ociDefaultCaps)
+	if err != nil {
+		return fail(err)
+	}
+	ambient, err := ociCaps("ambient", label.Ambient, yaml.Ambient, []string{})
+	if err != nil {
+		return fail(err)
+	}
+	bounding := ociSortedUnion(caps, ambient)
+
+	rlimits, err := ociRlimitsOf(label.Rlimits, yaml.Rlimits)
+	if err != nil {
+		return fail(err)
+	}
+
+	uid, err := ociID("uid", label.UID, yaml.UID, lookup, false)
+	if err != nil {
+		return fail(err)
+	}
+	gid, err := ociID("gid", label.GID, yaml.GID, lookup, true)
+	if err != nil {
+		return fail(err)
+	}
+	var additionalGids []uint32
+	agField, agList := "additionalGids", []any(nil)
+	switch {
+	case yaml.AdditionalGids != nil:
+		agList = *yaml.AdditionalGids
+	case label.AdditionalGids != nil:
+		agField, agList = "label additionalGids", *label.AdditionalGids
+	}
+	for i, v := range agList {
+		g, err := ociIDValue(fmt.Sprintf("%s[%d]", agField, i), v, lookup, true)
+		if err != nil {
+			return fail(err)
+		}
+		additionalGids = append(additionalGids, g)
+	}
+
+	var resources specs.LinuxResources
+	if r := ociPick(label.Resources, yaml.Resources); r != nil {
+		// A deep copy, so the spec shares nothing with the inputs.
+		b, err := json.Marshal(r)
+		if err == nil {
+			err = json.Unmarshal(b, &resources)
+		}
+		if err != nil {
+			return fail(fmt.Errorf("resources: %w", err))
+		}
+	}
+
+	spec := &specs.Spec{
+		Version: specs.Version,
+		Process: &specs.Process{
+			User: specs.User{
+				UID:            uid,
+				GID:            gid,
+				AdditionalGids: additionalGids,
+			},
+			Args: args,
+			Env:  env,
+			Cwd:  cwd,
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding:    bounding,
+				Effective:   caps,
+				Inheritable: slices.Clone(bounding),
+				Permitted:   slices.Clone(bounding),
+				Ambient:     ambient,
+			},
+			Rlimits:         rlimits,
+			NoNewPrivileges: ociBool(label.NoNewPrivileges, yaml.NoNewPrivileges),
+		},
+		Root: &specs.Root{
+			Path:     "rootfs",
+			Readonly: readonly,
+		},
+		Hostname:    ociFirstNonEmpty(yaml.Hostname, label.Hostname),
+		Mounts:      mounts,
+		Annotations: ociMap(label.Annotations, yaml.Annotations),
+		Linux: &specs.Linux{
+			UIDMappings:       slices.Clone(ociDeref(ociPick(label.UIDMappings, yaml.UIDMappings))),
+			GIDMappings:       slices.Clone(ociDeref(ociPick(label.GIDMappings, yaml.GIDMappings))),
+			Sysctl:            ociMap(label.Sysctl, yaml.Sysctl),
+			Resources:         &resources,
+			CgroupsPath:       ociDeref(ociPick(label.CgroupsPath, yaml.CgroupsPath)),
+			Namespaces:        namespaces,
+			RootfsPropagation: ociDeref(ociPick(label.RootfsPropagation, yaml.RootfsPropagation)),
+			MaskedPaths:       slices.Clone(ociDeref(ociPick(label.MaskedPaths, yaml.MaskedPaths))),
+			ReadonlyPaths:     slices.Clone(ociDeref(ociPick(label.ReadonlyPaths, yaml.ReadonlyPaths))),
+		},
+	}
+	if adj := ociPick(label.OOMScoreAdj, yaml.OOMScoreAdj); adj != nil {
+		v := *adj
+		spec.Process.OOMScoreAdj = &v
+	}
+
+	return spec, ociRuntime(label.Runtime, yaml.Runtime), nil
+}
+
+// SpecJSON marshals s as config.json: indented by two spaces, fields in the
+// order of the runtime-spec structs, map keys sorted, no HTML escaping, and
+// a final newline. The same spec always gives the same bytes.
+func SpecJSON(s *specs.Spec) ([]byte, error) {
+	if s == nil {
+		return nil, fmt.Errorf("nil spec")
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// ociPick returns the YAML value if set, else the label's.
+func ociPick[T any](label, yaml *T) *T {
+	if yaml != nil {
+		return yaml
+	}
+	return label
+}
+
+func ociDeref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func ociBool(label, yaml *bool) bool {
+	return ociDeref(ociPick(label, yaml))
+}
+
+// ociStrings3 returns the YAML list if set, else the label's, else img.
+func ociStrings3(img []string, label, yaml *[]string) []string {
+	if p := ociPick(label, yaml); p != nil {
+		return *p
+	}
+	return img
+}
+
+func ociFirstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// ociMap copies the YAML map if set, else the label's.
+func ociMap(label, yaml *map[string]string) map[string]string {
+	p := ociPick(label, yaml)
+	if p == nil || len(*p) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(*p))
+	for k, v := range *p {
+		m[k] = v
+	}
+	return m
+}
+
+// ociEntry is one list element with the field it came from, for errors.
+type ociEntry struct {
+	field string // e.g. "binds[2]" or "label binds[2]"
+	value string
+}
+
+func ociEntries(field string, list []string) []ociEntry {
+	var out []ociEntry
+	for i, v := range list {
+		out = append(out, ociEntry{fmt.Sprintf("%s[%d]", field, i), v})
+	}
+	return out
+}
+
+// ociList returns the entries of the YAML list if set, else the label's.
+func ociList(field string, label, yaml *[]string) []ociEntry {
+	switch {
+	case yaml != nil:
+		return ociEntries(field, *yaml)
+	case label != nil:
+		return ociEntries("label "+field, *label)
+	}
+	return nil
+}
+
+// ociMounts builds the sorted mount list: defaults < tmpfs < binds < mounts,
+// keyed by destination.
+func ociMounts(label, yaml *runconfig.Config, readonly bool) ([]specs.Mount, error) {
+	// The defaults match LinuxKit's (which match Docker's options), and like
+	// LinuxKit's leave out /dev/shm and /dev/mqueue.
+	devOptions := []string{"nosuid", "strictatime", "mode=755", "size=65536k"}
+	sysOptions := []string{"nosuid", "noexec", "nodev"}
+	if readonly {
+		devOptions = append(devOptions, "ro")
+		sysOptions = append(sysOptions, "ro")
+	}
+	mounts := map[string]specs.Mount{
+		"/proc":          {Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "nodev", "noexec", "relatime"}},
+		"/dev":           {Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: devOptions},
+		"/dev/pts":       {Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
+		"/sys":           {Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: sysOptions},
+		"/sys/fs/cgroup": {Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
+	}
+
+	for _, e := range ociList("tmpfs", label.Tmpfs, yaml.Tmpfs) {
+		parts := strings.Split(e.value, ":")
+		if len(parts) > 2 || parts[0] == "" {
+			return nil, fmt.Errorf("%s %q: want DST[:OPTS]", e.field, e.value)
+		}
+		var opts []string
+		if len(parts) == 2 {
+			opts = strings.Split(parts[1], ",")
+		}
+		mounts[parts[0]] = specs.Mount{Destination: parts[0], Type: "tmpfs", Source: "tmpfs", Options: opts}
+	}
+
+	binds := ociList("binds", label.Binds, yaml.Binds)
+	if label.BindsAdd != nil {
+		binds = append(binds, ociEntries("label binds.add", *label.BindsAdd)...)
+	}
+	if yaml.BindsAdd != nil {
+		binds = append(binds, ociEntries("binds.add", *yaml.BindsAdd)...)
+	}
+	for _, e := range binds {
+		parts := strings.Split(e.value, ":")
+		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+			return nil, fmt.Errorf("%s %q: want SRC:DST[:OPTS]", e.field, e.value)
+		}
+		src, dst := parts[0], parts[1]
+		// LinuxKit's default is rshared, so that mounts made below a bind
+		// by the container (or the host) propagate.
+		opts := []string{"rw", "rbind", "rshared"}
+		if len(parts) == 3 {
+			opts = append(strings.Split(parts[2], ","), "rbind")
+		}
+		mounts[dst] = specs.Mount{Destination: dst, Type: "bind", Source: src, Options: opts}
+	}
+
+	var mountList []specs.Mount
+	if p := ociPick(label.Mounts, yaml.Mounts); p != nil {
+		mountList = *p
+	}
+	field := "mounts"
+	if yaml.Mounts == nil {
+		field = "label mounts"
+	}
+	for i, m := range mountList {
+		tp, src, dst := m.Type, m.Source, m.Destination
+		if tp == "" {
+			switch src {
+			case "mqueue", "devpts", "proc", "sysfs", "cgroup":
+				tp = src
+			}
+		}
+		if tp == "" && dst == "/dev" {
+			tp = "tmpfs"
+		}
+		if tp == "" {
+			return nil, fmt.Errorf("%s[%d] (destination %q): missing type", field, i, dst)
+		}
+		if src == "" {
+			src = tp
+		}
+		if dst == "" {
+			dst = ociDefaultMountpoint(tp)
+		}
+		if dst == "" {
+			return nil, fmt.Errorf("%s[%d] (type %q): missing destination", field, i, tp)
+		}
+		mounts[dst] = specs.Mount{Destination: dst, Type: tp, Source: src, Options: slices.Clone(m.Options)}
+	}
+
+	out := make([]specs.Mount, 0, len(mounts))
+	for _, m := range mounts {
+		out = append(out, m)
+	}
+	// Sorted by destination: deterministic, and a parent (/dev) always
+	// precedes what is mounted below it (/dev/pts).
+	sort.Slice(out, func(i, j int) bool { return out[i].Destination < out[j].Destination })
+	return out, nil
+}
+
+func ociDefaultMountpoint(tp string) string {
+	switch tp {
+	case "proc":
+		return "/proc"
+	case "devpts":
+		return "/dev/pts"
+	case "sysfs":
+		return "/sys"
+	case "cgroup":
+		return "/sys/fs/cgroup"
+	case "mqueue":
+		return "/dev/mqueue"
+	}
+	return ""
+}
+
+// ociNamespaces lists the namespaces to create or join, in LinuxKit's order:
+// network, ipc, uts, pid, user, mount, cgroup. A namespace shared with the
+// host is left out.
+func ociNamespaces(label, yaml *runconfig.Config) []specs.LinuxNamespace {
+	var ns []specs.LinuxNamespace
+	add := func(t specs.LinuxNamespaceType, def, label, yaml string, newWords ...string) {
+		v := ociFirstNonEmpty(yaml, label, def)
+		if v == "host" || v == "root" {
+			return
+		}
+		if slices.Contains(newWords, v) {
+			v = ""
+		}
+		ns = append(ns, specs.LinuxNamespace{Type: t, Path: v})
+	}
+	add(specs.NetworkNamespace, "root", label.Net, yaml.Net, "new", "none")
+	add(specs.IPCNamespace, "root", label.Ipc, yaml.Ipc, "new")
+	add(specs.UTSNamespace, "root", label.Uts, yaml.Uts, "new")
+	add(specs.PIDNamespace, "new", label.Pid, yaml.Pid, "new")
+	add(specs.UserNamespace, "root", label.Userns, yaml.Userns, "new")
+	ns = append(ns,
+		specs.LinuxNamespace{Type: specs.MountNamespace},
+		specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	return ns
+}
+
+// ociCaps resolves a capability list: YAML, else label, else def; a lone
+// "all" or "none" expands; names are normalised to CAP_UPPER and checked.
+// Duplicates are dropped, the first occurrence keeping its place.
+func ociCaps(field string, label, yaml *[]string, def []string) ([]string, error) {
+	entries := ociList(field, label, yaml)
+	if label == nil && yaml == nil {
+		entries = ociEntries(field, def)
+	}
+	if len(entries) == 1 {
+		switch strings.ToLower(strings.TrimSpace(entries[0].value)) {
+		case "none":
+			return []string{}, nil
+		case "all":
+			return slices.Clone(ociAllCaps), nil
+		}
+	}
+	out := []string{}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		c := strings.ToUpper(strings.TrimSpace(e.value))
+		if !strings.HasPrefix(c, "CAP_") {
+			c = "CAP_" + c
+		}
+		if !slices.Contains(ociAllCaps, c) {
+			if strings.EqualFold(c, "CAP_ALL") || strings.EqualFold(c, "CAP_NONE") {
+				return nil, fmt.Errorf("%s %q: %q must be the only entry", e.field, e.value, e.value)
+			}
+			return nil, fmt.Errorf("%s %q: unknown capability", e.field, e.value)
+		}
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func ociSortedUnion(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// ociRlimitsOf parses "NAME,SOFT,HARD" entries.
+func ociRlimitsOf(label, yaml *[]string) ([]specs.POSIXRlimit, error) {
+	var out []specs.POSIXRlimit
+	for _, e := range ociList("rlimits", label, yaml) {
+		parts := strings.Split(e.value, ",")
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("%s %q: want NAME,SOFT,HARD", e.field, e.value)
+		}
+		limit := strings.ToUpper(strings.TrimSpace(parts[0]))
+		if !strings.HasPrefix(limit, "RLIMIT_") {
+			limit = "RLIMIT_" + limit
+		}
+		if !ociRlimits[limit] {
+			return nil, fmt.Errorf("%s %q: unknown limit %q", e.field, e.value, strings.TrimSpace(parts[0]))
+		}
+		var vals [2]uint64
+		for i, s := range parts[1:] {
+			s = strings.TrimSpace(s)
+			if strings.EqualFold(s, "unlimited") {
+				vals[i] = math.MaxUint64
+				continue
+			}
+			v, err := strconv.ParseUint(s, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s %q: %s %q is not a number or \"unlimited\"", e.field, e.value, [2]string{"soft", "hard"}[i], s)
+			}
+			vals[i] = v
+		}
+		if vals[0] > vals[1] {
+			return nil, fmt.Errorf("%s %q: soft limit above hard limit", e.field, e.value)
+		}
+		out = append(out, specs.POSIXRlimit{Type: limit, Soft: vals[0], Hard: vals[1]})
+	}
+	return out, nil
+}
+
+// ociID resolves uid or gid: YAML, else label, else 0.
+func ociID(field string, label, yaml *any, lookup func(string) (uint32, uint32, error), group bool) (uint32, error) {
+	switch {
+	case yaml != nil:
+		return ociIDValue(field, *yaml, lookup, group)
+	case label != nil:
+		return ociIDValue("label "+field, *label, lookup, group)
+	}
+	return 0, nil
+}
+
+// ociIDValue converts one id: a number (as decoded from YAML or JSON), a
+// numeric string, or a name resolved by lookup ("" and "root" are 0).
+func ociIDValue(field string, v any, lookup func(string) (uint32, uint32, error), group bool) (uint32, error) {
+	bad := func() (uint32, error) {
+		return 0, fmt.Errorf("%s %v: not a valid id (want 0 to %d, or a name)", field, v, uint32(math.MaxUint32))
+	}
+	var n int64
+	switch id := v.(type) {
+	case nil:
+		return 0, nil
+	case int:
+		n = int64(id)
+	case int64:
+		n = id
+	case uint64:
+		if id > math.MaxUint32 {
+			return bad()
+		}
+		n = int64(id)
+	case uint32:
+		return id, nil
+	case float64:
+		if id != math.Trunc(id) || id < 0 || id > math.MaxUint32 {
+			return bad()
+		}
+		n = int64(id)
+	case json.Number:
+		i, err := id.Int64()
+		if err != nil {
+			return bad()
+		}
+		n = i
+	case string:
+		if id == "" || id == "root" {
+			return 0, nil
+		}
+		if i, err := strconv.ParseUint(id, 10, 32); err == nil {
+			return uint32(i), nil
+		}
+		if lookup == nil {
+			return 0, fmt.Errorf("%s %q: cannot resolve names (no /etc/passwd lookup)", field, id)
+		}
+		uid, gid, err := lookup(id)
+		if err != nil {
+			return 0, fmt.Errorf("%s %q: %w", field, id, err)
+		}
+		if group {
+			return gid, nil
+		}
+		return uid, nil
+	default:
+		return 0, fmt.Errorf("%s: bad type %T for an id", field, v)
+	}
+	if n < 0 || n > math.MaxUint32 {
+		return bad()
+	}
+	return uint32(n), nil
+}
+
+// ociRuntime merges the runtime sections field by field (YAML over label),
+// filling every pointer as LinuxKit does.
+func ociRuntime(label, yaml *runconfig.Runtime) *runconfig.Runtime {
+	if label == nil {
+		label = &runconfig.Runtime{}
+	}
+	if yaml == nil {
+		yaml = &runconfig.Runtime{}
+	}
+	str := func(l, y *string) *string {
+		s := ociDeref(ociPick(l, y))
+		return &s
+	}
+	cgroups := slices.Clone(ociDeref(ociPick(label.Cgroups, yaml.Cgroups)))
+	if cgroups == nil {
+		cgroups = []string{}
+	}
+	mounts := []specs.Mount{}
+	if p := ociPick(label.Mounts, yaml.Mounts); p != nil {
+		for _, m := range *p {
+			m.Options = slices.Clone(m.Options)
+			mounts = append(mounts, m)
+		}
+	}
+	mkdir := slices.Clone(ociDeref(ociPick(label.Mkdir, yaml.Mkdir)))
+	if mkdir == nil {
+		mkdir = []string{}
+	}
+	ifaces := slices.Clone(ociDeref(ociPick(label.Interfaces, yaml.Interfaces)))
+	if ifaces == nil {
+		ifaces = []runconfig.Interface{}
+	}
+	return &runconfig.Runtime{
+		Cgroups:    &cgroups,
+		Mounts:     &mounts,
+		Mkdir:      &mkdir,
+		Interfaces: &ifaces,
+		BindNS: runconfig.Namespaces{
+			Cgroup: str(label.BindNS.Cgroup, yaml.BindNS.Cgroup),
+			Ipc:    str(label.BindNS.Ipc, yaml.BindNS.Ipc),
+			Mnt:    str(label.BindNS.Mnt, yaml.BindNS.Mnt),
+			Net:    str(label.BindNS.Net, yaml.BindNS.Net),
+			Pid:    str(label.BindNS.Pid, yaml.BindNS.Pid),
+			User:   str(label.BindNS.User, yaml.BindNS.User),
+			Uts:    str(label.BindNS.Uts, yaml.BindNS.Uts),
+		},
+		Namespace: str(label.Namespace, yaml.Namespace),
+	}
+}

@@ -1,0 +1,489 @@
+package assemble
+
+// Output writers: turn the root filesystem tar stream into the files
+// `linuxkit build -format ...` writes, natively in Go and deterministically.
+//
+//	tar                base.tar            the rootfs tar, byte for byte
+//	kernel+initrd      base-kernel         boot/kernel
+//	                   base-initrd.img     [boot/ucode.cpio] + gzip(newc cpio of the rootfs minus boot/)
+//	                   base-cmdline        boot/cmdline
+//	tar-kernel-initrd  base-initrd.tar     kernel, initrd.img, cmdline[, ucode.cpio]
+//
+// As in LinuxKit (initrd.CopySplitTar), everything under boot/ stays out of
+// the initrd, and the kernel, cmdline and ucode files are only written when
+// the rootfs has them (non-empty).
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// Output format names, as `linuxkit build -format`.
+const (
+	FormatTar             = "tar"
+	FormatKernelInitrd    = "kernel+initrd"
+	FormatTarKernelInitrd = "tar-kernel-initrd"
+)
+
+var (
+	outSupported = []string{FormatTar, FormatKernelInitrd, FormatTarKernelInitrd}
+	outNotYet    = []string{"kernel+squashfs", "iso-efi", "raw-efi", "qcow2-efi"}
+)
+
+// outGzipLevel is the initrd's gzip level (klauspost/compress/gzip, which is
+// deterministic for a given level and library version).
+var outGzipLevel = gzip.DefaultCompression
+
+// outModTime is the mtime of the entries of tar-kernel-initrd, as LinuxKit's
+// defaultModTime.
+var outModTime = time.Unix(0, 0)
+
+// outMaxSmall bounds boot/cmdline and boot/ucode.cpio, which are held in memory.
+const outMaxSmall = 64 << 20
+
+// SupportedFormats returns the output formats WriteOutputs can write.
+func SupportedFormats() []string { return slices.Clone(outSupported) }
+
+// CheckFormats validates a format list: every format known and implemented,
+// at least one. Duplicates are allowed (written once).
+func CheckFormats(formats []string) error {
+	if len(formats) == 0 {
+		return fmt.Errorf("no output format given (supported: %s)", strings.Join(outSupported, ", "))
+	}
+	for _, f := range formats {
+		switch {
+		case slices.Contains(outSupported, f):
+		case slices.Contains(outNotYet, f):
+			return fmt.Errorf("output format %q is not implemented yet (supported: %s)", f, strings.Join(outSupported, ", "))
+		default:
+			return fmt.Errorf("unknown output format %q (supported: %s; not implemented yet: %s)",
+				f, strings.Join(outSupported, ", "), strings.Join(outNotYet, ", "))
+		}
+	}
+	return nil
+}
+
+// WriteOutputs reads the rootfs tar stream once and writes the requested
+// formats into dir as base+suffix files. Every file is written to a hidden
+// temporary file in dir, fsynced, and renamed into place only once all of them
+// are complete: an error before that leaves no output file created or
+// replaced, and no temporary file behind. It returns the
+// paths written, in format order. The same rootfs bytes always give the same
+// output bytes.
+func WriteOutputs(rootfs io.Reader, dir, base string, formats []string) (_ []string, err error) {
+	if err := CheckFormats(formats); err != nil {
+		return nil, err
+	}
+	if base == "" || base == "." || base == ".." || strings.ContainsAny(base, `/\`) {
+		return nil, fmt.Errorf("output name %q: want a plain file name", base)
+	}
+	if st, err := os.Stat(dir); err != nil {
+		return nil, err
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("output directory %s: not a directory", dir)
+	}
+	want := func(f string) bool { return slices.Contains(formats, f) }
+	needInitrd := want(FormatKernelInitrd) || want(FormatTarKernelInitrd)
+
+	o := &outFiles{dir: dir}
+	defer func() {
+		if cerr := o.cleanup(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+
+	// 1. Spool the stream: it is the tar output when asked for, and the
+	// initrd needs two passes (a header-only plan, then the data).
+	spool, err := o.temp(base + ".tar")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(spool, rootfs); err != nil {
+		return nil, fmt.Errorf("reading the rootfs: %w", err)
+	}
+	if want(FormatTar) {
+		o.promote(FormatTar, spool, base+".tar")
+	}
+
+	if needInitrd {
+		sp, err := outSplit(o, spool, base)
+		if err != nil {
+			return nil, err
+		}
+		if want(FormatKernelInitrd) {
+			if err := outKernelInitrd(o, sp, base); err != nil {
+				return nil, err
+			}
+		}
+		if want(FormatTarKernelInitrd) {
+			if err := outTarKernelInitrd(o, sp, base); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	var order []string
+	for _, f := range formats {
+		if !slices.Contains(order, f) {
+			order = append(order, f)
+		}
+	}
+	return o.commit(order)
+}
+
+// outSplitResult is the rootfs split as LinuxKit's CopySplitTar does.
+type outSplitResult struct {
+	kernel     *os.File // boot/kernel (temp file)
+	kernelSize int64
+	initrd     *os.File // gzip'd newc cpio, padded to 4 bytes (temp file)
+	initrdSize int64
+	cmdline    []byte
+	ucode      []byte
+}
+
+func outIsBoot(name string) bool {
+	n := outBootName(name)
+	return n == "boot" || strings.HasPrefix(n, "boot/")
+}
+
+func outBootName(name string) string {
+	n, err := cpioName(name)
+	if err != nil {
+		return ""
+	}
+	return n
+}
+
+func outSplit(o *outFiles, spool *os.File, base string) (*outSplitResult, error) {
+	// Plan: headers only (tar.Reader seeks over the data of a file).
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	initrd, err := o.temp(base + "-initrd.img")
+	if err != nil {
+		return nil, err
+	}
+	fw := &outCountWriter{w: bufio.NewWriterSize(initrd, 1<<20)}
+	gz, err := gzip.NewWriterLevel(fw, outGzipLevel)
+	if err != nil {
+		return nil, err
+	}
+	// No name, mtime 0: klauspost/compress/gzip would write the zero
+	// time.Time's Unix() truncated to 32 bits.
+	gz.ModTime = time.Unix(0, 0)
+	gzbuf := bufio.NewWriterSize(gz, 256<<10)
+	cw := NewCPIOWriter(gzbuf)
+
+	tr := tar.NewReader(spool)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the rootfs tar: %w", err)
+		}
+		if outIsBoot(h.Name) {
+			continue
+		}
+		if err := cw.Plan(h); err != nil {
+			return nil, err
+		}
+	}
+
+	// Data pass.
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	sp := &outSplitResult{initrd: initrd}
+	tr = tar.NewReader(bufio.NewReaderSize(spool, 1<<20))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the rootfs tar: %w", err)
+		}
+		if !outIsBoot(h.Name) {
+			if err := cw.WriteTarEntry(h, tr); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		regular := h.Typeflag == tar.TypeReg || h.Typeflag == '\x00'
+		switch name := outBootName(h.Name); {
+		case name == "boot/kernel" && regular:
+			if sp.kernel == nil {
+				if sp.kernel, err = o.temp(base + "-kernel"); err != nil {
+					return nil, err
+				}
+			} else if err := outRewind(sp.kernel); err != nil { // a later boot/kernel wins
+				return nil, err
+			}
+			if sp.kernelSize, err = io.Copy(sp.kernel, tr); err != nil {
+				return nil, fmt.Errorf("writing the kernel: %w", err)
+			}
+		case name == "boot/cmdline" && regular:
+			if sp.cmdline, err = outReadSmall(h, tr); err != nil {
+				return nil, err
+			}
+		case name == "boot/ucode.cpio" && regular:
+			if sp.ucode, err = outReadSmall(h, tr); err != nil {
+				return nil, err
+			}
+		}
+		// the rest of boot/ stays out of the initrd
+	}
+	if err := cw.Close(); err != nil {
+		return nil, err
+	}
+	if err := gzbuf.Flush(); err != nil {
+		return nil, fmt.Errorf("writing the initrd: %w", err)
+	}
+	if err := gz.Close(); err != nil {
+		return nil, fmt.Errorf("writing the initrd: %w", err)
+	}
+	// LinuxKit pads the compressed stream to 4 bytes, so that more cpio
+	// segments can follow; the kernel skips zero padding between segments.
+	if p := (4 - fw.n%4) % 4; p > 0 {
+		if _, err := fw.Write(make([]byte, p)); err != nil {
+			return nil, fmt.Errorf("writing the initrd: %w", err)
+		}
+	}
+	if err := fw.w.(*bufio.Writer).Flush(); err != nil {
+		return nil, fmt.Errorf("writing the initrd: %w", err)
+	}
+	sp.initrdSize = fw.n
+	return sp, nil
+}
+
+func outReadSmall(h *tar.Header, r io.Reader) ([]byte, error) {
+	if h.Size > outMaxSmall {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", h.Name, h.Size, outMaxSmall)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", h.Name, err)
+	}
+	return b, nil
+}
+
+func outRewind(f *os.File) error {
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := f.Seek(0, io.SeekStart)
+	return err
+}
+
+func outKernelInitrd(o *outFiles, sp *outSplitResult, base string) error {
+	if sp.kernel != nil && sp.kernelSize > 0 {
+		o.promote(FormatKernelInitrd, sp.kernel, base+"-kernel")
+	}
+	if len(sp.ucode) == 0 {
+		o.promote(FormatKernelInitrd, sp.initrd, base+"-initrd.img")
+	} else {
+		// ucode first, uncompressed, as LinuxKit writes it.
+		f, err := o.temp(base + "-initrd.img")
+		if err != nil {
+			return err
+		}
+		bw := bufio.NewWriterSize(f, 1<<20)
+		if _, err := bw.Write(outPad4(sp.ucode)); err != nil {
+			return err
+		}
+		if _, err := sp.initrd.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		if _, err := io.Copy(bw, sp.initrd); err != nil {
+			return err
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		o.promote(FormatKernelInitrd, f, base+"-initrd.img")
+	}
+	if len(sp.cmdline) > 0 {
+		f, err := o.temp(base + "-cmdline")
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(sp.cmdline); err != nil {
+			return err
+		}
+		o.promote(FormatKernelInitrd, f, base+"-cmdline")
+	}
+	return nil
+}
+
+// outPad4 pads b with zeros to a multiple of 4 bytes, the alignment the
+// kernel expects of the next initramfs segment.
+func outPad4(b []byte) []byte {
+	if p := (4 - len(b)%4) % 4; p > 0 {
+		return append(slices.Clip(b), make([]byte, p)...)
+	}
+	return b
+}
+
+// outTarKernelInitrd writes LinuxKit's tar-kernel-initrd layout (moby
+// outputKernelInitrdTarball): kernel, initrd.img, cmdline, ucode.cpio, each
+// 0644 with mtime 0, in PAX format, skipping empty ones but initrd.img.
+func outTarKernelInitrd(o *outFiles, sp *outSplitResult, base string) error {
+	f, err := o.temp(base + "-initrd.tar")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	tw := tar.NewWriter(bw)
+	add := func(name string, size int64, r io.Reader) error {
+		if err := tw.WriteHeader(&tar.Header{
+			Name: name, Mode: 0o644, Size: size, ModTime: outModTime,
+			Typeflag: tar.TypeReg, Format: tar.FormatPAX,
+		}); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, r); err != nil {
+			return err
+		}
+		return nil
+	}
+	if sp.kernel != nil && sp.kernelSize > 0 {
+		if _, err := sp.kernel.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		if err := add("kernel", sp.kernelSize, io.LimitReader(sp.kernel, sp.kernelSize)); err != nil {
+			return fmt.Errorf("writing %s-initrd.tar: %w", base, err)
+		}
+	}
+	if _, err := sp.initrd.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if err := add("initrd.img", sp.initrdSize, io.LimitReader(sp.initrd, sp.initrdSize)); err != nil {
+		return fmt.Errorf("writing %s-initrd.tar: %w", base, err)
+	}
+	if len(sp.cmdline) > 0 {
+		if err := add("cmdline", int64(len(sp.cmdline)), bytes.NewReader(sp.cmdline)); err != nil {
+			return fmt.Errorf("writing %s-initrd.tar: %w", base, err)
+		}
+	}
+	if len(sp.ucode) > 0 {
+		if err := add("ucode.cpio", int64(len(sp.ucode)), bytes.NewReader(sp.ucode)); err != nil {
+			return fmt.Errorf("writing %s-initrd.tar: %w", base, err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return fmt.Errorf("writing %s-initrd.tar: %w", base, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing %s-initrd.tar: %w", base, err)
+	}
+	o.promote(FormatTarKernelInitrd, f, base+"-initrd.tar")
+	return nil
+}
+
+type outCountWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *outCountWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// outFiles tracks the temporary files of one WriteOutputs call: those
+// promoted become outputs at commit, all others are removed.
+type outFiles struct {
+	dir   string
+	temps []*os.File
+	outs  []outFile
+}
+
+type outFile struct {
+	format string
+	f      *os.File
+	name   string
+}
+
+func (o *outFiles) temp(label string) (*os.File, error) {
+	f, err := os.CreateTemp(o.dir, "."+label+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	o.temps = append(o.temps, f)
+	return f, nil
+}
+
+func (o *outFiles) promote(format string, f *os.File, name string) {
+	o.outs = append(o.outs, outFile{format: format, f: f, name: name})
+}
+
+// commit fsyncs every output, renames them into place (format order) and
+// fsyncs the directory.
+func (o *outFiles) commit(order []string) ([]string, error) {
+	var outs []outFile
+	for _, format := range order {
+		for _, of := range o.outs {
+			if of.format == format {
+				outs = append(outs, of)
+			}
+		}
+	}
+	for _, of := range outs {
+		if err := of.f.Chmod(0o644); err != nil {
+			return nil, err
+		}
+		if err := of.f.Sync(); err != nil {
+			return nil, fmt.Errorf("%s: %w", of.name, err)
+		}
+	}
+	var written []string
+	for _, of := range outs {
+		final := filepath.Join(o.dir, of.name)
+		if err := os.Rename(of.f.Name(), final); err != nil {
+			return written, err
+		}
+		written = append(written, final)
+		o.temps = slices.DeleteFunc(o.temps, func(f *os.File) bool {
+			if f == of.f {
+				f.Close()
+				return true
+			}
+			return false
+		})
+	}
+	d, err := os.Open(o.dir)
+	if err != nil {
+		return written, err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return written, fmt.Errorf("syncing %s: %w", o.dir, err)
+	}
+	return written, nil
+}
+
+func (o *outFiles) cleanup() error {
+	var errs []error
+	for _, f := range o.temps {
+		f.Close()
+		if err := os.Remove(f.Name()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	o.temps = nil
+	return errors.Join(errs...)
+}
