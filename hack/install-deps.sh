@@ -6,6 +6,7 @@ need=()
 command -v runc >/dev/null || need+=(runc)
 [ -e /usr/bin/qemu-aarch64-static ] || need+=(qemu-user-static)
 command -v update-binfmts >/dev/null || need+=(binfmt-support)
+command -v cpio >/dev/null || need+=(cpio) # a real-tool check of the initrd writer
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
