@@ -2,7 +2,6 @@ package pkgbuild
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,14 +29,10 @@ type BuildYML struct {
 	DisableCache bool     `yaml:"disable-cache"`
 	// DisableContentTrust is accepted for LinuxKit compatibility; lkpkg
 	// signs with cosign/notation instead of Docker Content Trust.
-	DisableContentTrust bool `yaml:"disable-content-trust"`
-	// Config is decoded from ConfigNode with LinuxKit's JSON field names
-	// (containerID, hugepageLimits, ...), which the OCI runtime-spec types
-	// only carry as JSON tags.
-	Config     *runconfig.Config `yaml:"-"`
-	ConfigNode yaml.Node         `yaml:"config"`
-	BuildArgs  []string          `yaml:"buildArgs"`
-	Depends    Depends           `yaml:"depends"`
+	DisableContentTrust bool              `yaml:"disable-content-trust"`
+	Config              *runconfig.Config `yaml:"config"`
+	BuildArgs           []string          `yaml:"buildArgs"`
+	Depends             Depends           `yaml:"depends"`
 	// SourceDateEpoch is an lkpkg extension: the timestamp every output
 	// file and the image config are clamped to.
 	SourceDateEpoch *int64 `yaml:"source-date-epoch"`
@@ -107,13 +102,6 @@ func ParseBuildYML(file string, data []byte) (*BuildYML, error) {
 			return nil, &ConfigError{File: file, Msg: "file is empty; `image:` is required"}
 		}
 		return nil, yamlError(file, err)
-	}
-	if b.ConfigNode.Kind != 0 {
-		c, err := decodeRunConfig(&b.ConfigNode)
-		if err != nil {
-			return nil, &ConfigError{File: file, Line: b.ConfigNode.Line, Field: "config", Msg: err.Error()}
-		}
-		b.Config = c
 	}
 	if err := b.validate(file, &root); err != nil {
 		return nil, err
@@ -243,49 +231,4 @@ func readBuildYML(dir string) (*BuildYML, error) {
 		return nil, err
 	}
 	return ParseBuildYML(file, data)
-}
-
-// decodeRunConfig decodes a LinuxKit container config the way LinuxKit
-// does: through its JSON form, so field names match LinuxKit's docs.
-// Unknown fields are errors.
-func decodeRunConfig(n *yaml.Node) (*runconfig.Config, error) {
-	var generic any
-	if err := n.Decode(&generic); err != nil {
-		return nil, err
-	}
-	js, err := json.Marshal(jsonable(generic))
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	var c runconfig.Config
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return &c, nil
-}
-
-// jsonable turns YAML's map[string]any / map[any]any trees into JSON's.
-func jsonable(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			v[k] = jsonable(x)
-		}
-		return v
-	case map[any]any:
-		m := make(map[string]any, len(v))
-		for k, x := range v {
-			m[fmt.Sprint(k)] = jsonable(x)
-		}
-		return m
-	case []any:
-		for i, x := range v {
-			v[i] = jsonable(x)
-		}
-		return v
-	default:
-		return v
-	}
 }
