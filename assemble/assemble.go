@@ -1,0 +1,483 @@
+package assemble
+
+// Build: `lkpkg build IMAGE.yml`, as `linuxkit build`, verified first.
+//
+//  1. parse the YAML;
+//  2. pin every image reference to a digest: IMAGE.lock when it exists
+//     (unless UpdateLock), else the local cache, else the registry;
+//  3. verify the signatures of every image the trust policy covers, against
+//     the registry the image is named after, BEFORE any layer is read;
+//  4. compose the root filesystem (Compose) into a temporary file in the
+//     output directory, reading every image by its pinned digest with every
+//     manifest, config and layer checked against its digest;
+//  5. write the outputs (WriteOutputs).
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/lkpkg/lkpkg/cache"
+	"github.com/lkpkg/lkpkg/internal/regtransport"
+	"github.com/lkpkg/lkpkg/sign"
+)
+
+// Options configure Build.
+type Options struct {
+	// Cache is the local image cache, looked in first (may be nil).
+	Cache *cache.Cache
+	// Platform of the images used (default linux/amd64).
+	Platform v1.Platform
+	// OutputDir receives the outputs (default "."; created if missing).
+	OutputDir string
+	// Formats are WriteOutputs formats (default kernel+initrd).
+	Formats []string
+	// UpdateLock re-resolves every reference and rewrites the lock file.
+	UpdateLock bool
+	// InsecureRegistry allows plain HTTP to loopback registries.
+	InsecureRegistry bool
+	// InsecureSkipVerify skips signature verification (a WARNING per image).
+	InsecureSkipVerify bool
+	// Policy, when set, is a verification policy every image must pass, in
+	// addition to the YAML's trust section.
+	Policy *sign.Policy
+	// Keychain resolves registry credentials (nil: docker config.json).
+	Keychain authn.Keychain
+	// Log receives notes and warnings (nil: discarded).
+	Log io.Writer
+}
+
+// Result says what Build did.
+type Result struct {
+	Outputs  []string           // files written
+	LockFile string             // the lock file used or written
+	Digests  map[string]v1.Hash // every reference, as written, to its digest
+	Verified []string           // references whose signatures were verified
+}
+
+// ErrNotVerified wraps every signature verification failure.
+var ErrNotVerified = errors.New("signature verification failed")
+
+// Build assembles the image YAML at yamlPath.
+func Build(ctx context.Context, yamlPath string, opts Options) (*Result, error) {
+	log := opts.Log
+	if log == nil {
+		log = io.Discard
+	}
+	if opts.Platform.Architecture == "" {
+		opts.Platform = v1.Platform{OS: "linux", Architecture: "amd64"}
+	}
+	if opts.Platform.OS == "" {
+		opts.Platform.OS = "linux"
+	}
+	if len(opts.Formats) == 0 {
+		opts.Formats = []string{FormatKernelInitrd}
+	}
+	if err := CheckFormats(opts.Formats); err != nil {
+		return nil, err
+	}
+	if opts.OutputDir == "" {
+		opts.OutputDir = "."
+	}
+	data, err := os.ReadFile(yamlPath)
+	if err != nil {
+		return nil, err
+	}
+	img, err := ParseImage(yamlPath, data)
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{opts: opts, log: log, img: img, yamlDir: filepath.Dir(yamlPath)}
+	res := &Result{LockFile: LockPath(yamlPath), Digests: map[string]v1.Hash{}}
+
+	// 2. pin
+	lock, fromFile, err := b.pin(ctx, res.LockFile)
+	if err != nil {
+		return nil, err
+	}
+	for _, ref := range img.Refs() {
+		res.Digests[ref], _ = lock.Get(ref)
+	}
+	b.lock = lock
+
+	// 3. verify, before any content is read
+	if res.Verified, err = b.verify(ctx); err != nil {
+		return nil, err
+	}
+	if !fromFile {
+		if err := WriteLock(res.LockFile, lock); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", res.LockFile, err)
+		}
+	}
+
+	// 4. compose
+	if err := os.MkdirAll(opts.OutputDir, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(opts.OutputDir, ".lkpkg-rootfs-*.tar")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}()
+	copts := ComposeOptions{YAML: data, BaseDir: b.yamlDir, TempDir: opts.OutputDir}
+	if err := Compose(tmp, img, b.image, copts); err != nil {
+		return nil, err
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+
+	// 5. outputs
+	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(yamlPath), ".yml"), ".yaml")
+	if res.Outputs, err = WriteOutputs(tmp, opts.OutputDir, base, opts.Formats); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+type builder struct {
+	opts    Options
+	log     io.Writer
+	img     *Image
+	yamlDir string
+	lock    *Lock
+}
+
+// remoteFor is how to reach ref's registry: plain HTTP only with
+// --insecure-registry and a loopback host.
+func (b *builder) remoteFor(ref name.Reference) sign.Remote {
+	return sign.Remote{
+		Insecure: b.opts.InsecureRegistry && regtransport.IsLoopback(ref.Context().RegistryStr()),
+		Keychain: b.opts.Keychain,
+	}
+}
+
+func (b *builder) parse(ref string) (name.Reference, error) {
+	p, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	if b.opts.InsecureRegistry && regtransport.IsLoopback(p.Context().RegistryStr()) {
+		return name.ParseReference(ref, name.Insecure)
+	}
+	return p, nil
+}
+
+func (b *builder) remoteOpts(ctx context.Context, ref name.Reference) []remote.Option {
+	kc := b.opts.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	return []remote.Option{
+		remote.WithContext(ctx), remote.WithAuthFromKeychain(kc),
+		remote.WithTransport(regtransport.New(nil, b.remoteFor(ref).Insecure)),
+	}
+}
+
+// pin returns every reference's digest, from the lock file (fromFile) or
+// resolved now.
+func (b *builder) pin(ctx context.Context, lockPath string) (_ *Lock, fromFile bool, _ error) {
+	if !b.opts.UpdateLock {
+		l, ok, err := ReadLock(lockPath)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			for _, ref := range b.img.Refs() {
+				if _, ok := l.Get(ref); !ok {
+					return nil, false, fmt.Errorf("%s: image %s is not in the lock file (run with --update-lock to resolve it)", lockPath, ref)
+				}
+			}
+			return l, true, nil
+		}
+	}
+	l := NewLock()
+	for _, ref := range b.img.Refs() {
+		d, err := b.resolve(ctx, ref)
+		if err != nil {
+			return nil, false, err
+		}
+		l.Set(ref, d)
+	}
+	return l, false, nil
+}
+
+// resolve pins one reference: its digest if it has one, else the local
+// cache's entry, else the registry's.
+func (b *builder) resolve(ctx context.Context, ref string) (v1.Hash, error) {
+	p, err := b.parse(ref)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("image %s: %w", ref, err)
+	}
+	if d, ok := p.(name.Digest); ok {
+		return v1.NewHash(d.DigestStr())
+	}
+	if b.opts.Cache != nil {
+		desc, ok, err := b.opts.Cache.Resolve(ref)
+		if err != nil {
+			return v1.Hash{}, err
+		}
+		if ok {
+			return desc.Digest, nil
+		}
+	}
+	if err := regtransport.CheckInsecure(b.remoteFor(p).Insecure, p.Context().RegistryStr()); err != nil {
+		return v1.Hash{}, err
+	}
+	desc, err := remote.Head(p, b.remoteOpts(ctx, p)...)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("image %s: not in the local cache, and the registry did not resolve it: %w", ref, err)
+	}
+	return desc.Digest, nil
+}
+
+// pinned is ref at its pinned digest.
+func (b *builder) pinned(ref string) (name.Digest, error) {
+	p, err := b.parse(ref)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("image %s: %w", ref, err)
+	}
+	d, ok := b.lock.Get(ref)
+	if !ok {
+		return name.Digest{}, fmt.Errorf("image %s: no pinned digest", ref)
+	}
+	return p.Context().Digest(d.String()), nil
+}
+
+// trustPolicies lists the policies ref must pass: one of each inner list.
+func (b *builder) trustPolicies(ref string) ([][]sign.Policy, error) {
+	var out [][]sign.Policy
+	if b.opts.Policy != nil {
+		out = append(out, []sign.Policy{*b.opts.Policy})
+	}
+	t := &b.img.Trust
+	if !t.Requires(ref) {
+		return out, nil
+	}
+	var notation sign.Policy
+	if t.Notation != nil {
+		notation.NotationPolicy = b.hostPath(t.Notation.Policy)
+		notation.NotationTrustStore = b.hostPath(t.Notation.TrustStore)
+	}
+	keys := t.CosignKeys(ref)
+	if len(keys) == 0 && t.Notation == nil {
+		return nil, fmt.Errorf("image %s must be verified (trust.org/trust.image cover it), but the trust section has no cosign key for it and no notation policy: %w", ref, ErrNotVerified)
+	}
+	if len(keys) == 0 {
+		return append(out, []sign.Policy{notation}), nil
+	}
+	var oneOf []sign.Policy
+	for _, k := range keys {
+		if strings.Contains(k, "://") {
+			return nil, fmt.Errorf("image %s: trust.cosign key %q: key references are not supported yet (give a public key file)", ref, k)
+		}
+		pem, err := os.ReadFile(b.hostPath(k))
+		if err != nil {
+			return nil, fmt.Errorf("image %s: trust.cosign key: %w", ref, err)
+		}
+		p := notation
+		p.CosignPublicKey = pem
+		oneOf = append(oneOf, p)
+	}
+	return append(out, oneOf), nil
+}
+
+// hostPath resolves a path from the YAML relative to the YAML's directory.
+func (b *builder) hostPath(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(b.yamlDir, p)
+}
+
+// verify checks every image the policy covers, at its pinned digest, in
+// the registry it is named after. Nothing of the images' content is read.
+func (b *builder) verify(ctx context.Context) ([]string, error) {
+	t := &b.img.Trust
+	if b.opts.Policy == nil && len(t.Org) == 0 && len(t.Image) == 0 && len(t.Cosign) == 0 && t.Notation == nil {
+		fmt.Fprintln(b.log, "note: no trust policy: images are not verified")
+		return nil, nil
+	}
+	var verified []string
+	for _, ref := range b.img.Refs() {
+		sets, err := b.trustPolicies(ref)
+		if err != nil {
+			if b.opts.InsecureSkipVerify {
+				fmt.Fprintf(b.log, "WARNING: --insecure-skip-verify: image %s is NOT VERIFIED (%v)\n", ref, err)
+				continue
+			}
+			return nil, err
+		}
+		if len(sets) == 0 {
+			fmt.Fprintf(b.log, "note: image %s is not covered by the trust policy: not verified\n", ref)
+			continue
+		}
+		d, err := b.pinned(ref)
+		if err != nil {
+			return nil, err
+		}
+		if b.opts.InsecureSkipVerify {
+			fmt.Fprintf(b.log, "WARNING: --insecure-skip-verify: image %s (%s) is NOT VERIFIED\n", ref, d.DigestStr())
+			continue
+		}
+		for _, set := range sets {
+			var errs []error
+			ok := false
+			for _, p := range set {
+				if _, err := sign.Verify(ctx, d, p, b.remoteFor(d)); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				ok = true
+				break
+			}
+			if !ok {
+				return nil, fmt.Errorf("image %s (%s): %w: signatures are looked up in %s, the registry it is named after: %w",
+					ref, d.DigestStr(), ErrNotVerified, d.Context().RegistryStr(), errors.Join(errs...))
+			}
+		}
+		fmt.Fprintf(b.log, "verified %s (%s)\n", ref, d.DigestStr())
+		verified = append(verified, ref)
+	}
+	return verified, nil
+}
+
+// image returns ref's image for the platform at its pinned digest: from the
+// cache, where every manifest and config is checked against its digest
+// (the layers are checked by Rootfs), else from the registry, which
+// go-containerregistry verifies by digest.
+func (b *builder) image(ref string) (v1.Image, error) {
+	d, err := b.pinned(ref)
+	if err != nil {
+		return nil, err
+	}
+	h, err := v1.NewHash(d.DigestStr())
+	if err != nil {
+		return nil, err
+	}
+	if b.opts.Cache != nil {
+		img, err := b.cachedImage(h)
+		if err == nil {
+			return img, nil
+		}
+		if !errors.Is(err, cache.ErrNotFound) {
+			return nil, fmt.Errorf("pinned digest %s in the local cache: %w", h, err)
+		}
+	}
+	ctx := context.Background()
+	desc, err := remote.Get(d, b.remoteOpts(ctx, d)...)
+	if err != nil {
+		return nil, fmt.Errorf("pinned digest %s is not in the local cache, and fetching it failed: %w", h, err)
+	}
+	if desc.MediaType.IsImage() {
+		return desc.Image()
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	return b.platformImage(idx, h)
+}
+
+func assembleSHA(b []byte) v1.Hash {
+	s := sha256.Sum256(b)
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(s[:])}
+}
+
+func (b *builder) cachedImage(h v1.Hash) (v1.Image, error) {
+	c := b.opts.Cache
+	if idx, err := c.IndexByDigest(h); err == nil {
+		raw, err := idx.RawManifest()
+		if err != nil {
+			return nil, err
+		}
+		if got := assembleSHA(raw); got != h {
+			return nil, fmt.Errorf("index %s: content hashes to %s", h, got)
+		}
+		return b.platformImage(idx, h)
+	} else if !errors.Is(err, cache.ErrNotFound) {
+		return nil, err
+	}
+	img, err := c.ImageByDigest(h, b.opts.Platform)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkImage(img, h); err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	if cf.Architecture != b.opts.Platform.Architecture || (cf.OS != "" && cf.OS != b.opts.Platform.OS) {
+		return nil, fmt.Errorf("image %s is for %s/%s, not %s", h, cf.OS, cf.Architecture, b.opts.Platform.String())
+	}
+	return img, nil
+}
+
+// platformImage picks the platform's image from a (digest-checked) index.
+func (b *builder) platformImage(idx v1.ImageIndex, h v1.Hash) (v1.Image, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	want := b.opts.Platform
+	for _, d := range im.Manifests {
+		p := d.Platform
+		if p == nil || !d.MediaType.IsImage() || p.OS != want.OS || p.Architecture != want.Architecture || (want.Variant != "" && p.Variant != want.Variant) {
+			continue
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkImage(img, d.Digest); err != nil {
+			return nil, err
+		}
+		return img, nil
+	}
+	return nil, fmt.Errorf("index %s has no image for %s", h, want.String())
+}
+
+// checkImage checks img's manifest against h and its config against the
+// manifest.
+func checkImage(img v1.Image, h v1.Hash) error {
+	raw, err := img.RawManifest()
+	if err != nil {
+		return err
+	}
+	if got := assembleSHA(raw); got != h {
+		return fmt.Errorf("manifest %s: content hashes to %s", h, got)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	cfg, err := img.RawConfigFile()
+	if err != nil {
+		return err
+	}
+	if got := assembleSHA(cfg); got != m.Config.Digest {
+		return fmt.Errorf("manifest %s: config %s hashes to %s", h, m.Config.Digest, got)
+	}
+	return nil
+}

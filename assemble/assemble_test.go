@@ -1,0 +1,681 @@
+package assemble
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/lkpkg/lkpkg/cache"
+	"github.com/lkpkg/lkpkg/internal/testenv"
+	"github.com/lkpkg/lkpkg/runconfig"
+	"github.com/lkpkg/lkpkg/sign"
+	"github.com/lkpkg/lkpkg/sign/cosign"
+)
+
+var asmAmd64 = v1.Platform{OS: "linux", Architecture: "amd64"}
+
+// asmImage is a one-layer linux/amd64 image with an optional
+// org.mobyproject.config label.
+func asmImage(t testing.TB, label string, entries ...extractTE) v1.Image {
+	t.Helper()
+	base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
+	img, err := mutate.AppendLayers(base, extractLayer(t, extractTar(t, entries...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.Config.Env = []string{"PATH=/bin"}
+	cf.Config.Entrypoint = []string{"/bin/default"}
+	if label != "" {
+		cf.Config.Labels = map[string]string{runconfig.Label: label}
+	}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func asmIndex(t testing.TB, img v1.Image) v1.ImageIndex {
+	t.Helper()
+	p := asmAmd64
+	return mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
+		mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &p}})
+}
+
+func asmDigest(t testing.TB, x interface{ Digest() (v1.Hash, error) }) v1.Hash {
+	t.Helper()
+	h, err := x.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// asmImages are the test's kernel, init and service images.
+type asmImages struct {
+	kernel, init, svc v1.ImageIndex
+}
+
+func asmKernelTar(t testing.TB) string {
+	return string(extractTar(t,
+		extractDir("lib/"), extractDir("lib/modules/"),
+		extractFile("lib/modules/6.6/modules.dep", "mod.ko:\n")))
+}
+
+func asmMakeImages(t testing.TB, svcVersion string) asmImages {
+	t.Helper()
+	return asmImages{
+		kernel: asmIndex(t, asmImage(t, "",
+			extractFile("kernel", "KERNEL-BYTES"),
+			extractFile("kernel.tar", asmKernelTar(t)))),
+		init: asmIndex(t, asmImage(t, "",
+			extractDir("bin/"), extractFile("bin/init", "#!init"),
+			extractDir("etc/"), extractFile("etc/passwd", "root:x:0:0::/root:/bin/sh\nalice:x:1000:1001::/home/alice:/bin/sh\n"),
+			extractFile("etc/group", "root:x:0:\nstaff:x:50:\n"))),
+		svc: asmIndex(t, asmImage(t, `{"binds":["/dev:/dev"],"capabilities":["CAP_NET_ADMIN"],"command":["/bin/svc","-f"]}`,
+			extractDir("bin/"), extractFile("bin/svc", "svc "+svcVersion),
+			extractDir("etc/"), extractFile("etc/passwd", "root:x:0:0::/root:/bin/sh\nsvcuser:x:77:78::/:/bin/false\n"))),
+	}
+}
+
+func asmStore(t testing.TB, c *cache.Cache, prefix string, im asmImages) {
+	t.Helper()
+	ctx := context.Background()
+	for ref, idx := range map[string]v1.ImageIndex{"kernel:v1": im.kernel, "init:v1": im.init, "svc:v1": im.svc} {
+		if _, err := c.WriteIndex(ctx, prefix+ref, idx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func asmYAML(prefix, extra string) string {
+	return `kernel:
+  image: ` + prefix + `kernel:v1
+  cmdline: "console=ttyS0 quiet"
+init:
+  - ` + prefix + `init:v1
+onboot:
+  - name: sysctl
+    image: ` + prefix + `svc:v1
+    command: ["/bin/svc", "once"]
+services:
+  - name: getty
+    image: ` + prefix + `svc:v1
+    binds.add: ["/var/log:/var/log"]
+    uid: svcuser
+files:
+  - path: etc/motd
+    contents: "hello\n"
+    mode: "0644"
+  - path: /etc/src.txt
+    source: src.txt
+  - path: etc/linuxkit.yml
+    metadata: yaml
+  - path: etc/owned
+    contents: x
+    uid: alice
+    gid: staff
+  - path: var/lib/d
+    directory: true
+  - path: etc/link
+    symlink: /etc/motd
+` + extra
+}
+
+// asmSetup writes the YAML (and src.txt) into a temp dir and returns the
+// YAML path and an empty output directory.
+func asmSetup(t testing.TB, yml string) (yamlPath, out string) {
+	t.Helper()
+	dir := t.TempDir()
+	yamlPath = filepath.Join(dir, "image.yml")
+	if err := os.WriteFile(yamlPath, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "src.txt"), []byte("from the host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = filepath.Join(dir, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return yamlPath, out
+}
+
+type asmEntry struct {
+	hdr  *tar.Header
+	body string
+}
+
+// asmReadTar returns the last entry of every name (as unpacking would).
+func asmReadTar(t testing.TB, path string) (map[string]asmEntry, []string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m := map[string]asmEntry{}
+	var order []string
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return m, order
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		n := strings.TrimSuffix(h.Name, "/")
+		m[n] = asmEntry{h, string(b)}
+		order = append(order, n)
+	}
+}
+
+func asmOutFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+const asmPrefix = "localhost:1/t/"
+
+func TestAssembleCompose(t *testing.T) {
+	c, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	asmStore(t, c, asmPrefix, asmMakeImages(t, "v1"))
+	yamlPath, out := asmSetup(t, asmYAML(asmPrefix, ""))
+	var log bytes.Buffer
+	res, err := Build(context.Background(), yamlPath, Options{
+		Cache: c, OutputDir: out, Formats: []string{FormatTar, FormatKernelInitrd}, Log: &log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "note: no trust policy: images are not verified") {
+		t.Errorf("log = %q", log.String())
+	}
+	want := []string{"image-cmdline", "image-initrd.img", "image-kernel", "image.tar"}
+	if got := asmOutFiles(t, out); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("outputs %v, want %v (result %v)", got, want, res.Outputs)
+	}
+	m, _ := asmReadTar(t, filepath.Join(out, "image.tar"))
+	yml, _ := os.ReadFile(yamlPath)
+	for _, tc := range []struct{ name, body string }{
+		{"boot/kernel", "KERNEL-BYTES"},
+		{"boot/cmdline", "console=ttyS0 quiet"},
+		{"lib/modules/6.6/modules.dep", "mod.ko:\n"},
+		{"bin/init", "#!init"},
+		{"containers/services/getty/rootfs/bin/svc", "svc v1"},
+		{"containers/onboot/000-sysctl/rootfs/bin/svc", "svc v1"},
+		{"etc/motd", "hello\n"},
+		{"etc/src.txt", "from the host\n"},
+		{"etc/linuxkit.yml", string(yml)},
+	} {
+		e, ok := m[tc.name]
+		if !ok {
+			t.Errorf("%s missing", tc.name)
+			continue
+		}
+		if e.body != tc.body {
+			t.Errorf("%s = %q, want %q", tc.name, e.body, tc.body)
+		}
+	}
+	if e := m["etc/motd"]; e.hdr.Mode != 0o644 {
+		t.Errorf("etc/motd mode %o", e.hdr.Mode)
+	}
+	if e := m["etc/src.txt"]; e.hdr.Mode != 0o600 {
+		t.Errorf("etc/src.txt mode %o (LinuxKit default 0600)", e.hdr.Mode)
+	}
+	if e := m["etc/owned"]; e.hdr.Uid != 1000 || e.hdr.Gid != 50 {
+		t.Errorf("etc/owned uid/gid %d/%d, want 1000/50 from the init image's passwd/group", e.hdr.Uid, e.hdr.Gid)
+	}
+	if e := m["var/lib/d"]; e.hdr.Typeflag != tar.TypeDir || e.hdr.Mode != 0o700 {
+		t.Errorf("var/lib/d = %+v", e.hdr)
+	}
+	if e := m["etc/link"]; e.hdr.Typeflag != tar.TypeSymlink || e.hdr.Linkname != "/etc/motd" {
+		t.Errorf("etc/link = %+v", e.hdr)
+	}
+	if _, ok := m["containers/services/getty/runtime.json"]; !ok {
+		t.Error("runtime.json missing")
+	}
+
+	// config.json: label + YAML
+	var spec specs.Spec
+	if err := json.Unmarshal([]byte(m["containers/services/getty/config.json"].body), &spec); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(spec.Process.Args, " "); got != "/bin/svc -f" {
+		t.Errorf("getty args %q (from the label)", got)
+	}
+	if spec.Process.User.UID != 77 {
+		t.Errorf("getty uid %d, want 77 (svcuser in its own /etc/passwd)", spec.Process.User.UID)
+	}
+	dst := map[string]bool{}
+	for _, mt := range spec.Mounts {
+		dst[mt.Destination] = true
+	}
+	if !dst["/dev"] || !dst["/var/log"] {
+		t.Errorf("getty mounts %+v: want /dev (label binds) and /var/log (binds.add)", spec.Mounts)
+	}
+	if caps := spec.Process.Capabilities; caps == nil || strings.Join(caps.Effective, ",") != "CAP_NET_ADMIN" {
+		t.Errorf("getty caps %+v", caps)
+	}
+	if err := json.Unmarshal([]byte(m["containers/onboot/000-sysctl/config.json"].body), &spec); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(spec.Process.Args, " "); got != "/bin/svc once" {
+		t.Errorf("sysctl args %q (from the YAML)", got)
+	}
+
+	// The kernel+initrd outputs agree with the tar.
+	if k, _ := os.ReadFile(filepath.Join(out, "image-kernel")); string(k) != "KERNEL-BYTES" {
+		t.Errorf("image-kernel = %q", k)
+	}
+
+	// The lock file was written beside the YAML, one line per ref.
+	lock, ok, err := ReadLock(LockPath(yamlPath))
+	if err != nil || !ok || lock.Len() != 3 {
+		t.Fatalf("lock: %v %v %v", lock, ok, err)
+	}
+}
+
+func TestAssembleDeterministic(t *testing.T) {
+	c, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	asmStore(t, c, asmPrefix, asmMakeImages(t, "v1"))
+	yamlPath, out1 := asmSetup(t, asmYAML(asmPrefix, ""))
+	out2 := filepath.Join(filepath.Dir(out1), "out2")
+	formats := []string{FormatTar, FormatKernelInitrd, FormatTarKernelInitrd}
+	for _, out := range []string{out1, out2} {
+		if _, err := Build(context.Background(), yamlPath, Options{Cache: c, OutputDir: out, Formats: formats}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := asmOutFiles(t, out1)
+	if len(names) != 5 || strings.Join(names, ",") != strings.Join(asmOutFiles(t, out2), ",") {
+		t.Fatalf("outputs %v vs %v", names, asmOutFiles(t, out2))
+	}
+	for _, n := range names {
+		a, _ := os.ReadFile(filepath.Join(out1, n))
+		b, _ := os.ReadFile(filepath.Join(out2, n))
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs between two builds", n)
+		}
+	}
+}
+
+func TestAssembleLock(t *testing.T) {
+	ctx := context.Background()
+	c, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1imgs := asmMakeImages(t, "v1")
+	asmStore(t, c, asmPrefix, v1imgs)
+	// keep v1's service image reachable under another name
+	if _, err := c.WriteIndex(ctx, asmPrefix+"keep:v1", v1imgs.svc); err != nil {
+		t.Fatal(err)
+	}
+	yamlPath, out := asmSetup(t, asmYAML(asmPrefix, ""))
+	build := func(update bool) (string, error) {
+		t.Helper()
+		if _, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, Formats: []string{FormatTar}, UpdateLock: update}); err != nil {
+			return "", err
+		}
+		m, _ := asmReadTar(t, filepath.Join(out, "image.tar"))
+		return m["containers/services/getty/rootfs/bin/svc"].body, nil
+	}
+	if got, err := build(false); err != nil || got != "svc v1" {
+		t.Fatalf("first build: %q %v", got, err)
+	}
+	lockPath := LockPath(yamlPath)
+	lock1, _ := os.ReadFile(lockPath)
+	if d, _ := (&Lock{}).parseForTest(t, lock1).Get(asmPrefix + "svc:v1"); d != asmDigest(t, v1imgs.svc) {
+		t.Fatalf("lock pins svc to %s, want %s\n%s", d, asmDigest(t, v1imgs.svc), lock1)
+	}
+
+	// The tag moves in the cache: the lock still wins.
+	v2 := asmMakeImages(t, "v2")
+	if _, err := c.WriteIndex(ctx, asmPrefix+"svc:v1", v2.svc); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := build(false); err != nil || got != "svc v1" {
+		t.Fatalf("locked build: %q %v", got, err)
+	}
+	if b, _ := os.ReadFile(lockPath); !bytes.Equal(b, lock1) {
+		t.Fatal("the lock file changed without --update-lock")
+	}
+	// --update-lock follows the tag.
+	if got, err := build(true); err != nil || got != "svc v2" {
+		t.Fatalf("--update-lock build: %q %v", got, err)
+	}
+	// Pinned to content the cache no longer has: an error naming the digest.
+	if err := os.WriteFile(lockPath, lock1, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Remove(ctx, asmPrefix+"keep:v1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := build(false); err == nil || !strings.Contains(err.Error(), asmDigest(t, v1imgs.svc).String()) {
+		t.Fatalf("err = %v, want one naming the locked digest", err)
+	}
+	// A ref missing from the lock is an error naming it.
+	yml := asmYAML(asmPrefix, "") + "  - path: x\n    contents: y\n"
+	yml = strings.Replace(yml, "init:\n  - "+asmPrefix+"init:v1\n", "init:\n  - "+asmPrefix+"init:v1\n  - "+asmPrefix+"keep:v1\n", 1)
+	if err := os.WriteFile(yamlPath, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := build(false); err == nil || !strings.Contains(err.Error(), asmPrefix+"keep:v1") || !strings.Contains(err.Error(), "--update-lock") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func (*Lock) parseForTest(t testing.TB, b []byte) *Lock {
+	t.Helper()
+	l, err := ParseLock("test.lock", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestLockFileFormat(t *testing.T) {
+	h1 := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("a", 64)}
+	h2 := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("b", 64)}
+	l := NewLock()
+	l.Set("linuxkit/init:v1", h1)
+	l.Set("alpine:3.20", h2)
+	b := l.Marshal()
+	p, err := ParseLock("x.lock", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := p.Get("docker.io/linuxkit/init:v1"); !ok || d != h1 {
+		t.Errorf("normalised lookup: %v %v", d, ok)
+	}
+	if !bytes.Equal(p.Marshal(), b) || strings.Index(string(b), "alpine") > strings.Index(string(b), "linuxkit") {
+		t.Errorf("not sorted/stable:\n%s", b)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"a b c\n", "x.lock:1:"},
+		{"# c\nalpine:3 sha256:zz\n", "x.lock:2:"},
+		{"alpine:3 " + h1.String() + "\nalpine:3 " + h2.String() + "\n", "pinned twice"},
+	} {
+		if _, err := ParseLock("x.lock", []byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+	if LockPath("/a/b.yml") != "/a/b.lock" || LockPath("b.yaml") != "b.lock" {
+		t.Error("LockPath")
+	}
+}
+
+func TestComposeRefusesWritingThroughSymlinks(t *testing.T) {
+	imgs := map[string]v1.Image{
+		"a": asmImage(t, "", extractSym("etc", "/tmp/evil")),
+		"b": asmImage(t, "", extractDir("etc/"), extractFile("etc/passwd", "x")),
+		"c": asmImage(t, "", extractFile("etc", "file")),
+		"d": asmImage(t, "", extractDir("lib/"), extractFile("lib/x", "1"), extractSym("lib/y", "x")),
+		"e": asmImage(t, "", extractFile("lib/x", "2"), extractFile("lib/y", "replaces the symlink")),
+		"f": asmImage(t, "", extractDir("etc/")),
+	}
+	src := func(ref string) (v1.Image, error) { return imgs[ref], nil }
+	for _, tc := range []struct {
+		name  string
+		init  []string
+		files string
+		want  error
+		msg   string
+	}{
+		{name: "init through init symlink", init: []string{"a", "b"}, want: ErrThroughSymlink, msg: `symlink "etc" (from init[0] a)`},
+		{name: "files through init symlink", init: []string{"a"}, files: "files:\n  - path: etc/motd\n    contents: x\n", want: ErrThroughSymlink},
+		{name: "below a file", init: []string{"c", "b"}, want: ErrNotDir},
+		{name: "dir replaced by file", init: []string{"f", "c"}, msg: "does not replace directories"},
+		{name: "later wins", init: []string{"d", "e"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			y := "init:\n"
+			for _, r := range tc.init {
+				y += "  - " + r + "\n"
+			}
+			img, err := ParseImage("x.yml", []byte(y+tc.files))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			err = Compose(&buf, img, src, ComposeOptions{TempDir: t.TempDir()})
+			if tc.want == nil && tc.msg == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := filepath.Join(t.TempDir(), "r.tar")
+				os.WriteFile(p, buf.Bytes(), 0o644)
+				m, _ := asmReadTar(t, p)
+				if m["lib/x"].body != "2" || m["lib/y"].hdr.Typeflag != tar.TypeReg {
+					t.Errorf("later image did not win: %+v", m)
+				}
+				return
+			}
+			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("err = %v, want %v / %q", err, tc.want, tc.msg)
+			}
+		})
+	}
+}
+
+func TestAssembleBadYAML(t *testing.T) {
+	yamlPath, out := asmSetup(t, "init:\n  - linuxkit/init:v1\nservices:\n  - name: x\n    imag: foo\n")
+	_, err := Build(context.Background(), yamlPath, Options{OutputDir: out})
+	if err == nil || !strings.Contains(err.Error(), yamlPath+":5:") || !strings.Contains(err.Error(), "services[0].imag") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := asmOutFiles(t, out); len(n) != 0 {
+		t.Fatalf("outputs %v", n)
+	}
+	if _, err := Build(context.Background(), yamlPath, Options{OutputDir: out, Formats: []string{"iso-bios"}}); err == nil || !strings.Contains(err.Error(), "iso-bios") {
+		t.Fatalf("bad format: err = %v", err)
+	}
+}
+
+// A cache-only image the policy covers is verified against the registry
+// it is named after; unreachable means refused, before any output.
+func TestTrustCacheOnlyUnreachableFailsClosed(t *testing.T) {
+	c, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	asmStore(t, c, "127.0.0.1:1/t/", asmMakeImages(t, "v1"))
+	keyDir := t.TempDir()
+	_, pub, err := cosign.GenerateKeys(keyDir, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yamlPath, out := asmSetup(t, asmYAML("127.0.0.1:1/t/", "trust:\n  cosign:\n    - {match: \"127.0.0.1:1/t/*\", key: "+pub+"}\n"))
+	_, err = Build(context.Background(), yamlPath, Options{Cache: c, OutputDir: out, InsecureRegistry: true})
+	if !errors.Is(err, ErrNotVerified) || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := asmOutFiles(t, out); len(n) != 0 {
+		t.Fatalf("outputs %v", n)
+	}
+	if _, err := os.Stat(LockPath(yamlPath)); !os.IsNotExist(err) {
+		t.Errorf("lock written for unverified images: %v", err)
+	}
+	// trust.org without any cosign key or notation: refused, not ignored.
+	yamlPath, out = asmSetup(t, asmYAML("127.0.0.1:1/t/", "trust:\n  org: [\"127.0.0.1:1/t\"]\n"))
+	if _, err := Build(context.Background(), yamlPath, Options{Cache: c, OutputDir: out}); !errors.Is(err, ErrNotVerified) || !strings.Contains(err.Error(), "no cosign key") {
+		t.Fatalf("org without keys: err = %v", err)
+	}
+}
+
+func TestTrustRegistry(t *testing.T) {
+	testenv.Integration(t)
+	ctx := context.Background()
+	reg := testenv.Registry(t)
+	prefix := reg + "/t/"
+	c, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := asmMakeImages(t, "v1")
+	asmStore(t, c, prefix, imgs)
+	unsigned := asmIndex(t, asmImage(t, "", extractFile("bin/other", "x")))
+	if _, err := c.WriteIndex(ctx, prefix+"other:v1", unsigned); err != nil {
+		t.Fatal(err)
+	}
+
+	keyDir := t.TempDir()
+	t.Setenv("COSIGN_PASSWORD", "pw")
+	priv, pub, err := cosign.GenerateKeys(keyDir, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := cosign.LoadSigner(priv, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongDir := t.TempDir()
+	_, wrongPub, err := cosign.GenerateKeys(wrongDir, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sign.Remote{Insecure: true}
+	for ref, idx := range map[string]v1.ImageIndex{"kernel:v1": imgs.kernel, "init:v1": imgs.init, "svc:v1": imgs.svc, "other:v1": unsigned} {
+		tag, err := name.NewTag(prefix+ref, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.WriteIndex(tag, idx, remote.WithContext(ctx)); err != nil {
+			t.Fatal(err)
+		}
+		if ref == "other:v1" {
+			continue
+		}
+		if _, err := sign.Index(ctx, tag.Context().Digest(asmDigest(t, idx).String()), sign.Signers{Cosign: signer}, nil, r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trust := func(key string) string {
+		return "trust:\n  cosign:\n    - {match: \"" + prefix + "*\", key: " + key + "}\n"
+	}
+	withOther := func(y string) string {
+		return strings.Replace(y, "init:\n  - "+prefix+"init:v1\n", "init:\n  - "+prefix+"init:v1\n  - "+prefix+"other:v1\n", 1)
+	}
+
+	t.Run("signed", func(t *testing.T) {
+		yamlPath, out := asmSetup(t, asmYAML(prefix, trust(pub)))
+		var log bytes.Buffer
+		res, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, InsecureRegistry: true, Log: &log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Verified) != 3 || len(asmOutFiles(t, out)) != 3 {
+			t.Fatalf("verified %v, outputs %v\n%s", res.Verified, asmOutFiles(t, out), log.String())
+		}
+	})
+	t.Run("global policy", func(t *testing.T) {
+		yamlPath, out := asmSetup(t, asmYAML(prefix, ""))
+		pem, _ := os.ReadFile(pub)
+		res, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, InsecureRegistry: true, Policy: &sign.Policy{CosignPublicKey: pem}})
+		if err != nil || len(res.Verified) != 3 {
+			t.Fatalf("%v %v", res, err)
+		}
+	})
+	fail := []struct {
+		name, yml string
+	}{
+		{"unsigned", withOther(asmYAML(prefix, trust(pub)))},
+		{"wrong key", asmYAML(prefix, trust(wrongPub))},
+	}
+	for _, tc := range fail {
+		t.Run(tc.name, func(t *testing.T) {
+			yamlPath, out := asmSetup(t, tc.yml)
+			_, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, InsecureRegistry: true})
+			if !errors.Is(err, ErrNotVerified) {
+				t.Fatalf("err = %v", err)
+			}
+			if n := asmOutFiles(t, out); len(n) != 0 {
+				t.Fatalf("outputs %v", n)
+			}
+		})
+	}
+	t.Run("insecure skip verify", func(t *testing.T) {
+		yamlPath, out := asmSetup(t, withOther(asmYAML(prefix, trust(pub))))
+		var log bytes.Buffer
+		if _, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, InsecureRegistry: true, InsecureSkipVerify: true, Log: &log}); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(log.String(), "WARNING"); n != 4 {
+			t.Fatalf("%d WARNING lines, want one per image:\n%s", n, log.String())
+		}
+	})
+	t.Run("tampered cache blob", func(t *testing.T) {
+		// A second cache holding the signed images, one layer blob replaced.
+		c2, err := cache.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		asmStore(t, c2, prefix, imgs)
+		im, err := imgs.svc.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := imgs.svc.Image(im.Manifests[0].Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls, _ := img.Layers()
+		ld := asmDigest(t, ls[0])
+		evil, _ := extractLayer(t, extractTar(t, extractFile("bin/svc", "evil"))).Compressed()
+		blob, _ := io.ReadAll(evil)
+		p := filepath.Join(c2.Dir(), "blobs", "sha256", ld.Hex)
+		os.Chmod(p, 0o644)
+		if err := os.WriteFile(p, blob, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		yamlPath, out := asmSetup(t, asmYAML(prefix, trust(pub)))
+		_, err = Build(ctx, yamlPath, Options{Cache: c2, OutputDir: out, InsecureRegistry: true})
+		if !errors.Is(err, ErrLayerDigest) {
+			t.Fatalf("err = %v", err)
+		}
+		if n := asmOutFiles(t, out); len(n) != 0 {
+			t.Fatalf("outputs %v", n)
+		}
+	})
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/lkpkg/lkpkg/assemble"
+	"github.com/lkpkg/lkpkg/sign"
+)
+
+func newBuildCmd(g *globalFlags) *cobra.Command {
+	var (
+		dir, arch                         string
+		formats                           []string
+		updateLock, insecure, skipVerify  bool
+		trustKey, trustPolicy, trustStore string
+	)
+	cmd := &cobra.Command{
+		Use:   "build IMAGE.yml",
+		Short: "Assemble a LinuxKit image YAML into a kernel, initrd or root filesystem tar (verified first)",
+		Long: `build assembles an image YAML as "linuxkit build" does. Every image
+reference is pinned to a digest in IMAGE.lock beside the YAML (written on
+the first build, then used as is until --update-lock), looked up in the
+local cache first, else in the registry.
+
+Before any image content is read, every image the YAML's trust section
+covers (or every image, with --trust-key / --trust-notation-policy) must
+carry a valid cosign and/or notation signature in the registry it is named
+after; otherwise the build fails and writes nothing. --insecure-skip-verify
+skips that, with a WARNING per image.`,
+		Example: `  lkpkg build -o out --format kernel+initrd,tar linuxkit.yml
+  lkpkg build --update-lock --arch arm64 linuxkit.yml`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.openCache()
+			if err != nil {
+				return err
+			}
+			opts := assemble.Options{
+				Cache:              c,
+				Platform:           v1.Platform{OS: "linux", Architecture: arch},
+				OutputDir:          dir,
+				UpdateLock:         updateLock,
+				InsecureRegistry:   insecure,
+				InsecureSkipVerify: skipVerify,
+				Log:                cmd.ErrOrStderr(),
+			}
+			for _, f := range formats {
+				for _, s := range strings.Split(f, ",") {
+					if s = strings.TrimSpace(s); s != "" {
+						opts.Formats = append(opts.Formats, s)
+					}
+				}
+			}
+			if trustKey != "" || trustPolicy != "" || trustStore != "" {
+				p := sign.Policy{NotationPolicy: trustPolicy, NotationTrustStore: trustStore}
+				if trustKey != "" {
+					if p.CosignPublicKey, err = os.ReadFile(trustKey); err != nil {
+						return fmt.Errorf("--trust-key: %w", err)
+					}
+				}
+				if trustPolicy != "" && trustStore == "" || trustPolicy == "" && trustStore != "" {
+					return fmt.Errorf("--trust-notation-policy and --trust-notation-truststore go together")
+				}
+				opts.Policy = &p
+			}
+			res, err := assemble.Build(cmd.Context(), args[0], opts)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for _, o := range res.Outputs {
+				fmt.Fprintf(out, "wrote %s\n", o)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&dir, "dir", "o", ".", "output directory")
+	cmd.Flags().StringSliceVar(&formats, "format", []string{assemble.FormatKernelInitrd}, "output formats, comma separated: "+strings.Join(assemble.SupportedFormats(), ", "))
+	cmd.Flags().StringVar(&arch, "arch", "amd64", "architecture of the images to use (GOARCH name)")
+	cmd.Flags().BoolVar(&updateLock, "update-lock", false, "re-resolve every image reference and rewrite IMAGE.lock")
+	cmd.Flags().BoolVar(&insecure, "insecure-registry", false, "use plain HTTP: only allowed for a registry on loopback (localhost, 127.0.0.0/8, ::1)")
+	cmd.Flags().BoolVar(&skipVerify, "insecure-skip-verify", false, "DANGEROUS: do not verify signatures (prints a WARNING per unverified image)")
+	cmd.Flags().StringVar(&trustKey, "trust-key", "", "cosign public key every image must be signed with (in addition to the YAML's trust section)")
+	cmd.Flags().StringVar(&trustPolicy, "trust-notation-policy", "", "notation trust policy every image must pass (with --trust-notation-truststore)")
+	cmd.Flags().StringVar(&trustStore, "trust-notation-truststore", "", "notation trust store directory for --trust-notation-policy")
+	return cmd
+}
