@@ -52,7 +52,7 @@ test-short:
 	$(GO) test -short ./...
 
 bench: all
-	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 20m ./cmd/lkpkg/ ./mirror/... ./manifest/
+	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 20m ./cmd/lkpkg/ ./mirror/... ./manifest/ ./assemble/
 
 # The main job on the embedded defaults (local buildkitd, local registry):
 # build pkgs/, check it rebuilds bit for bit, push, sign, attest, verify.
