@@ -115,11 +115,6 @@ func Build(ctx context.Context, yamlPath string, opts Options) (*Result, error) 
 	if res.Verified, err = b.verify(ctx); err != nil {
 		return nil, err
 	}
-	if !fromFile {
-		if err := WriteLock(res.LockFile, lock); err != nil {
-			return nil, fmt.Errorf("writing %s: %w", res.LockFile, err)
-		}
-	}
 
 	// 4. compose
 	if err := os.MkdirAll(opts.OutputDir, 0o755); err != nil {
@@ -145,6 +140,13 @@ func Build(ctx context.Context, yamlPath string, opts Options) (*Result, error) 
 	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(yamlPath), ".yml"), ".yaml")
 	if res.Outputs, err = WriteOutputs(tmp, opts.OutputDir, base, opts.Formats); err != nil {
 		return nil, err
+	}
+	// The lock records what a successful, verified build used: written
+	// last, so a failed build never pins anything.
+	if !fromFile {
+		if err := WriteLock(res.LockFile, lock); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", res.LockFile, err)
+		}
 	}
 	return res, nil
 }
@@ -198,8 +200,15 @@ func (b *builder) pin(ctx context.Context, lockPath string) (_ *Lock, fromFile b
 		}
 		if ok {
 			for _, ref := range b.img.Refs() {
-				if _, ok := l.Get(ref); !ok {
+				got, ok := l.Get(ref)
+				if !ok {
 					return nil, false, fmt.Errorf("%s: image %s is not in the lock file (run with --update-lock to resolve it)", lockPath, ref)
+				}
+				// A digest written in the YAML wins over any lock file.
+				if p, err := b.parse(ref); err == nil {
+					if d, isDigest := p.(name.Digest); isDigest && d.DigestStr() != got.String() {
+						return nil, false, fmt.Errorf("%s pins %s to %s but the YAML pins %s", lockPath, ref, got, d.DigestStr())
+					}
 				}
 			}
 			return l, true, nil
@@ -388,14 +397,28 @@ func (b *builder) image(ref string) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pinned digest %s is not in the local cache, and fetching it failed: %w", h, err)
 	}
-	if desc.MediaType.IsImage() {
-		return desc.Image()
+	if !desc.MediaType.IsImage() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, err
+		}
+		return b.platformImage(idx, h)
 	}
-	idx, err := desc.ImageIndex()
+	img, err := desc.Image()
 	if err != nil {
 		return nil, err
 	}
-	return b.platformImage(idx, h)
+	if err := checkImage(img, h); err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	if cf.Architecture != b.opts.Platform.Architecture || (cf.OS != "" && cf.OS != b.opts.Platform.OS) {
+		return nil, fmt.Errorf("image %s is for %s/%s, not %s", h, cf.OS, cf.Architecture, b.opts.Platform.String())
+	}
+	return img, nil
 }
 
 func assembleSHA(b []byte) v1.Hash {

@@ -247,7 +247,7 @@ func (t *Trust) Requires(ref string) bool {
 			continue
 		}
 		if strings.Contains(yamlRepoTail(im), ":") || strings.Contains(im, "@") {
-			if p.Name() == r.Name() {
+			if p.Name() == r.Name() || yamlTagOf(im) != "" && yamlTagOf(im) == yamlTagOf(ref) {
 				return true
 			}
 			continue
@@ -991,4 +991,17 @@ func yamlRepoPrefixOK(p string) bool {
 func yamlEscapes(p string) bool {
 	c := path.Clean(p)
 	return c == ".." || strings.HasPrefix(c, "../") || strings.HasPrefix(c, "/")
+}
+
+// yamlTagOf is the tag written in ref ("" if none), also for tag@digest
+// references, whose Name() drops the tag.
+func yamlTagOf(ref string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	t, err := name.NewTag(ref)
+	if err != nil || !strings.Contains(yamlRepoTail(ref), ":") {
+		return ""
+	}
+	return t.Context().Name() + ":" + t.TagStr()
 }
