@@ -98,7 +98,7 @@ func Build(ctx context.Context, yamlPath string, opts Options) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{opts: opts, log: log, img: img, yamlDir: filepath.Dir(yamlPath)}
+	b := &builder{ctx: ctx, opts: opts, log: log, img: img, yamlDir: filepath.Dir(yamlPath)}
 	res := &Result{LockFile: LockPath(yamlPath), Digests: map[string]v1.Hash{}}
 
 	// 2. pin
@@ -136,7 +136,10 @@ func Build(ctx context.Context, yamlPath string, opts Options) (*Result, error) 
 		return nil, err
 	}
 
-	// 5. outputs
+	// 5. outputs, unless the build was interrupted meanwhile
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(yamlPath), ".yml"), ".yaml")
 	if res.Outputs, err = WriteOutputs(tmp, opts.OutputDir, base, opts.Formats); err != nil {
 		return nil, err
@@ -152,6 +155,7 @@ func Build(ctx context.Context, yamlPath string, opts Options) (*Result, error) 
 }
 
 type builder struct {
+	ctx     context.Context // the build's: fetches during compose stop with it
 	opts    Options
 	log     io.Writer
 	img     *Image
@@ -392,8 +396,7 @@ func (b *builder) image(ref string) (v1.Image, error) {
 			return nil, fmt.Errorf("pinned digest %s in the local cache: %w", h, err)
 		}
 	}
-	ctx := context.Background()
-	desc, err := remote.Get(d, b.remoteOpts(ctx, d)...)
+	desc, err := remote.Get(d, b.remoteOpts(b.ctx, d)...)
 	if err != nil {
 		return nil, fmt.Errorf("pinned digest %s is not in the local cache, and fetching it failed: %w", h, err)
 	}

@@ -139,7 +139,23 @@ func WriteOutputs(rootfs io.Reader, dir, base string, formats []string) (_ []str
 			order = append(order, f)
 		}
 	}
-	return o.commit(order)
+	written, err := o.commit(order)
+	if err != nil {
+		return written, err
+	}
+	// A kernel or cmdline from an earlier build must not sit next to this
+	// build's initrd as if they belonged together.
+	if slices.Contains(order, FormatKernelInitrd) {
+		for _, suffix := range []string{"-kernel", "-cmdline"} {
+			p := filepath.Join(dir, base+suffix)
+			if !slices.Contains(written, p) {
+				if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+					return written, err
+				}
+			}
+		}
+	}
+	return written, nil
 }
 
 // outSplitResult is the rootfs split as LinuxKit's CopySplitTar does.
