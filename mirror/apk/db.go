@@ -22,7 +22,8 @@ type db struct {
 	// carry that install_if (apk's rinstall_if), precomputed because it
 	// points backwards.
 	iifIndex map[string][]string
-	pkgs     []*pkg // by package index; nil until materialized
+	iifSeen  map[string]struct{} // target + "\x00" + name pairs already in iifIndex
+	pkgs     []*pkg              // by package index; nil until materialized
 	src      []srcPkg
 	// installed lists the packages of the root, in installed-database
 	// order (apk's installed.packages list).
@@ -105,6 +106,7 @@ func newDB(repos []Repository, installed []Package) *db {
 		names:     map[string]*name{},
 		provIndex: make(map[string][]provRef, n*2),
 		iifIndex:  map[string][]string{},
+		iifSeen:   map[string]struct{}{},
 		src:       make([]srcPkg, 0, n),
 	}
 	byID := make(map[string]int32, n)
@@ -156,7 +158,10 @@ func (d *db) indexInstallIf(p *Package) {
 	for _, a := range p.InstallIf {
 		t := atomName(a)
 		for _, m := range provided {
-			if !contains(d.iifIndex[t], m) {
+			// A set, not a scan: keys like "docs" have thousands of members.
+			k := t + "\x00" + m
+			if _, seen := d.iifSeen[k]; !seen {
+				d.iifSeen[k] = struct{}{}
 				d.iifIndex[t] = append(d.iifIndex[t], m)
 			}
 		}

@@ -2,10 +2,11 @@ package apksign
 
 import (
 	"bufio"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // memberReader walks the gzip members of an apk file one at a time.
