@@ -168,14 +168,6 @@ func (d *db) indexInstallIf(p *Package) {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 // getName returns the name object for s, creating it unloaded.
 func (d *db) getName(s string) *name {
