@@ -13,6 +13,7 @@ package assemble
 //  5. write the outputs (WriteOutputs).
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -411,7 +412,7 @@ func (b *builder) image(ref string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkImage(img, h); err != nil {
+	if img, err = checkImage(img, h); err != nil {
 		return nil, err
 	}
 	cf, err := img.ConfigFile()
@@ -447,7 +448,7 @@ func (b *builder) cachedImage(h v1.Hash) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkImage(img, h); err != nil {
+	if img, err = checkImage(img, h); err != nil {
 		return nil, err
 	}
 	cf, err := img.ConfigFile()
@@ -476,34 +477,64 @@ func (b *builder) platformImage(idx v1.ImageIndex, h v1.Hash) (v1.Image, error) 
 		if err != nil {
 			return nil, err
 		}
-		if err := checkImage(img, d.Digest); err != nil {
-			return nil, err
-		}
-		return img, nil
+		return checkImage(img, d.Digest)
 	}
 	return nil, fmt.Errorf("index %s has no image for %s", h, want.String())
 }
 
 // checkImage checks img's manifest against h and its config against the
 // manifest.
-func checkImage(img v1.Image, h v1.Hash) error {
+func checkImage(img v1.Image, h v1.Hash) (v1.Image, error) {
 	raw, err := img.RawManifest()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if got := assembleSHA(raw); got != h {
-		return fmt.Errorf("manifest %s: content hashes to %s", h, got)
+		return nil, fmt.Errorf("manifest %s: content hashes to %s", h, got)
 	}
-	m, err := img.Manifest()
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg, err := img.RawConfigFile()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if got := assembleSHA(cfg); got != m.Config.Digest {
-		return fmt.Errorf("manifest %s: config %s hashes to %s", h, m.Config.Digest, got)
+		return nil, fmt.Errorf("manifest %s: config %s hashes to %s", h, m.Config.Digest, got)
 	}
-	return nil
+	cf, err := v1.ParseConfigFile(bytes.NewReader(cfg))
+	if err != nil {
+		return nil, err
+	}
+	return &verifiedImage{Image: img, manifest: raw, m: m, config: cfg, cf: cf}, nil
+}
+
+// verifiedImage serves the manifest and config bytes that were checked:
+// a layout image would otherwise read its blob files again, unchecked.
+type verifiedImage struct {
+	v1.Image
+	manifest, config []byte
+	m                *v1.Manifest
+	cf               *v1.ConfigFile
+}
+
+func (v *verifiedImage) RawManifest() ([]byte, error)        { return v.manifest, nil }
+func (v *verifiedImage) Manifest() (*v1.Manifest, error)     { return v.m.DeepCopy(), nil }
+func (v *verifiedImage) RawConfigFile() ([]byte, error)      { return v.config, nil }
+func (v *verifiedImage) ConfigFile() (*v1.ConfigFile, error) { return v.cf.DeepCopy(), nil }
+func (v *verifiedImage) ConfigName() (v1.Hash, error)        { return v.m.Config.Digest, nil }
+
+// Layers lists the layers the checked manifest names (not whatever the
+// manifest file says now); each is digest-checked as it is read.
+func (v *verifiedImage) Layers() ([]v1.Layer, error) {
+	out := make([]v1.Layer, 0, len(v.m.Layers))
+	for _, d := range v.m.Layers {
+		l, err := v.Image.LayerByDigest(d.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", d.Digest, err)
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
