@@ -168,7 +168,6 @@ func (d *db) indexInstallIf(p *Package) {
 	}
 }
 
-
 // getName returns the name object for s, creating it unloaded.
 func (d *db) getName(s string) *name {
 	if n := d.names[s]; n != nil {
