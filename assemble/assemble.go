@@ -412,7 +412,14 @@ func (b *builder) image(ref string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if img, err = checkImage(img, h); err != nil {
+	return b.singleImage(img, h)
+}
+
+// singleImage checks a manifest pinned directly (not through an index):
+// its digest, and that it is for the platform being built.
+func (b *builder) singleImage(img v1.Image, h v1.Hash) (v1.Image, error) {
+	img, err := checkImage(img, h)
+	if err != nil {
 		return nil, err
 	}
 	cf, err := img.ConfigFile()
@@ -448,17 +455,7 @@ func (b *builder) cachedImage(h v1.Hash) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if img, err = checkImage(img, h); err != nil {
-		return nil, err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	if cf.Architecture != b.opts.Platform.Architecture || (cf.OS != "" && cf.OS != b.opts.Platform.OS) {
-		return nil, fmt.Errorf("image %s is for %s/%s, not %s", h, cf.OS, cf.Architecture, b.opts.Platform.String())
-	}
-	return img, nil
+	return b.singleImage(img, h)
 }
 
 // platformImage picks the platform's image from a (digest-checked) index.

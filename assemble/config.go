@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"gopkg.in/yaml.v3"
 
+	"github.com/lkpkg/lkpkg/internal/yamlerr"
 	"github.com/lkpkg/lkpkg/runconfig"
 )
 
@@ -132,23 +133,7 @@ type TrustNotation struct {
 
 // ImageYAMLError is a problem in an image YAML file, located by file,
 // line and field path (such as `services[1].capabilities`).
-type ImageYAMLError struct {
-	File  string
-	Line  int
-	Field string
-	Msg   string
-}
-
-func (e *ImageYAMLError) Error() string {
-	loc := e.File
-	if e.Line > 0 {
-		loc += ":" + strconv.Itoa(e.Line)
-	}
-	if e.Field != "" {
-		return fmt.Sprintf("%s: field %q: %s", loc, e.Field, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", loc, e.Msg)
-}
+type ImageYAMLError = yamlerr.Error
 
 // LoadImage reads and parses an image YAML file.
 func LoadImage(path string) (*Image, error) {

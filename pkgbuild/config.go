@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/lkpkg/lkpkg/internal/yamlerr"
 	"github.com/lkpkg/lkpkg/runconfig"
 )
 
@@ -69,23 +69,7 @@ var (
 )
 
 // ConfigError is a problem in a build.yml, located by file and line.
-type ConfigError struct {
-	File  string
-	Line  int
-	Field string
-	Msg   string
-}
-
-func (e *ConfigError) Error() string {
-	loc := e.File
-	if e.Line > 0 {
-		loc += ":" + strconv.Itoa(e.Line)
-	}
-	if e.Field != "" {
-		return fmt.Sprintf("%s: field %q: %s", loc, e.Field, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", loc, e.Msg)
-}
+type ConfigError = yamlerr.Error
 
 // ParseBuildYML decodes and validates build.yml bytes. file is used in
 // error messages only.
