@@ -12,7 +12,7 @@ export LKPKG_NOTATION  := $(CURDIR)/bin/notation
 # checkout stands in for it (the lock records checksums, not URLs).
 APK_UPSTREAM ?= file://$(abspath $(CURDIR)/../shared/alpine)
 
-.PHONY: all deps test test-short bench demo clean FORCE
+.PHONY: all deps test test-short bench demo kernels clean FORCE
 
 all: bin/lkpkg bin/buildkitd bin/buildctl bin/registry bin/cosign bin/notation
 
@@ -52,7 +52,12 @@ test-short:
 	$(GO) test -short ./...
 
 bench: all
-	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 20m ./cmd/lkpkg/ ./mirror/... ./manifest/ ./assemble/
+	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 20m ./cmd/lkpkg/ ./mirror/... ./manifest/ ./assemble/ ./internal/qcow2/
+
+# Slow, not in CI: the kernel inputs pinned from Debian, including the
+# 140 MB linux-source-6.1 (make test builds and boots the cloud kernel).
+kernels: all
+	LKPKG_APK_UPSTREAM=$(APK_UPSTREAM) bin/lkpkg pkg build --progress plain kernels/...
 
 # The main job on the embedded defaults (local buildkitd, local registry):
 # build pkgs/, check it rebuilds bit for bit, push, sign, attest, verify.

@@ -50,6 +50,11 @@ type Config struct {
 	// SourceDateEpoch clamps every timestamp of the mirror image.
 	SourceDateEpoch *int64 `yaml:"source-date-epoch"`
 
+	// Debian pins packages from signed Debian archives (see DebianConfig).
+	Debian *DebianConfig `yaml:"debian"`
+	// Go pins Go toolchains and module sources (see GoConfig).
+	Go *GoConfig `yaml:"go"`
+
 	dir, file string
 }
 
@@ -89,46 +94,80 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	fail := func(field, format string, args ...any) error {
 		return fmt.Errorf("%s: field %q: %s", file, field, fmt.Sprintf(format, args...))
 	}
-	switch {
-	case c.Image == "" || !nameRE.MatchString(c.Image):
+	if c.Image == "" || !nameRE.MatchString(c.Image) {
 		return nil, fail("image", "%q: a lower-case image name is required", c.Image)
+	}
+	if !c.HasAlpine() && c.Debian == nil && c.Go == nil {
+		return nil, fmt.Errorf("%s: nothing to mirror: give Alpine repositories (upstream, repositories, ...), a debian: section or a go: section", file)
+	}
+	if c.HasAlpine() {
+		if err := c.checkAlpine(fail); err != nil {
+			return nil, err
+		}
+	}
+	if c.Debian != nil {
+		if err := c.Debian.check(fail); err != nil {
+			return nil, err
+		}
+		if c.Debian.Installs() && len(c.Rootfs) > 0 {
+			return nil, fail("debian", "install: true makes the root filesystem from Debian packages; it cannot be combined with an Alpine rootfs")
+		}
+	}
+	if c.Go != nil {
+		if err := c.Go.check(fail); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := c.OCIArches(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return &c, nil
+}
+
+// HasAlpine reports whether mirror.yml names Alpine repositories.
+func (c *Config) HasAlpine() bool {
+	return c.Upstream != "" || len(c.Repositories) > 0 || len(c.Arches) > 0
+}
+
+func (c *Config) checkAlpine(fail func(field, format string, args ...any) error) error {
+	switch {
 	case c.Upstream == "":
-		return nil, fail("upstream", "is required (e.g. https://dl-cdn.alpinelinux.org/alpine)")
+		return fail("upstream", "is required (e.g. https://dl-cdn.alpinelinux.org/alpine)")
 	case len(c.Repositories) == 0:
-		return nil, fail("repositories", "at least one is required (e.g. v3.19/main)")
+		return fail("repositories", "at least one is required (e.g. v3.19/main)")
 	case c.Keys == "":
-		return nil, fail("keys", "a directory of trusted upstream keys is required")
+		return fail("keys", "a directory of trusted upstream keys is required")
 	case len(c.Arches) == 0:
-		return nil, fail("arches", "at least one apk arch is required (x86_64, aarch64, ...)")
+		return fail("arches", "at least one apk arch is required (x86_64, aarch64, ...)")
 	case len(c.Packages) == 0:
-		return nil, fail("packages", "at least one package is required")
+		return fail("packages", "at least one package is required")
 	case c.SigningKey == "":
-		return nil, fail("signing-key", "the mirror's public key is required (make one with `lkpkg mirror keygen`)")
+		return fail("signing-key", "the mirror's public key is required (make one with `lkpkg mirror keygen`)")
 	}
 	if err := checkURL(c.Upstream); err != nil {
-		return nil, fail("upstream", "%v", err)
+		return fail("upstream", "%v", err)
 	}
 	for _, a := range c.Arches {
 		if apkArches[a] == "" {
-			return nil, fail("arches", "unknown apk arch %q (expected one of x86_64, aarch64, riscv64, armv7, x86, s390x, ppc64le)", a)
+			return fail("arches", "unknown apk arch %q (expected one of x86_64, aarch64, riscv64, armv7, x86, s390x, ppc64le)", a)
 		}
 	}
 	for a := range c.Extra {
 		if !contains(c.Arches, a) {
-			return nil, fail("extra", "arch %q is not in arches", a)
+			return fail("extra", "arch %q is not in arches", a)
 		}
 	}
 	for a := range c.Rootfs {
 		if !contains(c.Arches, a) {
-			return nil, fail("rootfs", "arch %q is not in arches", a)
+			return fail("rootfs", "arch %q is not in arches", a)
 		}
 	}
 	for _, r := range c.Repositories {
 		if strings.Contains(r, "..") || strings.HasPrefix(r, "/") || strings.Contains(r, "://") {
-			return nil, fail("repositories", "%q must be a path below upstream, e.g. v3.19/main", r)
+			return fail("repositories", "%q must be a path below upstream, e.g. v3.19/main", r)
 		}
 	}
-	return &c, nil
+	return nil
 }
 
 func checkURL(u string) error {
@@ -184,4 +223,43 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// OCIArches are the image's architectures (GOARCH names, sorted). Every
+// section of mirror.yml that names arches must name the same ones: the
+// image has one root filesystem per arch.
+func (c *Config) OCIArches() ([]string, error) {
+	var out []string
+	var from string
+	add := func(section string, arches []string, conv func(string) string) error {
+		var set []string
+		for _, a := range arches {
+			set = append(set, conv(a))
+		}
+		sort.Strings(set)
+		if out == nil {
+			out, from = set, section
+			return nil
+		}
+		if strings.Join(out, ",") != strings.Join(set, ",") {
+			return fmt.Errorf("%s names arches %v but %s names %v: every section must build the same arches", section, set, from, out)
+		}
+		return nil
+	}
+	if c.HasAlpine() {
+		if err := add("arches", c.Arches, GOARCH); err != nil {
+			return nil, err
+		}
+	}
+	if c.Debian != nil {
+		if err := add("debian.arches", c.Debian.Arches, debGOARCH); err != nil {
+			return nil, err
+		}
+	}
+	if c.Go != nil {
+		if err := add("go.arches", c.Go.Arches, func(a string) string { return a }); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

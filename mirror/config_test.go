@@ -30,3 +30,43 @@ func TestParseConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestParseConfigDebianAndGo(t *testing.T) {
+	deb := "image: tc\ndebian:\n  sources:\n    - url: http://deb.debian.org/debian\n      suite: bookworm\n      components: [main]\n  keyring: keys\n  arches: [amd64]\n  packages: [gcc]\n"
+	goc := "image: go\ngo:\n  arches: [amd64, arm64]\n  toolchain: go1.26.8\n  modules: [github.com/opencontainers/runc@v1.5.2]\n"
+	for _, good := range []string{deb, goc, deb + "go:\n  arches: [amd64]\n  toolchain: go1.26.8\n"} {
+		c, err := ParseConfig("m/mirror.yml", []byte(good))
+		if err != nil {
+			t.Fatalf("good config %q: %v", good, err)
+		}
+		if c.HasAlpine() {
+			t.Fatalf("no Alpine section expected")
+		}
+	}
+	tests := []struct{ name, yml, want string }{
+		{"nothing", "image: x\n", "nothing to mirror"},
+		{"no sources", strings.Replace(deb, "  sources:\n    - url: http://deb.debian.org/debian\n      suite: bookworm\n      components: [main]\n", "", 1), `"debian.sources"`},
+		{"bad url", strings.Replace(deb, "http://deb", "ftp://deb", 1), `"debian.sources[0].url"`},
+		{"no components", strings.Replace(deb, "      components: [main]\n", "", 1), `"debian.sources[0].components"`},
+		{"bad suite", strings.Replace(deb, "suite: bookworm", "suite: ../x", 1), `"debian.sources[0].suite"`},
+		{"no keyring", strings.Replace(deb, "  keyring: keys\n", "", 1), `"debian.keyring"`},
+		{"unknown dpkg arch", strings.Replace(deb, "[amd64]", "[x86_64]", 1), `unknown dpkg arch "x86_64"`},
+		{"extra for another arch", deb + "  extra:\n    arm64: [x]\n", `arch "arm64" is not in debian.arches`},
+		{"bad env", deb + "  env: [NOEQUALS]\n", `"debian.env"`},
+		{"unknown debian field", deb + "  packges: [x]\n", "field packges not found"},
+		{"go without arches", "image: go\ngo:\n  toolchain: go1.26.8\n", `"go.arches"`},
+		{"bad toolchain", strings.Replace(goc, "go1.26.8", "1.26", 1), `"go.toolchain"`},
+		{"module without version", strings.Replace(goc, "@v1.5.2", "", 1), "want module@version"},
+		{"bad module version", strings.Replace(goc, "@v1.5.2", "@latest", 1), `"go.modules"`},
+		{"arches disagree", deb + "go:\n  arches: [arm64]\n  toolchain: go1.26.8\n", "every section must build the same arches"},
+		{"debian install over alpine rootfs", "image: x\nupstream: https://x/alpine\nrepositories: [v3.19/main]\nkeys: keys\narches: [x86_64]\npackages: [musl]\nsigning-key: k.rsa.pub\nrootfs:\n  x86_64: r.tar.gz\n" + strings.TrimPrefix(deb, "image: tc\n"), "cannot be combined"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig("m/mirror.yml", []byte(tc.yml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "m/mirror.yml") {
+				t.Fatalf("error %v, want one naming the file and containing %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -27,6 +27,13 @@ import (
 // layout changes.
 const ImageFormat = "lkpkg-mirror-v3"
 
+// DebianLayout and GoLayout name the layout of those sections' layers;
+// change them when debroot's or gomod's output changes.
+const (
+	DebianLayout = "debroot-v1"
+	GoLayout     = "gomod-v1"
+)
+
 // RepoDir is where the offline repository sits in the mirror image;
 // /etc/apk/repositories names it, so `apk add --no-network` uses it.
 const RepoDir = "/mirror"
@@ -51,13 +58,23 @@ func TagInputs(c *Config) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w (run `lkpkg mirror lock`)", c.LockFile(), err)
 	}
 	fmt.Fprintf(&b, "lock sha256:%x\n", sha256.Sum256(lock))
-	pub, err := os.ReadFile(c.Path(c.SigningKey))
-	if err != nil {
-		return nil, fmt.Errorf("%s: signing-key: %w", c.file, err)
+	if c.HasAlpine() {
+		pub, err := os.ReadFile(c.Path(c.SigningKey))
+		if err != nil {
+			return nil, fmt.Errorf("%s: signing-key: %w", c.file, err)
+		}
+		fmt.Fprintf(&b, "key %s sha256:%x\n", path.Base(c.SigningKey), sha256.Sum256(pub))
 	}
-	fmt.Fprintf(&b, "key %s sha256:%x\n", path.Base(c.SigningKey), sha256.Sum256(pub))
+	// How the Debian and Go sections are laid out; Alpine-only mirrors
+	// keep the tag they always had.
+	if c.Debian != nil {
+		fmt.Fprintf(&b, "debian %s install %v env %q\n", DebianLayout, c.Debian.Installs(), c.Debian.Env)
+	}
+	if c.Go != nil {
+		fmt.Fprintf(&b, "go %s\n", GoLayout)
+	}
 	for _, a := range sortedArches(c) {
-		if r := c.Rootfs[a]; r != "" {
+		if r := c.Rootfs[a]; r != "" && c.HasAlpine() {
 			sum, err := fileSHA256(c.Path(r))
 			if err != nil {
 				return nil, fmt.Errorf("%s: rootfs %s: %w", c.file, a, err)
@@ -87,59 +104,129 @@ func fileSHA256(p string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// ImageIndex builds the multi-arch mirror image: per arch, the base root
-// filesystem as it is, plus one layer holding the offline repository
-// (RepoDir/ARCH/*.apk and an APKINDEX.tar.gz signed by signer), the
-// mirror's public key in /etc/apk/keys and /etc/apk/repositories naming
-// RepoDir. Same inputs, same digest.
-func ImageIndex(c *Config, lock *Lock, fetched Fetched, keys *apksign.Keyring, signer *apksign.Signer) (v1.ImageIndex, error) {
-	pub, err := os.ReadFile(c.Path(c.SigningKey))
-	if err != nil {
-		return nil, fmt.Errorf("%s: signing-key: %w", c.file, err)
-	}
-	if want, err := apksign.ParsePublicKey(pub); err != nil {
-		return nil, fmt.Errorf("%s: %w", c.Path(c.SigningKey), err)
-	} else if !want.Equal(&signer.Key.PublicKey) {
-		return nil, fmt.Errorf("the signing key given does not match %s (the public key mirror.yml names)", c.Path(c.SigningKey))
-	}
-	signer.KeyName = path.Base(c.SigningKey)
-	epoch := time.Unix(c.Epoch(), 0).UTC()
-	signer.ModTime = epoch
-
-	var imgs []manifest.PlatformImage
-	for _, arch := range sortedArches(c) {
-		// Nothing in the image names the org: it is where the image is
-		// stored, not what it is (the tag does not hash it either).
-		files, err := repository(arch, lock.Packages[arch], fetched, keys, signer, c.Image+" "+arch)
-		if err != nil {
-			return nil, err
-		}
-		repoLayer, err := repoLayer(arch, files, signer.KeyName, pub, epoch)
-		if err != nil {
-			return nil, err
-		}
-		img, err := archImage(c, arch, repoLayer, epoch)
-		if err != nil {
-			return nil, err
-		}
-		imgs = append(imgs, manifest.PlatformImage{Platform: v1.Platform{OS: "linux", Architecture: GOARCH(arch)}, Image: img})
-	}
-	return manifest.Index(imgs)
+// apkParts are what the Alpine section needs to write its repository.
+type apkParts struct {
+	keys   *apksign.Keyring
+	signer *apksign.Signer
 }
 
-func archImage(c *Config, arch string, repo v1.Layer, epoch time.Time) (v1.Image, error) {
+// imageIndex builds the multi-arch mirror image. Per arch, in order:
+//   - Alpine: the base root filesystem as it is, plus one layer holding the
+//     offline repository (RepoDir/ARCH/*.apk and an APKINDEX.tar.gz signed
+//     by the mirror's key), the key in /etc/apk/keys and
+//     /etc/apk/repositories naming RepoDir;
+//   - Debian: the root filesystem the locked packages make (install: true),
+//     plus a layer keeping every .deb under RepoDir/debian with a Packages
+//     index;
+//   - Go: the toolchain at GOROOT, plus the module closure as a GOPROXY
+//     tree at RepoDir/goproxy.
+//
+// Same inputs, same digest. cleanup removes the temporary layer files.
+func imageIndex(c *Config, lock *Lock, contents *Contents, apk *apkParts) (_ v1.ImageIndex, cleanup func(), _ error) {
+	tmp := &tempLayers{}
+	cleanup = tmp.cleanup
+	epoch := time.Unix(c.Epoch(), 0).UTC()
+	var pub []byte
+	if apk != nil {
+		var err error
+		if pub, err = os.ReadFile(c.Path(c.SigningKey)); err != nil {
+			return nil, cleanup, fmt.Errorf("%s: signing-key: %w", c.file, err)
+		}
+		if want, err := apksign.ParsePublicKey(pub); err != nil {
+			return nil, cleanup, fmt.Errorf("%s: %w", c.Path(c.SigningKey), err)
+		} else if !want.Equal(&apk.signer.Key.PublicKey) {
+			return nil, cleanup, fmt.Errorf("the signing key given does not match %s (the public key mirror.yml names)", c.Path(c.SigningKey))
+		}
+		apk.signer.KeyName = path.Base(c.SigningKey)
+		apk.signer.ModTime = epoch
+	}
+	arches, err := c.OCIArches()
+	if err != nil {
+		return nil, cleanup, err
+	}
+	var imgs []manifest.PlatformImage
+	for _, goarch := range arches {
+		var layers []namedLayer
+		cfg := imageSettings{env: []string{}}
+		if apk != nil {
+			arch := apkArch(goarch)
+			if r := c.Rootfs[arch]; r != "" {
+				base, err := tarball.LayerFromFile(c.Path(r), tarball.WithMediaType(types.OCILayer))
+				if err != nil {
+					return nil, cleanup, fmt.Errorf("%s: rootfs %s: %w", c.file, arch, err)
+				}
+				layers = append(layers, namedLayer{base, "root filesystem"})
+			}
+			// Nothing in the image names the org: it is where the image
+			// is stored, not what it is (the tag does not hash it either).
+			files, err := repository(arch, lock.Packages[arch], contents.APK, apk.keys, apk.signer, c.Image+" "+arch)
+			if err != nil {
+				return nil, cleanup, err
+			}
+			repo, err := repoLayer(arch, files, apk.signer.KeyName, pub, epoch)
+			if err != nil {
+				return nil, cleanup, err
+			}
+			layers = append(layers, namedLayer{repo, "offline repository " + RepoDir})
+		}
+		if c.Debian != nil {
+			ls, err := debianLayers(c, lock.Debian, contents.Debs, goarch, epoch, tmp)
+			if err != nil {
+				return nil, cleanup, err
+			}
+			layers = append(layers, ls...)
+			cfg.env = append(cfg.env, c.Debian.Env...)
+		}
+		if c.Go != nil {
+			ls, env, err := goLayers(c, lock.Go, contents.Go, goarch, epoch, tmp)
+			if err != nil {
+				return nil, cleanup, err
+			}
+			layers = append(layers, ls...)
+			cfg.env = append(cfg.env, env...)
+			if c.Go.Toolchain != "" {
+				cfg.path = GOROOT + "/bin:"
+			}
+		}
+		img, err := archImage(c, goarch, layers, cfg, epoch)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		imgs = append(imgs, manifest.PlatformImage{Platform: v1.Platform{OS: "linux", Architecture: goarch}, Image: img})
+	}
+	idx, err := manifest.Index(imgs)
+	return idx, cleanup, err
+}
+
+// apkArch maps a GOARCH back to the apk arch.
+func apkArch(goarch string) string {
+	for a, g := range apkArches {
+		if g == goarch {
+			return a
+		}
+	}
+	return ""
+}
+
+type namedLayer struct {
+	layer v1.Layer
+	what  string
+}
+
+// imageSettings are what sections add to the image config.
+type imageSettings struct {
+	env  []string
+	path string // prepended to PATH
+}
+
+func archImage(c *Config, goarch string, layers []namedLayer, s imageSettings, epoch time.Time) (v1.Image, error) {
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	created := v1.Time{Time: epoch}
 	var adds []mutate.Addendum
-	if r := c.Rootfs[arch]; r != "" {
-		base, err := tarball.LayerFromFile(c.Path(r), tarball.WithMediaType(types.OCILayer))
-		if err != nil {
-			return nil, fmt.Errorf("%s: rootfs %s: %w", c.file, arch, err)
-		}
-		adds = append(adds, mutate.Addendum{Layer: base, History: v1.History{Created: created, CreatedBy: "lkpkg mirror: root filesystem"}})
+	for _, l := range layers {
+		adds = append(adds, mutate.Addendum{Layer: l.layer, History: v1.History{Created: created, CreatedBy: "lkpkg mirror: " + l.what}})
 	}
-	adds = append(adds, mutate.Addendum{Layer: repo, History: v1.History{Created: created, CreatedBy: "lkpkg mirror: offline repository " + RepoDir}})
 	img, err := mutate.Append(img, adds...)
 	if err != nil {
 		return nil, err
@@ -149,8 +236,8 @@ func archImage(c *Config, arch string, repo v1.Layer, epoch time.Time) (v1.Image
 		return nil, err
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Created = "linux", GOARCH(arch), created
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cf.OS, cf.Architecture, cf.Created = "linux", goarch, created
+	cf.Config.Env = append([]string{"PATH=" + s.path + "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, s.env...)
 	cf.Config.Cmd = []string{"/bin/sh"}
 	cf.Config.Labels = map[string]string{"org.lkpkg.mirror": c.Image}
 	return mutate.ConfigFile(img, cf)

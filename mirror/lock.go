@@ -27,9 +27,13 @@ type Lock struct {
 	// resolution; a lock whose Inputs differ is stale.
 	Inputs string `yaml:"inputs"`
 	// Indexes are the upstream indexes the lock was resolved from.
-	Indexes []LockedIndex `yaml:"indexes"`
+	Indexes []LockedIndex `yaml:"indexes,omitempty"`
 	// Packages maps an apk arch to its closure, sorted by name.
-	Packages map[string][]LockedPackage `yaml:"packages"`
+	Packages map[string][]LockedPackage `yaml:"packages,omitempty"`
+	// Debian pins mirror.yml's debian: section.
+	Debian *DebianLock `yaml:"debian,omitempty"`
+	// Go pins mirror.yml's go: section.
+	Go *GoLock `yaml:"go,omitempty"`
 }
 
 // LockedIndex is one upstream index seen when locking.
@@ -56,23 +60,42 @@ func (p LockedPackage) Filename() string { return p.Name + "-" + p.Version + ".a
 // InputsDigest hashes what decides the resolution: repositories, arches,
 // the wanted packages per arch and the trusted key names.
 func (c *Config) InputsDigest() (string, error) {
+	var b bytes.Buffer
+	if c.HasAlpine() {
+		if err := c.alpineInputs(&b); err != nil {
+			return "", err
+		}
+	}
+	// Alpine-only locks keep the digest they always had.
+	if c.Debian != nil {
+		if err := c.Debian.inputs(c, &b); err != nil {
+			return "", err
+		}
+	}
+	if c.Go != nil {
+		c.Go.inputs(&b)
+	}
+	sum := sha256.Sum256(b.Bytes())
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+func (c *Config) alpineInputs(b *bytes.Buffer) error {
 	keys, err := filepath.Glob(filepath.Join(c.Path(c.Keys), "*.pub"))
 	if err != nil || len(keys) == 0 {
-		return "", fmt.Errorf("%s: keys: no *.pub files in %s", c.file, c.Path(c.Keys))
+		return fmt.Errorf("%s: keys: no *.pub files in %s", c.file, c.Path(c.Keys))
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "repositories %s\n", strings.Join(c.Repositories, " "))
+	fmt.Fprintf(b, "repositories %s\n", strings.Join(c.Repositories, " "))
 	arches := append([]string(nil), c.Arches...)
 	sort.Strings(arches)
 	for _, a := range arches {
-		fmt.Fprintf(&b, "world %s %s\n", a, strings.Join(c.World(a), " "))
+		fmt.Fprintf(b, "world %s %s\n", a, strings.Join(c.World(a), " "))
 	}
 	for _, k := range keys { // Glob sorts
 		sum, err := fileSHA256(k)
 		if err != nil {
-			return "", err
+			return err
 		}
-		fmt.Fprintf(&b, "key %s sha256:%s\n", filepath.Base(k), sum)
+		fmt.Fprintf(b, "key %s sha256:%s\n", filepath.Base(k), sum)
 	}
 	// What a root filesystem has installed is not locked again, so a new
 	// root filesystem needs a new lock.
@@ -80,19 +103,26 @@ func (c *Config) InputsDigest() (string, error) {
 		if r := c.Rootfs[a]; r != "" {
 			sum, err := fileSHA256(c.Path(r))
 			if err != nil {
-				return "", fmt.Errorf("%s: rootfs %s: %w", c.file, a, err)
+				return fmt.Errorf("%s: rootfs %s: %w", c.file, a, err)
 			}
-			fmt.Fprintf(&b, "rootfs %s %s\n", a, sum)
+			fmt.Fprintf(b, "rootfs %s %s\n", a, sum)
 		}
 	}
-	sum := sha256.Sum256(b.Bytes())
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
+	return nil
 }
 
 // Marshal encodes the lock deterministically.
 func (l *Lock) Marshal() ([]byte, error) {
 	for a := range l.Packages {
 		sort.Slice(l.Packages[a], func(i, j int) bool { return l.Packages[a][i].Name < l.Packages[a][j].Name })
+	}
+	if l.Debian != nil {
+		for a := range l.Debian.Packages {
+			sortDebs(l.Debian.Packages[a])
+		}
+	}
+	if l.Go != nil {
+		sortModules(l.Go.Modules)
 	}
 	sort.Slice(l.Indexes, func(i, j int) bool {
 		if l.Indexes[i].Arch != l.Indexes[j].Arch {
@@ -134,6 +164,19 @@ func ReadLock(file string, c *Config) (*Lock, error) {
 	}
 	if l.Inputs != want {
 		return nil, fmt.Errorf("%s no longer matches %s (packages, arches, repositories or keys changed): run `lkpkg mirror lock` again", file, c.file)
+	}
+	if (c.Debian == nil) != (l.Debian == nil) || (c.Go == nil) != (l.Go == nil) {
+		return nil, fmt.Errorf("%s no longer matches %s (sections added or removed): run `lkpkg mirror lock` again", file, c.file)
+	}
+	if c.Debian != nil {
+		if err := l.Debian.validate(c); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+	}
+	if c.Go != nil {
+		if err := l.Go.validate(c); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
 	}
 	for _, a := range c.Arches {
 		if _, ok := l.Packages[a]; !ok {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -20,11 +21,14 @@ const SigningKeyEnv = "LKPKG_MIRROR_SIGNING_KEY"
 // Options are the machine-specific parts of a mirror run: none of them
 // changes the lock or the image.
 type Options struct {
-	Upstream    string    // overrides mirror.yml's upstream ("" = $LKPKG_APK_UPSTREAM or mirror.yml)
-	SigningKey  string    // private key file ("" = $LKPKG_MIRROR_SIGNING_KEY, else signing-key without .pub)
-	DownloadDir string    // "" = DefaultDownloadDir()
-	Jobs        int       // parallel downloads
-	Progress    io.Writer // nil = silent
+	Upstream       string           // overrides mirror.yml's upstream ("" = $LKPKG_APK_UPSTREAM or mirror.yml)
+	SigningKey     string           // private key file ("" = $LKPKG_MIRROR_SIGNING_KEY, else signing-key without .pub)
+	DownloadDir    string           // APK download cache; "" = DefaultDownloadDir()
+	DebDownloadDir string           // Debian download cache; "" = DefaultDebDownloadDir()
+	GoDownloadDir  string           // Go module download cache; "" = DefaultGoDownloadDir()
+	Now            func() time.Time // clock for signature expiry checks; nil = time.Now
+	Jobs           int              // parallel downloads
+	Progress       io.Writer        // nil = silent
 }
 
 // Load reads mirror.yml from a directory or a file path.
@@ -54,17 +58,10 @@ func (c *Config) Ref() (string, error) {
 	return c.Repo() + ":" + tag, nil
 }
 
-// LockAndWrite resolves the lock and writes mirror.lock atomically.
+// LockAndWrite resolves every section of mirror.yml and writes mirror.lock
+// atomically.
 func LockAndWrite(ctx context.Context, c *Config, opts Options) (*Lock, error) {
-	up, err := NewUpstream(c, opts.Upstream)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := c.TrustedKeys()
-	if err != nil {
-		return nil, err
-	}
-	lock, err := ResolveLock(ctx, c, up, keys, opts.Progress)
+	lock, err := resolveAll(ctx, c, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -75,23 +72,85 @@ func LockAndWrite(ctx context.Context, c *Config, opts Options) (*Lock, error) {
 	return lock, atomicfile.WriteFile(c.LockFile(), data, 0o644)
 }
 
-// Fetch downloads and verifies every locked package.
-func Fetch(ctx context.Context, c *Config, opts Options) (*Lock, Fetched, FetchStats, error) {
+func resolveAll(ctx context.Context, c *Config, opts Options) (*Lock, error) {
+	var lock *Lock
+	if c.HasAlpine() {
+		up, err := NewUpstream(c, opts.Upstream)
+		if err != nil {
+			return nil, err
+		}
+		keys, err := c.TrustedKeys()
+		if err != nil {
+			return nil, err
+		}
+		if lock, err = ResolveLock(ctx, c, up, keys, opts.Progress); err != nil {
+			return nil, err
+		}
+	} else {
+		inputs, err := c.InputsDigest()
+		if err != nil {
+			return nil, err
+		}
+		lock = &Lock{Version: LockVersion, Inputs: inputs}
+	}
+	var err error
+	if c.Debian != nil {
+		if lock.Debian, err = resolveDebian(ctx, c, opts); err != nil {
+			return nil, err
+		}
+	}
+	if c.Go != nil {
+		if lock.Go, err = resolveGo(ctx, c, opts); err != nil {
+			return nil, err
+		}
+	}
+	return lock, nil
+}
+
+// Contents are the verified files a lock names, by section.
+type Contents struct {
+	APK  Fetched
+	Debs FetchedDebs
+	Go   FetchedGo
+}
+
+// Fetch downloads and verifies everything the lock names.
+func Fetch(ctx context.Context, c *Config, opts Options) (*Lock, *Contents, FetchStats, error) {
+	start := time.Now()
 	lock, err := ReadLock(c.LockFile(), c)
 	if err != nil {
 		return nil, nil, FetchStats{}, err
 	}
-	up, err := NewUpstream(c, opts.Upstream)
-	if err != nil {
-		return nil, nil, FetchStats{}, err
+	out := &Contents{}
+	var stats FetchStats
+	if c.HasAlpine() {
+		up, err := NewUpstream(c, opts.Upstream)
+		if err != nil {
+			return nil, nil, stats, err
+		}
+		keys, err := c.TrustedKeys()
+		if err != nil {
+			return nil, nil, stats, err
+		}
+		f := &Fetcher{Upstream: up, Keys: keys, Dir: opts.DownloadDir, Jobs: opts.Jobs, Progress: opts.Progress}
+		if out.APK, stats, err = f.Fetch(ctx, lock, c.Arches); err != nil {
+			return nil, nil, stats, err
+		}
 	}
-	keys, err := c.TrustedKeys()
-	if err != nil {
-		return nil, nil, FetchStats{}, err
+	if c.Debian != nil {
+		if out.Debs, err = fetchDebian(ctx, c, lock.Debian, opts); err != nil {
+			return nil, nil, stats, err
+		}
+		stats.Packages += len(out.Debs)
 	}
-	f := &Fetcher{Upstream: up, Keys: keys, Dir: opts.DownloadDir, Jobs: opts.Jobs, Progress: opts.Progress}
-	fetched, stats, err := f.Fetch(ctx, lock, c.Arches)
-	return lock, fetched, stats, err
+	if c.Go != nil {
+		if out.Go, err = fetchGo(ctx, c, lock.Go, opts); err != nil {
+			return nil, nil, stats, err
+		}
+		stats.Packages += len(out.Go)
+	}
+	stats.Duration = time.Since(start)
+	return lock, out, stats, nil
 }
 
 // Store is where the mirror image goes; *cache.Cache is one.
@@ -99,22 +158,27 @@ type Store interface {
 	WriteIndex(ctx context.Context, ref string, idx v1.ImageIndex) (v1.Descriptor, error)
 }
 
-// Build fetches what the lock names, writes the signed offline repository
-// and stores the mirror image as Ref() in store.
+// Build fetches what the lock names, writes the offline repositories and
+// stores the mirror image as Ref() in store.
 func Build(ctx context.Context, c *Config, opts Options, store Store) (string, v1.Descriptor, error) {
-	lock, fetched, _, err := Fetch(ctx, c, opts)
+	lock, contents, _, err := Fetch(ctx, c, opts)
 	if err != nil {
 		return "", v1.Descriptor{}, err
 	}
-	keys, err := c.TrustedKeys()
-	if err != nil {
-		return "", v1.Descriptor{}, err
+	var apk *apkParts
+	if c.HasAlpine() {
+		keys, err := c.TrustedKeys()
+		if err != nil {
+			return "", v1.Descriptor{}, err
+		}
+		signer, err := c.Signer(opts.SigningKey)
+		if err != nil {
+			return "", v1.Descriptor{}, err
+		}
+		apk = &apkParts{keys: keys, signer: signer}
 	}
-	signer, err := c.Signer(opts.SigningKey)
-	if err != nil {
-		return "", v1.Descriptor{}, err
-	}
-	idx, err := ImageIndex(c, lock, fetched, keys, signer)
+	idx, cleanup, err := imageIndex(c, lock, contents, apk)
+	defer cleanup()
 	if err != nil {
 		return "", v1.Descriptor{}, err
 	}

@@ -17,25 +17,39 @@ import (
 // platform: stage bases (FROM) and COPY --from sources that are not stages
 // of the same Dockerfile, after ARG expansion exactly as BuildKit does it.
 func externalImages(file string, dockerfile []byte, buildArgs map[string]string, platform string) ([]string, error) {
+	refs, _, err := externalImagesByUse(file, dockerfile, buildArgs, platform)
+	return refs, err
+}
+
+// isBuildPlatform reports whether a FROM --platform value names the
+// builder's own platform.
+func isBuildPlatform(p string) bool {
+	return p == "$BUILDPLATFORM" || p == "${BUILDPLATFORM}"
+}
+
+// externalImagesByUse is externalImages that also tells which images are
+// only used as `FROM --platform=$BUILDPLATFORM` stages: tools that run on
+// the builder (a cross compiler), needed for the builder's arch only.
+func externalImagesByUse(file string, dockerfile []byte, buildArgs map[string]string, platform string) ([]string, map[string]bool, error) {
 	// A syntax directive makes BuildKit pull a frontend image: builds
 	// never pull, and the tag would not cover it.
 	if syntax, _, loc, ok := parser.DetectSyntax(dockerfile); ok {
-		return nil, fmt.Errorf("%s:%d: `# syntax=%s` is not supported: lkpkg builds use BuildKit's built-in Dockerfile frontend and never pull a frontend image", file, line(loc), syntax)
+		return nil, nil, fmt.Errorf("%s:%d: `# syntax=%s` is not supported: lkpkg builds use BuildKit's built-in Dockerfile frontend and never pull a frontend image", file, line(loc), syntax)
 	}
 	if _, ok := buildArgs["BUILDKIT_SYNTAX"]; ok {
-		return nil, fmt.Errorf("%s: build arg BUILDKIT_SYNTAX is not supported: it makes BuildKit pull a frontend image", file)
+		return nil, nil, fmt.Errorf("%s: build arg BUILDKIT_SYNTAX is not supported: it makes BuildKit pull a frontend image", file)
 	}
 	res, err := parser.Parse(bytes.NewReader(dockerfile))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
 	stages, metaArgs, err := instructions.Parse(res.AST, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
 	env, err := platformArgs(platform)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lex := shell.NewLex(res.EscapeToken)
 	for _, cmd := range metaArgs {
@@ -52,7 +66,7 @@ func externalImages(file string, dockerfile []byte, buildArgs map[string]string,
 			}
 			v, _, err := lex.ProcessWord(*kv.Value, envGetter(env))
 			if err != nil {
-				return nil, fmt.Errorf("%s: ARG %s: %w", file, kv.Key, err)
+				return nil, nil, fmt.Errorf("%s: ARG %s: %w", file, kv.Key, err)
 			}
 			env[kv.Key] = v
 		}
@@ -60,6 +74,7 @@ func externalImages(file string, dockerfile []byte, buildArgs map[string]string,
 
 	stageNames := map[string]bool{}
 	found := map[string]bool{}
+	targetUse := map[string]bool{}
 	expandIn := func(e map[string]string) func(string) (string, error) {
 		return func(word string) (string, error) {
 			v, _, err := lex.ProcessWord(word, envGetter(e))
@@ -69,13 +84,16 @@ func externalImages(file string, dockerfile []byte, buildArgs map[string]string,
 	for i, st := range stages {
 		base, err := expandIn(env)(st.BaseName)
 		if err != nil {
-			return nil, fmt.Errorf("%s: FROM %s: %w", file, st.BaseName, err)
+			return nil, nil, fmt.Errorf("%s: FROM %s: %w", file, st.BaseName, err)
 		}
 		if base == "" {
-			return nil, fmt.Errorf("%s: FROM %s expands to an empty image name for %s (is a build arg missing?)", file, st.BaseName, platform)
+			return nil, nil, fmt.Errorf("%s: FROM %s expands to an empty image name for %s (is a build arg missing?)", file, st.BaseName, platform)
 		}
 		if !stageNames[strings.ToLower(base)] && base != "scratch" {
 			found[base] = true
+			if !isBuildPlatform(st.Platform) {
+				targetUse[base] = true
+			}
 		}
 		// A stage sees the platform args and the ARGs it declares itself.
 		stageEnv, _ := platformArgs(platform)
@@ -90,7 +108,7 @@ func externalImages(file string, dockerfile []byte, buildArgs map[string]string,
 						stageEnv[kv.Key] = v
 					case kv.Value != nil:
 						if stageEnv[kv.Key], err = expand(*kv.Value); err != nil {
-							return nil, fmt.Errorf("%s:%d: ARG %s: %w", file, line(c.Location()), kv.Key, err)
+							return nil, nil, fmt.Errorf("%s:%d: ARG %s: %w", file, line(c.Location()), kv.Key, err)
 						}
 					default:
 						stageEnv[kv.Key] = env[kv.Key] // a global ARG redeclared
@@ -104,7 +122,7 @@ func externalImages(file string, dockerfile []byte, buildArgs map[string]string,
 				}
 			case *instructions.AddCommand:
 				if err := checkAddSources(file, c, expand); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 			for _, f := range froms {
@@ -113,13 +131,14 @@ func externalImages(file string, dockerfile []byte, buildArgs map[string]string,
 				}
 				from, err := expand(f)
 				if err != nil {
-					return nil, fmt.Errorf("%s:%d: --from=%s: %w", file, line(c.Location()), f, err)
+					return nil, nil, fmt.Errorf("%s:%d: --from=%s: %w", file, line(c.Location()), f, err)
 				}
 				if n, err := strconv.Atoi(from); err == nil && n >= 0 && n < i {
 					continue
 				}
 				if !stageNames[strings.ToLower(from)] {
 					found[from] = true
+					targetUse[from] = true
 				}
 			}
 		}
@@ -132,7 +151,13 @@ func externalImages(file string, dockerfile []byte, buildArgs map[string]string,
 		out = append(out, ref)
 	}
 	sort.Strings(out)
-	return out, nil
+	buildOnly := map[string]bool{}
+	for ref := range found {
+		if !targetUse[ref] {
+			buildOnly[ref] = true
+		}
+	}
+	return out, buildOnly, nil
 }
 
 // checkAddSources refuses ADD of a URL or git repository without a

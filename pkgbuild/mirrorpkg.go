@@ -38,8 +38,8 @@ func loadMirror(dir, org string) (*Package, error) {
 	}
 	p := &Package{Dir: dir, Mirror: c, Org: c.Org, Image: c.Image, Tag: tag,
 		Config: &BuildYML{Image: c.Image, Org: c.Org}, Context: &BuildContext{}}
-	for _, a := range c.Arches {
-		p.Arches = append(p.Arches, mirror.GOARCH(a))
+	if p.Arches, err = c.OCIArches(); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

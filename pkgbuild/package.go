@@ -270,9 +270,6 @@ func (l *Loader) resolveBuildArgs(p *Package) error {
 			if err != nil {
 				return fmt.Errorf("%s: buildArgs %s: %w", filepath.Join(p.Dir, "build.yml"), k, err)
 			}
-			if missing := missingArches(p, dep); len(missing) > 0 {
-				return fmt.Errorf("%s: buildArgs %s: package %s (%s) is not built for %s, which this package needs", filepath.Join(p.Dir, "build.yml"), k, dep.Repo(), dep.Dir, strings.Join(missing, ", "))
-			}
 			p.addDep(dep)
 			if p.pkgArgs == nil {
 				p.pkgArgs = map[string]*Package{}
@@ -305,9 +302,21 @@ func (l *Loader) resolveBases(p *Package) error {
 		if _, err := platforms.Parse(plat); err != nil {
 			return err
 		}
-		refs, err := externalImages(dfFile, p.Dockerfile, p.BuildArgs, plat)
+		refs, buildOnly, err := externalImagesByUse(dfFile, p.Dockerfile, p.BuildArgs, plat)
 		if err != nil {
 			return err
+		}
+		// A tree package used as a target stage must exist for every arch
+		// built; one used only as `FROM --platform=$BUILDPLATFORM` (a cross
+		// toolchain) runs on the builder, whose platform BuildKit matches.
+		for _, d := range p.Deps {
+			for _, ref := range refs {
+				if sameRef(d.Ref(), ref) && !buildOnly[ref] {
+					if missing := missingArches(p, d); len(missing) > 0 {
+						return fmt.Errorf("%s: FROM %s: package %s (%s) is not built for %s, which this package needs (use it as `FROM --platform=$BUILDPLATFORM` if it only runs tools on the builder)", dfFile, ref, d.Repo(), d.Dir, strings.Join(missing, ", "))
+					}
+				}
+			}
 		}
 		for _, ref := range refs {
 			if _, ok := p.Bases[ref]; ok {

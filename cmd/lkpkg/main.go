@@ -47,7 +47,7 @@ once (state under ~/.cache/lkpkg/buildkit) and reuses it.`,
 	}
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache", "", "local image cache (an OCI layout) (default $LKPKG_CACHE or ~/.cache/lkpkg/oci)")
 	root.PersistentFlags().StringVar(&g.builderDir, "builder-state", "", "state directory of the embedded buildkitd (default $LKPKG_BUILDER_DIR or ~/.cache/lkpkg/buildkit)")
-	root.AddCommand(newPkgCmd(g), newBuilderCmd(g), newCacheCmd(g), newMirrorCmd(g), newPushCmd(g), newSignCmd(), newVerifyCmd(), newKeysCmd(), newBuildCmd(g), newVersionCmd())
+	root.AddCommand(newPkgCmd(g), newBuilderCmd(g), newCacheCmd(g), newMirrorCmd(g), newPushCmd(g), newSignCmd(), newVerifyCmd(), newKeysCmd(), newBuildCmd(g), newRunCmd(), newVersionCmd())
 	return root
 }
 

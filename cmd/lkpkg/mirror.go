@@ -64,6 +64,14 @@ byte-identical lock.`,
 			for _, a := range c.Arches {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d packages locked\n", a, len(lock.Packages[a]))
 			}
+			if lock.Debian != nil {
+				for _, a := range c.Debian.Arches {
+					fmt.Fprintf(cmd.OutOrStdout(), "debian %s: %d packages locked\n", a, len(lock.Debian.Packages[a]))
+				}
+			}
+			if lock.Go != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "go: %d toolchains, %d modules locked\n", len(lock.Go.Toolchains), len(lock.Go.Modules))
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", c.LockFile())
 			return nil
 		},

@@ -1,0 +1,173 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"golang.org/x/mod/module"
+
+	"github.com/lkpkg/lkpkg/internal/userdir"
+	"github.com/lkpkg/lkpkg/mirror/gomod"
+)
+
+// GoLock is the go: part of mirror.lock: go.sum-style hashes, checked
+// against the Go checksum database when locking and on every fetch.
+type GoLock struct {
+	// Toolchains pin golang.org/toolchain per GOARCH.
+	Toolchains []LockedModule `yaml:"toolchains,omitempty"`
+	// Modules is the closure of go.modules, sorted by path and version.
+	Modules []LockedModule `yaml:"modules,omitempty"`
+}
+
+// LockedModule pins one module version.
+type LockedModule struct {
+	Arch     string `yaml:"arch,omitempty"` // toolchains only
+	Path     string `yaml:"path"`
+	Version  string `yaml:"version"`
+	Sum      string `yaml:"sum,omitempty"` // h1: of the zip ("" = go.mod only)
+	GoModSum string `yaml:"gomod-sum"`     // h1: of go.mod
+}
+
+func (m LockedModule) module() gomod.Module {
+	return gomod.Module{Path: m.Path, Version: m.Version, Sum: m.Sum, GoModSum: m.GoModSum}
+}
+
+func lockedModule(m gomod.Module) LockedModule {
+	return LockedModule{Path: m.Path, Version: m.Version, Sum: m.Sum, GoModSum: m.GoModSum}
+}
+
+func (m LockedModule) validate() error {
+	if err := module.Check(m.Path, m.Version); err != nil {
+		return err
+	}
+	if (m.Sum != "" && !strings.HasPrefix(m.Sum, "h1:")) || !strings.HasPrefix(m.GoModSum, "h1:") {
+		return fmt.Errorf("%s@%s: sums must be h1: hashes", m.Path, m.Version)
+	}
+	return nil
+}
+
+// DefaultGoDownloadDir is $LKPKG_GOMOD_CACHE, else ~/.cache/lkpkg/gomod.
+func DefaultGoDownloadDir() string { return userdir.Cache("LKPKG_GOMOD_CACHE", "gomod") }
+
+func goClient(c *Config, opts Options) (*gomod.Client, error) {
+	dir := opts.GoDownloadDir
+	if dir == "" {
+		dir = DefaultGoDownloadDir()
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("no Go download cache directory: set $HOME, $XDG_CACHE_HOME or $LKPKG_GOMOD_CACHE")
+	}
+	return &gomod.Client{Proxy: c.Go.proxy(), CacheDir: dir, Progress: opts.Progress}, nil
+}
+
+// resolveGo looks every toolchain and module closure up in the checksum
+// database.
+func resolveGo(ctx context.Context, c *Config, opts Options) (*GoLock, error) {
+	cl, err := goClient(c, opts)
+	if err != nil {
+		return nil, err
+	}
+	lock := &GoLock{}
+	if tc := c.Go.Toolchain; tc != "" {
+		for _, arch := range sortedStrings(c.Go.Arches) {
+			p, v, err := gomod.ToolchainModule(tc, arch)
+			if err != nil {
+				return nil, fmt.Errorf("%s: go.toolchain: %w", c.file, err)
+			}
+			m, err := cl.Lookup(ctx, p, v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: go.toolchain %s for %s: %w", c.file, tc, arch, err)
+			}
+			lm := lockedModule(m)
+			lm.Arch = arch
+			lock.Toolchains = append(lock.Toolchains, lm)
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range c.Go.Modules {
+		p, v, _ := splitModule(s)
+		root, err := cl.Lookup(ctx, p, v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: go.modules %s: %w", c.file, s, err)
+		}
+		mods, err := cl.Closure(ctx, root)
+		if err != nil {
+			return nil, fmt.Errorf("%s: go.modules %s: %w", c.file, s, err)
+		}
+		for _, m := range mods {
+			k := m.Path + "@" + m.Version
+			if !seen[k] {
+				seen[k] = true
+				lock.Modules = append(lock.Modules, lockedModule(m))
+			}
+		}
+	}
+	sortModules(lock.Modules)
+	return lock, nil
+}
+
+func sortModules(m []LockedModule) {
+	sort.Slice(m, func(i, j int) bool {
+		if m[i].Path != m[j].Path {
+			return m[i].Path < m[j].Path
+		}
+		return m[i].Version < m[j].Version
+	})
+}
+
+// FetchedGo maps path@version to its verified cached files.
+type FetchedGo map[string]gomod.Files
+
+// fetchGo downloads and verifies every locked module.
+func fetchGo(ctx context.Context, c *Config, l *GoLock, opts Options) (FetchedGo, error) {
+	cl, err := goClient(c, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := FetchedGo{}
+	all := append(append([]LockedModule(nil), l.Toolchains...), l.Modules...)
+	for i, m := range all {
+		f, err := cl.Download(ctx, m.module())
+		if err != nil {
+			return nil, fmt.Errorf("locked module %s@%s: %w", m.Path, m.Version, err)
+		}
+		out[m.Path+"@"+m.Version] = f
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "[%d/%d] %s@%s\n", i+1, len(all), m.Path, m.Version)
+		}
+	}
+	return out, nil
+}
+
+func (g *GoConfig) inputs(w io.Writer) {
+	fmt.Fprintf(w, "go arches %s toolchain %s\n", strings.Join(sortedStrings(g.Arches), " "), g.Toolchain)
+	fmt.Fprintf(w, "go modules %s\n", strings.Join(sortedStrings(g.Modules), " "))
+}
+
+func (l *GoLock) validate(c *Config) error {
+	if c.Go.Toolchain != "" {
+		for _, arch := range c.Go.Arches {
+			if _, ok := l.toolchain(arch); !ok {
+				return fmt.Errorf("go toolchain for %s is not locked: run `lkpkg mirror lock` again", arch)
+			}
+		}
+	}
+	for _, m := range append(append([]LockedModule(nil), l.Toolchains...), l.Modules...) {
+		if err := m.validate(); err != nil {
+			return fmt.Errorf("go: %w", err)
+		}
+	}
+	return nil
+}
+
+func (l *GoLock) toolchain(arch string) (LockedModule, bool) {
+	for _, m := range l.Toolchains {
+		if m.Arch == arch {
+			return m, true
+		}
+	}
+	return LockedModule{}, false
+}

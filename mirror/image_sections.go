@@ -1,0 +1,267 @@
+package mirror
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/lkpkg/lkpkg/mirror/debfile"
+	"github.com/lkpkg/lkpkg/mirror/debroot"
+	"github.com/lkpkg/lkpkg/mirror/gomod"
+)
+
+// tempLayers holds layer files too big to keep in memory until the image
+// is stored.
+type tempLayers struct{ dir string }
+
+func (t *tempLayers) cleanup() {
+	if t.dir != "" {
+		os.RemoveAll(t.dir)
+	}
+}
+
+// gzipLayer writes a tar stream through gzip at level into a temporary
+// file and returns it as a layer. klauspost's gzip output depends only on
+// the input, the level and the library version (pinned in go.mod).
+func (t *tempLayers) gzipLayer(level int, write func(io.Writer) error) (v1.Layer, error) {
+	if t.dir == "" {
+		d, err := os.MkdirTemp("", "lkpkg-mirror-*")
+		if err != nil {
+			return nil, err
+		}
+		t.dir = d
+	}
+	f, err := os.CreateTemp(t.dir, "layer-*.tar.gz")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	gz, err := gzip.NewWriterLevel(bw, level)
+	if err != nil {
+		return nil, err
+	}
+	// Producing the tar (decompressing .debs) and compressing it run on
+	// two cores.
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := write(pw)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	_, cerr := io.Copy(gz, bufio.NewReaderSize(pr, 1<<20))
+	pr.CloseWithError(cerr) // unblocks write if compressing failed
+	if err := <-done; err != nil {
+		return nil, err
+	}
+	if cerr != nil {
+		return nil, cerr
+	}
+	if err := gz.Close(); err != nil {
+		return nil, err
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	return tarball.LayerFromFile(f.Name(), tarball.WithMediaType(types.OCILayer))
+}
+
+// dpkgArch maps a GOARCH to the dpkg arch.
+func dpkgArch(goarch string) string {
+	for d, g := range debArches {
+		if g == goarch {
+			return d
+		}
+	}
+	return ""
+}
+
+// debianLayers are the Debian section's layers for one arch: the installed
+// root filesystem (unless install: false) and the .deb files themselves,
+// so the image keeps the bytes the lock pins after upstream moves on.
+func debianLayers(c *Config, l *DebianLock, debs FetchedDebs, goarch string, epoch time.Time, tmp *tempLayers) ([]namedLayer, error) {
+	arch := dpkgArch(goarch)
+	pkgs := append([]LockedDeb(nil), l.Packages[arch]...)
+	sortDebs(pkgs)
+	var files []string
+	for _, p := range pkgs {
+		f, ok := debs[p.SHA256]
+		if !ok {
+			return nil, fmt.Errorf("debian %s: %s was not fetched", arch, p)
+		}
+		files = append(files, f)
+	}
+	var out []namedLayer
+	if c.Debian.Installs() {
+		var res *debroot.Result
+		layer, err := tmp.gzipLayer(gzip.DefaultCompression, func(w io.Writer) error {
+			var err error
+			res, err = debroot.Install(w, files, debroot.Options{Arch: arch, SourceDateEpoch: epoch})
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("debian %s: installing: %w", arch, err)
+		}
+		out = append(out, namedLayer{layer, fmt.Sprintf("root filesystem of %d Debian packages", len(res.Packages))})
+	}
+	// The .debs are compressed already: the fastest level only frames them.
+	layer, err := tmp.gzipLayer(gzip.BestSpeed, func(w io.Writer) error {
+		return writeDebRepo(w, pkgs, files, epoch)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("debian %s: repository: %w", arch, err)
+	}
+	return append(out, namedLayer{layer, "Debian packages " + RepoDir + "/debian"}), nil
+}
+
+// writeDebRepo writes RepoDir/debian/FILENAME for every package and a
+// Packages index (each control stanza plus Filename, Size and SHA256), so
+// the repository can also serve apt as `deb [trusted=yes] file:/mirror/debian ./`.
+func writeDebRepo(w io.Writer, pkgs []LockedDeb, files []string, epoch time.Time) error {
+	tw := tar.NewWriter(w)
+	root := RepoDir[1:] + "/debian/"
+	dirs := map[string]bool{}
+	hdr := func(name string, mode, size int64, typ byte) *tar.Header {
+		return &tar.Header{Name: name, Mode: mode, Size: size, Typeflag: typ, ModTime: epoch, Format: tar.FormatPAX, Uname: "root", Gname: "root"}
+	}
+	mkdirs := func(p string) error {
+		var chain []string
+		for d := path.Dir(p); d != "." && d != "/"; d = path.Dir(d) {
+			chain = append(chain, d)
+		}
+		for i := len(chain) - 1; i >= 0; i-- {
+			if !dirs[chain[i]] {
+				dirs[chain[i]] = true
+				if err := tw.WriteHeader(hdr(chain[i]+"/", 0o755, 0, tar.TypeDir)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	order := make([]int, len(pkgs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return pkgs[order[a]].Filename < pkgs[order[b]].Filename })
+	var index bytes.Buffer
+	for _, i := range order {
+		p, file := pkgs[i], files[i]
+		f, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return err
+		}
+		d, err := debfile.Open(f, st.Size())
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		index.Write(bytes.TrimRight(d.Control, "\n"))
+		fmt.Fprintf(&index, "\nFilename: %s\nSize: %d\nSHA256: %s\n\n", p.Filename, p.Size, p.SHA256)
+		name := root + p.Filename
+		if err := mkdirs(name); err != nil {
+			f.Close()
+			return err
+		}
+		if err := tw.WriteHeader(hdr(name, 0o644, st.Size(), tar.TypeReg)); err != nil {
+			f.Close()
+			return err
+		}
+		if _, err := io.Copy(tw, io.NewSectionReader(f, 0, st.Size())); err != nil {
+			f.Close()
+			return err
+		}
+		f.Close()
+	}
+	if err := mkdirs(root + "Packages"); err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(hdr(root+"Packages", 0o644, int64(index.Len()), tar.TypeReg)); err != nil {
+		return err
+	}
+	if _, err := tw.Write(index.Bytes()); err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
+// GoProxyDir is where the module closure sits in the image.
+const GoProxyDir = RepoDir + "/goproxy"
+
+// goLayers are the Go section's layers for one arch and the environment
+// that makes the go command use them with the network off.
+func goLayers(c *Config, l *GoLock, fetched FetchedGo, goarch string, epoch time.Time, tmp *tempLayers) ([]namedLayer, []string, error) {
+	var out []namedLayer
+	env := []string{"GOTOOLCHAIN=local"}
+	if c.Go.Toolchain != "" {
+		m, ok := l.toolchain(goarch)
+		if !ok {
+			return nil, nil, fmt.Errorf("go toolchain for %s is not locked", goarch)
+		}
+		files := fetched[m.Path+"@"+m.Version]
+		layer, err := tmp.gzipLayer(gzip.DefaultCompression, func(w io.Writer) error {
+			return gomod.WriteToolchainTar(w, files.Zip, GOROOT[1:], epoch)
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("go toolchain %s: %w", m.Version, err)
+		}
+		out = append(out, namedLayer{layer, "Go toolchain " + c.Go.Toolchain + " at " + GOROOT})
+		if !c.HasAlpine() && (c.Debian == nil || !c.Debian.Installs()) {
+			// Alone, the toolchain needs somewhere to link and cache.
+			layer, err := tmp.gzipLayer(gzip.DefaultCompression, func(w io.Writer) error {
+				tw := tar.NewWriter(w)
+				if err := tw.WriteHeader(&tar.Header{Name: "tmp/", Mode: 0o1777, Typeflag: tar.TypeDir, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+					return err
+				}
+				return tw.Close()
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, namedLayer{layer, "/tmp"})
+		}
+	}
+	if len(l.Modules) > 0 {
+		var mods []gomod.Module
+		files := map[string]gomod.Files{}
+		for _, m := range l.Modules {
+			mods = append(mods, m.module())
+			files[m.Path+"@"+m.Version] = fetched[m.Path+"@"+m.Version]
+		}
+		layer, err := tmp.gzipLayer(gzip.DefaultCompression, func(w io.Writer) error {
+			return gomod.WriteProxyTar(w, mods, files, GoProxyDir[1:], epoch)
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("go modules: %w", err)
+		}
+		out = append(out, namedLayer{layer, fmt.Sprintf("%d Go modules at %s", len(mods), GoProxyDir)})
+		// Builds run with the network off: the tree was checked against
+		// the checksum database when fetched, and the go.sum of the module
+		// being built is still enforced.
+		env = append(env, "GOPROXY=file://"+GoProxyDir, "GOSUMDB=off")
+	} else {
+		env = append(env, "GOPROXY=off")
+	}
+	return out, env, nil
+}
