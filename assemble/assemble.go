@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -55,6 +56,12 @@ type Options struct {
 	Policy *sign.Policy
 	// Keychain resolves registry credentials (nil: docker config.json).
 	Keychain authn.Keychain
+	// Bootloader is the image holding the EFI bootloader the EFI formats
+	// put on their ESP (e.g. lkpkg/systemd-boot:TAG from pkgs/systemd-boot).
+	// It is pinned in the lock and verified like every other image.
+	Bootloader string
+	// DiskSize is the size of raw-efi and qcow2-efi disks (0: fit).
+	DiskSize int64
 	// Log receives notes and warnings (nil: discarded).
 	Log io.Writer
 }
@@ -88,6 +95,9 @@ func Build(ctx context.Context, yamlPath string, opts Options) (*Result, error) 
 	if err := CheckFormats(opts.Formats); err != nil {
 		return nil, err
 	}
+	if NeedsBootloader(opts.Formats) && opts.Bootloader == "" {
+		return nil, fmt.Errorf("the EFI formats need a bootloader image (--bootloader), e.g. the one pkgs/systemd-boot builds: `lkpkg pkg build pkgs/systemd-boot` and pass `--bootloader $(lkpkg pkg show-tag pkgs/systemd-boot)`")
+	}
 	if opts.OutputDir == "" {
 		opts.OutputDir = "."
 	}
@@ -107,7 +117,7 @@ func Build(ctx context.Context, yamlPath string, opts Options) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	for _, ref := range img.Refs() {
+	for _, ref := range b.refs() {
 		res.Digests[ref], _ = lock.Get(ref)
 	}
 	b.lock = lock
@@ -142,7 +152,13 @@ func Build(ctx context.Context, yamlPath string, opts Options) (*Result, error) 
 		return nil, err
 	}
 	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(yamlPath), ".yml"), ".yaml")
-	if res.Outputs, err = WriteOutputs(tmp, opts.OutputDir, base, opts.Formats); err != nil {
+	oopts := OutputOptions{Arch: opts.Platform.Architecture, DiskSize: opts.DiskSize}
+	if NeedsBootloader(opts.Formats) {
+		if oopts.EFIBootloader, err = b.bootloader(opts.Bootloader); err != nil {
+			return nil, err
+		}
+	}
+	if res.Outputs, err = WriteOutputsWith(tmp, opts.OutputDir, base, opts.Formats, oopts); err != nil {
 		return nil, err
 	}
 	// The lock records what a successful, verified build used: written
@@ -204,7 +220,7 @@ func (b *builder) pin(ctx context.Context, lockPath string) (_ *Lock, fromFile b
 			return nil, false, err
 		}
 		if ok {
-			for _, ref := range b.img.Refs() {
+			for _, ref := range b.refs() {
 				got, ok := l.Get(ref)
 				if !ok {
 					return nil, false, fmt.Errorf("%s: image %s is not in the lock file (run with --update-lock to resolve it)", lockPath, ref)
@@ -220,7 +236,7 @@ func (b *builder) pin(ctx context.Context, lockPath string) (_ *Lock, fromFile b
 		}
 	}
 	l := NewLock()
-	for _, ref := range b.img.Refs() {
+	for _, ref := range b.refs() {
 		d, err := b.resolve(ctx, ref)
 		if err != nil {
 			return nil, false, err
@@ -228,6 +244,15 @@ func (b *builder) pin(ctx context.Context, lockPath string) (_ *Lock, fromFile b
 		l.Set(ref, d)
 	}
 	return l, false, nil
+}
+
+// refs are every image the build uses: the YAML's, then the bootloader.
+func (b *builder) refs() []string {
+	refs := b.img.Refs()
+	if bl := b.opts.Bootloader; bl != "" && NeedsBootloader(b.opts.Formats) && !slices.Contains(refs, bl) {
+		refs = append(refs, bl)
+	}
+	return refs
 }
 
 // resolve pins one reference: its digest if it has one, else the local
@@ -332,7 +357,7 @@ func (b *builder) verify(ctx context.Context) ([]string, error) {
 		return nil, nil
 	}
 	var verified []string
-	for _, ref := range b.img.Refs() {
+	for _, ref := range b.refs() {
 		sets, err := b.trustPolicies(ref)
 		if err != nil {
 			if b.opts.InsecureSkipVerify {

@@ -8,10 +8,19 @@ package assemble
 //	                   base-initrd.img     [boot/ucode.cpio] + gzip(newc cpio of the rootfs minus boot/)
 //	                   base-cmdline        boot/cmdline
 //	tar-kernel-initrd  base-initrd.tar     kernel, initrd.img, cmdline[, ucode.cpio]
+//	kernel+squashfs    base-kernel         boot/kernel
+//	                   base-squashfs.img   squashfs 4.0 (zlib) of the rootfs minus boot/ (output_squashfs.go)
+//	                   base-cmdline        boot/cmdline
+//	raw-efi            base-efi.img        GPT disk, one FAT32 EFI System Partition: systemd-boot,
+//	                                       loader entry, kernel, initrd.img (output_efi.go)
+//	qcow2-efi          base-efi.qcow2      the raw-efi disk as a sparse qcow2 v3 (internal/qcow2)
+//	iso-efi            base-efi.iso        ISO 9660 whose El Torito EFI boot image is that ESP
 //
 // As in LinuxKit (initrd.CopySplitTar), everything under boot/ stays out of
-// the initrd, and the kernel, cmdline and ucode files are only written when
-// the rootfs has them (non-empty).
+// the initrd and the squashfs, and the kernel, cmdline and ucode files are
+// only written when the rootfs has them (non-empty). The EFI formats need
+// the kernel, and a bootloader from OutputOptions; their initrd.img is the
+// kernel+initrd output's initrd, byte for byte (built once).
 
 import (
 	"archive/tar"
@@ -34,12 +43,35 @@ const (
 	FormatTar             = "tar"
 	FormatKernelInitrd    = "kernel+initrd"
 	FormatTarKernelInitrd = "tar-kernel-initrd"
+	FormatKernelSquashfs  = "kernel+squashfs"
+	FormatRawEFI          = "raw-efi"
+	FormatQcow2EFI        = "qcow2-efi"
+	FormatISOEFI          = "iso-efi"
 )
 
 var (
-	outSupported = []string{FormatTar, FormatKernelInitrd, FormatTarKernelInitrd}
-	outNotYet    = []string{"kernel+squashfs", "iso-efi", "raw-efi", "qcow2-efi"}
+	outSupported = []string{FormatTar, FormatKernelInitrd, FormatTarKernelInitrd, FormatKernelSquashfs,
+		FormatRawEFI, FormatQcow2EFI, FormatISOEFI}
+	outNotYet     []string // LinuxKit formats known but not implemented
+	outEFIFormats = []string{FormatRawEFI, FormatQcow2EFI, FormatISOEFI}
 )
+
+// OutputOptions are the inputs of WriteOutputsWith beyond the rootfs.
+type OutputOptions struct {
+	// EFIBootloader is the EFI binary (systemd-boot's systemd-bootx64.efi
+	// or systemd-bootaa64.efi) for the EFI formats; it comes from a pinned
+	// package image, never from the host. Required for the *-efi formats.
+	EFIBootloader []byte
+	// Arch is "amd64" or "arm64": it picks EFI/BOOT/BOOTX64.EFI or
+	// BOOTAA64.EFI. Empty means the bootloader's PE machine type; a PE
+	// bootloader for another architecture is an error.
+	Arch string
+	// DiskSize is the size of the raw-efi and qcow2-efi disk, rounded up to
+	// 512 bytes; the space after the ESP is left unpartitioned. 0 sizes the
+	// disk to fit the ESP (which has its own headroom: 10% + 2 MiB, and at
+	// least the 65536 clusters of a proper FAT32).
+	DiskSize int64
+}
 
 // outGzipLevel is the initrd's gzip level (klauspost/compress/gzip, which is
 // deterministic for a given level and library version).
@@ -66,10 +98,33 @@ func CheckFormats(formats []string) error {
 		case slices.Contains(outSupported, f):
 		case slices.Contains(outNotYet, f):
 			return fmt.Errorf("output format %q is not implemented yet (supported: %s)", f, strings.Join(outSupported, ", "))
-		default:
+		case len(outNotYet) > 0:
 			return fmt.Errorf("unknown output format %q (supported: %s; not implemented yet: %s)",
 				f, strings.Join(outSupported, ", "), strings.Join(outNotYet, ", "))
+		default:
+			return fmt.Errorf("unknown output format %q (supported: %s)", f, strings.Join(outSupported, ", "))
 		}
+	}
+	return nil
+}
+
+// CheckFormatsWith is CheckFormats, plus what the formats need of opts (the
+// EFI formats: a bootloader of a known architecture), so that a build can
+// fail before it starts.
+func CheckFormatsWith(formats []string, opts OutputOptions) error {
+	if err := CheckFormats(formats); err != nil {
+		return err
+	}
+	for _, f := range formats {
+		if slices.Contains(outEFIFormats, f) {
+			if _, err := efiBootName(opts); err != nil {
+				return fmt.Errorf("output format %s: %w", f, err)
+			}
+			break
+		}
+	}
+	if opts.DiskSize < 0 {
+		return fmt.Errorf("disk size %d is negative", opts.DiskSize)
 	}
 	return nil
 }
@@ -80,9 +135,16 @@ func CheckFormats(formats []string) error {
 // are complete: an error before that leaves no output file created or
 // replaced, and no temporary file behind. It returns the
 // paths written, in format order. The same rootfs bytes always give the same
-// output bytes.
-func WriteOutputs(rootfs io.Reader, dir, base string, formats []string) (_ []string, err error) {
-	if err := CheckFormats(formats); err != nil {
+// output bytes. The EFI formats need WriteOutputsWith.
+func WriteOutputs(rootfs io.Reader, dir, base string, formats []string) ([]string, error) {
+	return WriteOutputsWith(rootfs, dir, base, formats, OutputOptions{})
+}
+
+// WriteOutputsWith is WriteOutputs with options (the EFI bootloader and
+// architecture, the disk size). The same rootfs bytes and options always
+// give the same output bytes.
+func WriteOutputsWith(rootfs io.Reader, dir, base string, formats []string, opts OutputOptions) (_ []string, err error) {
+	if err := CheckFormatsWith(formats, opts); err != nil {
 		return nil, err
 	}
 	if base == "" || base == "." || base == ".." || strings.ContainsAny(base, `/\`) {
@@ -94,7 +156,9 @@ func WriteOutputs(rootfs io.Reader, dir, base string, formats []string) (_ []str
 		return nil, fmt.Errorf("output directory %s: not a directory", dir)
 	}
 	want := func(f string) bool { return slices.Contains(formats, f) }
-	needInitrd := want(FormatKernelInitrd) || want(FormatTarKernelInitrd)
+	needEFI := slices.ContainsFunc(formats, func(f string) bool { return slices.Contains(outEFIFormats, f) })
+	needInitrd := want(FormatKernelInitrd) || want(FormatTarKernelInitrd) || needEFI
+	needSplit := needInitrd || want(FormatKernelSquashfs)
 
 	o := &outFiles{dir: dir}
 	defer func() {
@@ -116,8 +180,8 @@ func WriteOutputs(rootfs io.Reader, dir, base string, formats []string) (_ []str
 		o.promote(FormatTar, spool, base+".tar")
 	}
 
-	if needInitrd {
-		sp, err := outSplit(o, spool, base)
+	if needSplit {
+		sp, err := outSplit(o, spool, base, needInitrd)
 		if err != nil {
 			return nil, err
 		}
@@ -128,6 +192,16 @@ func WriteOutputs(rootfs io.Reader, dir, base string, formats []string) (_ []str
 		}
 		if want(FormatTarKernelInitrd) {
 			if err := outTarKernelInitrd(o, sp, base); err != nil {
+				return nil, err
+			}
+		}
+		if want(FormatKernelSquashfs) {
+			if err := outKernelSquashfs(o, spool, sp, base); err != nil {
+				return nil, err
+			}
+		}
+		if needEFI {
+			if err := outEFI(o, sp, base, opts, want); err != nil {
 				return nil, err
 			}
 		}
@@ -144,8 +218,8 @@ func WriteOutputs(rootfs io.Reader, dir, base string, formats []string) (_ []str
 		return written, err
 	}
 	// A kernel or cmdline from an earlier build must not sit next to this
-	// build's initrd as if they belonged together.
-	if slices.Contains(order, FormatKernelInitrd) {
+	// build's initrd or squashfs as if they belonged together.
+	if slices.Contains(order, FormatKernelInitrd) || slices.Contains(order, FormatKernelSquashfs) {
 		for _, suffix := range []string{"-kernel", "-cmdline"} {
 			p := filepath.Join(dir, base+suffix)
 			if !slices.Contains(written, p) {
@@ -162,10 +236,43 @@ func WriteOutputs(rootfs io.Reader, dir, base string, formats []string) (_ []str
 type outSplitResult struct {
 	kernel     *os.File // boot/kernel (temp file)
 	kernelSize int64
-	initrd     *os.File // gzip'd newc cpio, padded to 4 bytes (temp file)
+	initrd     *os.File // gzip'd newc cpio, padded to 4 bytes (temp file), if asked for
 	initrdSize int64
 	cmdline    []byte
 	ucode      []byte
+
+	full     *os.File // [ucode +] initrd, the kernel+initrd output's initrd.img
+	fullSize int64
+}
+
+// fullInitrd returns the initrd.img of kernel+initrd (and of the EFI
+// formats): the ucode cpio, uncompressed and padded to 4 bytes, then the
+// initrd, as LinuxKit writes it. Built once.
+func (sp *outSplitResult) fullInitrd(o *outFiles, base string) (*os.File, int64, error) {
+	if sp.full != nil {
+		return sp.full, sp.fullSize, nil
+	}
+	if len(sp.ucode) == 0 {
+		sp.full, sp.fullSize = sp.initrd, sp.initrdSize
+		return sp.full, sp.fullSize, nil
+	}
+	f, err := o.temp(base + "-initrd.img")
+	if err != nil {
+		return nil, 0, err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	cw := &outCountWriter{w: bw}
+	if _, err := cw.Write(outPad4(sp.ucode)); err != nil {
+		return nil, 0, err
+	}
+	if _, err := io.Copy(cw, io.NewSectionReader(sp.initrd, 0, sp.initrdSize)); err != nil {
+		return nil, 0, err
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, 0, err
+	}
+	sp.full, sp.fullSize = f, cw.n
+	return sp.full, sp.fullSize, nil
 }
 
 func outIsBoot(name string) bool {
@@ -181,49 +288,63 @@ func outBootName(name string) string {
 	return n
 }
 
-func outSplit(o *outFiles, spool *os.File, base string) (*outSplitResult, error) {
-	// Plan: headers only (tar.Reader seeks over the data of a file).
-	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	initrd, err := o.temp(base + "-initrd.img")
-	if err != nil {
-		return nil, err
-	}
-	fw := &outCountWriter{w: bufio.NewWriterSize(initrd, 1<<20)}
-	gz, err := gzip.NewWriterLevel(fw, outGzipLevel)
-	if err != nil {
-		return nil, err
-	}
-	// No name, mtime 0: klauspost/compress/gzip would write the zero
-	// time.Time's Unix() truncated to 32 bits.
-	gz.ModTime = time.Unix(0, 0)
-	gzbuf := bufio.NewWriterSize(gz, 256<<10)
-	cw := NewCPIOWriter(gzbuf)
-
-	tr := tar.NewReader(spool)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading the rootfs tar: %w", err)
-		}
-		if outIsBoot(h.Name) {
-			continue
-		}
-		if err := cw.Plan(h); err != nil {
+// outSplit takes boot/kernel, boot/cmdline and boot/ucode.cpio out of the
+// rootfs and, if withInitrd, writes the initrd of the rest.
+func outSplit(o *outFiles, spool *os.File, base string, withInitrd bool) (*outSplitResult, error) {
+	sp := &outSplitResult{}
+	var (
+		fw    *outCountWriter
+		gz    *gzip.Writer
+		gzbuf *bufio.Writer
+		cw    *CPIOWriter
+		err   error
+	)
+	if withInitrd {
+		// Plan: headers only (tar.Reader seeks over the data of a file).
+		if _, err := spool.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
+		if sp.initrd, err = o.temp(base + "-initrd.img"); err != nil {
+			return nil, err
+		}
+		fw = &outCountWriter{w: bufio.NewWriterSize(sp.initrd, 1<<20)}
+		if gz, err = gzip.NewWriterLevel(fw, outGzipLevel); err != nil {
+			return nil, err
+		}
+		// No name, mtime 0: klauspost/compress/gzip would write the zero
+		// time.Time's Unix() truncated to 32 bits.
+		gz.ModTime = time.Unix(0, 0)
+		gzbuf = bufio.NewWriterSize(gz, 256<<10)
+		cw = NewCPIOWriter(gzbuf)
+
+		tr := tar.NewReader(spool)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("reading the rootfs tar: %w", err)
+			}
+			if outIsBoot(h.Name) {
+				continue
+			}
+			if err := cw.Plan(h); err != nil {
+				return nil, err
+			}
+		}
 	}
 
-	// Data pass.
+	// Data pass (without an initrd, only boot/ is read).
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	sp := &outSplitResult{initrd: initrd}
-	tr = tar.NewReader(bufio.NewReaderSize(spool, 1<<20))
+	var tr *tar.Reader
+	if withInitrd {
+		tr = tar.NewReader(bufio.NewReaderSize(spool, 1<<20))
+	} else {
+		tr = tar.NewReader(spool) // seeks over the data it does not need
+	}
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -233,8 +354,10 @@ func outSplit(o *outFiles, spool *os.File, base string) (*outSplitResult, error)
 			return nil, fmt.Errorf("reading the rootfs tar: %w", err)
 		}
 		if !outIsBoot(h.Name) {
-			if err := cw.WriteTarEntry(h, tr); err != nil {
-				return nil, err
+			if cw != nil {
+				if err := cw.WriteTarEntry(h, tr); err != nil {
+					return nil, err
+				}
 			}
 			continue
 		}
@@ -261,6 +384,9 @@ func outSplit(o *outFiles, spool *os.File, base string) (*outSplitResult, error)
 			}
 		}
 		// the rest of boot/ stays out of the initrd
+	}
+	if cw == nil {
+		return sp, nil
 	}
 	if err := cw.Close(); err != nil {
 		return nil, err
@@ -305,43 +431,83 @@ func outRewind(f *os.File) error {
 }
 
 func outKernelInitrd(o *outFiles, sp *outSplitResult, base string) error {
+	outKernel(o, sp, base, FormatKernelInitrd)
+	f, _, err := sp.fullInitrd(o, base)
+	if err != nil {
+		return err
+	}
+	o.promote(FormatKernelInitrd, f, base+"-initrd.img")
+	return outCmdline(o, sp, base, FormatKernelInitrd)
+}
+
+// outKernel promotes base-kernel (when the rootfs has one) for format; the
+// file is shared by kernel+initrd and kernel+squashfs, as base-cmdline is.
+func outKernel(o *outFiles, sp *outSplitResult, base, format string) {
 	if sp.kernel != nil && sp.kernelSize > 0 {
-		o.promote(FormatKernelInitrd, sp.kernel, base+"-kernel")
+		o.promote(format, sp.kernel, base+"-kernel")
 	}
-	if len(sp.ucode) == 0 {
-		o.promote(FormatKernelInitrd, sp.initrd, base+"-initrd.img")
-	} else {
-		// ucode first, uncompressed, as LinuxKit writes it.
-		f, err := o.temp(base + "-initrd.img")
-		if err != nil {
-			return err
-		}
-		bw := bufio.NewWriterSize(f, 1<<20)
-		if _, err := bw.Write(outPad4(sp.ucode)); err != nil {
-			return err
-		}
-		if _, err := sp.initrd.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-		if _, err := io.Copy(bw, sp.initrd); err != nil {
-			return err
-		}
-		if err := bw.Flush(); err != nil {
-			return err
-		}
-		o.promote(FormatKernelInitrd, f, base+"-initrd.img")
+}
+
+// outCmdline promotes base-cmdline (when the rootfs has one) for format.
+func outCmdline(o *outFiles, sp *outSplitResult, base, format string) error {
+	if len(sp.cmdline) == 0 {
+		return nil
 	}
-	if len(sp.cmdline) > 0 {
-		f, err := o.temp(base + "-cmdline")
-		if err != nil {
+	f := o.named(base + "-cmdline")
+	if f == nil {
+		var err error
+		if f, err = o.temp(base + "-cmdline"); err != nil {
 			return err
 		}
 		if _, err := f.Write(sp.cmdline); err != nil {
 			return err
 		}
-		o.promote(FormatKernelInitrd, f, base+"-cmdline")
 	}
+	o.promote(format, f, base+"-cmdline")
 	return nil
+}
+
+// outKernelSquashfs writes kernel+squashfs: the squashfs of the rootfs
+// minus boot/ (one more pass over the spool), the kernel and the cmdline.
+func outKernelSquashfs(o *outFiles, spool *os.File, sp *outSplitResult, base string) (err error) {
+	f, err := o.temp(base + "-squashfs.img")
+	if err != nil {
+		return err
+	}
+	sw, err := newSquashfsWriter(f)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			sw.Abort()
+		}
+	}()
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	tr := tar.NewReader(bufio.NewReaderSize(spool, 1<<20))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading the rootfs tar: %w", err)
+		}
+		if outIsBoot(h.Name) {
+			continue
+		}
+		if err := sw.WriteTarEntry(h, tr); err != nil {
+			return err
+		}
+	}
+	if err := sw.Close(); err != nil {
+		return err
+	}
+	outKernel(o, sp, base, FormatKernelSquashfs)
+	o.promote(FormatKernelSquashfs, f, base+"-squashfs.img")
+	return outCmdline(o, sp, base, FormatKernelSquashfs)
 }
 
 // outPad4 pads b with zeros to a multiple of 4 bytes, the alignment the
@@ -383,10 +549,7 @@ func outTarKernelInitrd(o *outFiles, sp *outSplitResult, base string) error {
 			return fmt.Errorf("writing %s-initrd.tar: %w", base, err)
 		}
 	}
-	if _, err := sp.initrd.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	if err := add("initrd.img", sp.initrdSize, io.LimitReader(sp.initrd, sp.initrdSize)); err != nil {
+	if err := add("initrd.img", sp.initrdSize, io.NewSectionReader(sp.initrd, 0, sp.initrdSize)); err != nil {
 		return fmt.Errorf("writing %s-initrd.tar: %w", base, err)
 	}
 	if len(sp.cmdline) > 0 {
@@ -423,15 +586,15 @@ func (c *outCountWriter) Write(p []byte) (int, error) {
 // outFiles tracks the temporary files of one WriteOutputs call: those
 // promoted become outputs at commit, all others are removed.
 type outFiles struct {
-	dir   string
-	temps []*os.File
-	outs  []outFile
+	dir    string
+	temps  []*os.File
+	outs   []outFile
+	format map[string][]int // format -> its outs, in promotion order
 }
 
 type outFile struct {
-	format string
-	f      *os.File
-	name   string
+	f    *os.File
+	name string
 }
 
 func (o *outFiles) temp(label string) (*os.File, error) {
@@ -443,18 +606,42 @@ func (o *outFiles) temp(label string) (*os.File, error) {
 	return f, nil
 }
 
+// promote makes f the output name of format. A name promoted again (the
+// kernel and cmdline of kernel+initrd and kernel+squashfs) is one file.
 func (o *outFiles) promote(format string, f *os.File, name string) {
-	o.outs = append(o.outs, outFile{format: format, f: f, name: name})
+	i := slices.IndexFunc(o.outs, func(of outFile) bool { return of.name == name })
+	if i < 0 {
+		i = len(o.outs)
+		o.outs = append(o.outs, outFile{f: f, name: name})
+	}
+	if o.format == nil {
+		o.format = map[string][]int{}
+	}
+	if !slices.Contains(o.format[format], i) {
+		o.format[format] = append(o.format[format], i)
+	}
+}
+
+// named returns the file promoted as name, if any.
+func (o *outFiles) named(name string) *os.File {
+	for _, of := range o.outs {
+		if of.name == name {
+			return of.f
+		}
+	}
+	return nil
 }
 
 // commit fsyncs every output, renames them into place (format order) and
 // fsyncs the directory.
 func (o *outFiles) commit(order []string) ([]string, error) {
 	var outs []outFile
+	var done []int
 	for _, format := range order {
-		for _, of := range o.outs {
-			if of.format == format {
-				outs = append(outs, of)
+		for _, i := range o.format[format] {
+			if !slices.Contains(done, i) {
+				done = append(done, i)
+				outs = append(outs, o.outs[i])
 			}
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -601,11 +600,11 @@ func TestOutputUcode(t *testing.T) {
 
 func TestOutputDeterminism(t *testing.T) {
 	rootfs, _, _ := outRootfs(t)
-	formats := []string{"tar", "kernel+initrd", "tar-kernel-initrd"}
+	formats := SupportedFormats()
 	var runs [2]map[string][]byte
 	for i := range runs {
 		dir := t.TempDir()
-		files, err := WriteOutputs(bytes.NewReader(rootfs), dir, "d", formats)
+		files, err := WriteOutputsWith(bytes.NewReader(rootfs), dir, "d", formats, OutputOptions{EFIBootloader: efiTestLoader, Arch: "amd64"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -619,7 +618,7 @@ func TestOutputDeterminism(t *testing.T) {
 		}
 		time.Sleep(1100 * time.Millisecond * time.Duration(1-i)) // a second apart: no wall-clock leaks
 	}
-	if len(runs[0]) != 5 {
+	if len(runs[0]) != 9 {
 		t.Fatalf("files %d", len(runs[0]))
 	}
 	for n, b := range runs[0] {
@@ -645,7 +644,8 @@ func (f *outFailReader) Read(p []byte) (int, error) {
 
 func TestOutputAtomic(t *testing.T) {
 	rootfs, _, _ := outRootfs(t)
-	all := []string{"tar", "kernel+initrd", "tar-kernel-initrd"}
+	all := SupportedFormats()
+	opts := OutputOptions{EFIBootloader: efiTestLoader, Arch: "amd64"}
 	boom := errors.New("boom")
 	for _, tc := range []struct {
 		name   string
@@ -662,7 +662,7 @@ func TestOutputAtomic(t *testing.T) {
 			if err := os.WriteFile(old, []byte("previous build"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			files, err := WriteOutputs(tc.r, dir, "a", all)
+			files, err := WriteOutputsWith(tc.r, dir, "a", all, opts)
 			if err == nil {
 				t.Fatalf("no error; wrote %q", files)
 			}
@@ -683,13 +683,22 @@ func TestOutputAtomic(t *testing.T) {
 func TestOutputFormats(t *testing.T) {
 	dir := t.TempDir()
 	_, err := WriteOutputs(strings.NewReader(""), dir, "x", []string{"tar", "vhdx"})
-	if err == nil || !strings.Contains(err.Error(), `"vhdx"`) || !strings.Contains(err.Error(), "kernel+initrd") ||
-		!strings.Contains(err.Error(), "not implemented yet: kernel+squashfs, iso-efi, raw-efi, qcow2-efi") {
+	if err == nil || !strings.Contains(err.Error(), `"vhdx"`) ||
+		!strings.Contains(err.Error(), "supported: tar, kernel+initrd, tar-kernel-initrd, kernel+squashfs, raw-efi, qcow2-efi, iso-efi)") {
 		t.Errorf("unknown format: %v", err)
 	}
+	if len(outNotYet) != 0 {
+		t.Errorf("formats still not implemented: %q", outNotYet)
+	}
 	for _, f := range []string{"kernel+squashfs", "iso-efi", "raw-efi", "qcow2-efi"} {
+		if !slices.Contains(SupportedFormats(), f) {
+			t.Errorf("%s not supported", f)
+		}
+	}
+	// The EFI formats need a bootloader: WriteOutputs has none to give.
+	for _, f := range []string{"iso-efi", "raw-efi", "qcow2-efi"} {
 		_, err := WriteOutputs(strings.NewReader(""), dir, "x", []string{f})
-		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q is not implemented yet", f)) {
+		if err == nil || !strings.Contains(err.Error(), "output format "+f+": the EFI output formats need an EFI bootloader") {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
@@ -700,4 +709,29 @@ func TestOutputFormats(t *testing.T) {
 		t.Errorf("base with a slash: no error")
 	}
 	outOnlyFiles(t, dir)
+}
+
+// TestOutputAllFormats writes every format at once: the shared files
+// (kernel, cmdline, initrd) are written once, in format order.
+func TestOutputAllFormats(t *testing.T) {
+	rootfs, kernel, _ := outRootfs(t)
+	dir := t.TempDir()
+	files, err := WriteOutputsWith(bytes.NewReader(rootfs), dir, "all",
+		[]string{"kernel+squashfs", "iso-efi", "kernel+initrd", "raw-efi", "tar", "qcow2-efi", "tar-kernel-initrd", "kernel+squashfs"},
+		OutputOptions{EFIBootloader: efiTestLoader, Arch: "amd64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, filepath.Base(f))
+	}
+	want := []string{"all-kernel", "all-squashfs.img", "all-cmdline", "all-efi.iso", "all-initrd.img", "all-efi.img", "all.tar", "all-efi.qcow2", "all-initrd.tar"}
+	if !slices.Equal(names, want) {
+		t.Errorf("files %q, want %q", names, want)
+	}
+	outOnlyFiles(t, dir, want...)
+	if b, _ := os.ReadFile(filepath.Join(dir, "all-kernel")); string(b) != kernel {
+		t.Errorf("kernel differs")
+	}
 }

@@ -1,0 +1,551 @@
+package assemble
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/diskfs/go-diskfs/backend/file"
+	"github.com/diskfs/go-diskfs/filesystem"
+	"github.com/diskfs/go-diskfs/filesystem/fat32"
+	"github.com/diskfs/go-diskfs/filesystem/iso9660"
+	"github.com/diskfs/go-diskfs/partition/gpt"
+)
+
+// efiTestPE is a minimal PE header for machine (enough for debug/pe).
+func efiTestPE(machine uint16) []byte {
+	b := make([]byte, 256)
+	copy(b, "MZ")
+	binary.LittleEndian.PutUint32(b[0x3c:], 0x40)
+	copy(b[0x40:], "PE\x00\x00")
+	binary.LittleEndian.PutUint16(b[0x44:], machine)
+	return b
+}
+
+// efiTestLoader stands in for systemd-boot: arbitrary bytes, not a PE.
+var efiTestLoader = []byte(strings.Repeat("not really systemd-boot ", 2000))
+
+var efiAll = []string{FormatRawEFI, FormatQcow2EFI, FormatISOEFI}
+
+func efiRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// efiFATFiles reads every file of the FAT image at off in img with
+// go-diskfs' reader.
+func efiFATFiles(t *testing.T, img string, off, size int64) map[string][]byte {
+	t.Helper()
+	b, err := file.OpenFromPath(img, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	fs, err := fat32.Read(b, size, off, 512)
+	if err != nil {
+		t.Fatalf("go-diskfs fat32.Read: %v", err)
+	}
+	return efiWalk(t, fs, ".")
+}
+
+// efiWalk reads every file under dir ("." is the root: go-diskfs takes
+// io/fs paths); directories are listed with a trailing slash.
+func efiWalk(t *testing.T, fs filesystem.FileSystem, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	des, err := fs.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("ReadDir %s: %v", dir, err)
+	}
+	for _, de := range des {
+		if de.Name() == "." || de.Name() == ".." {
+			continue
+		}
+		p := de.Name()
+		if dir != "." {
+			p = dir + "/" + p
+		}
+		if de.IsDir() {
+			out[p+"/"] = nil
+			for k, v := range efiWalk(t, fs, p) {
+				out[k] = v
+			}
+			continue
+		}
+		f, err := fs.OpenFile(p, os.O_RDONLY)
+		if err != nil {
+			t.Fatalf("open %s: %v", p, err)
+		}
+		b, err := io.ReadAll(f)
+		if err != nil {
+			t.Fatalf("read %s: %v", p, err)
+		}
+		out[p] = b
+	}
+	return out
+}
+
+func TestOutputEFI(t *testing.T) {
+	rootfs, kernel, cmdline := outRootfs(t)
+	dir := t.TempDir()
+	formats := append(slices.Clone(efiAll), FormatKernelInitrd)
+	files, err := WriteOutputsWith(bytes.NewReader(rootfs), dir, "lk", formats, OutputOptions{EFIBootloader: efiTestLoader, Arch: "amd64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"lk-efi.img", "lk-efi.qcow2", "lk-efi.iso", "lk-kernel", "lk-initrd.img", "lk-cmdline"}
+	for i := range want {
+		want[i] = filepath.Join(dir, want[i])
+	}
+	if !slices.Equal(files, want) {
+		t.Fatalf("files %q, want %q", files, want)
+	}
+	outOnlyFiles(t, dir, "lk-efi.img", "lk-efi.qcow2", "lk-efi.iso", "lk-kernel", "lk-initrd.img", "lk-cmdline")
+	initrd := efiRead(t, filepath.Join(dir, "lk-initrd.img"))
+	raw := filepath.Join(dir, "lk-efi.img")
+	rawBytes := efiRead(t, raw)
+	entry := "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\noptions " + cmdline + "\n"
+	wantFiles := map[string][]byte{
+		"EFI/":                      nil,
+		"EFI/BOOT/":                 nil,
+		"EFI/BOOT/BOOTX64.EFI":      efiTestLoader,
+		"loader/":                   nil,
+		"loader/loader.conf":        []byte("default lkpkg.conf\ntimeout 0\n"),
+		"loader/entries/":           nil,
+		"loader/entries/lkpkg.conf": []byte(entry),
+		"kernel":                    []byte(kernel),
+		"initrd.img":                initrd,
+	}
+
+	// GPT, read back by go-diskfs.
+	f, err := os.Open(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	table, err := gpt.Read(f, 512, 512)
+	if err != nil {
+		t.Fatalf("gpt.Read: %v", err)
+	}
+	if table.RecoveredFromBackup {
+		t.Errorf("primary GPT invalid")
+	}
+	if len(table.Partitions) != 1 {
+		t.Fatalf("%d partitions", len(table.Partitions))
+	}
+	p := table.Partitions[0]
+	if p.Type != gpt.EFISystemPartition || p.Start != 2048 || p.Name != "EFI System Partition" || p.Index != 1 {
+		t.Errorf("partition %+v", p)
+	}
+	if int64(len(rawBytes))%(1<<20) != 0 || int64(p.End+1+33)*512 > int64(len(rawBytes)) || (p.End+1)%2048 != 0 {
+		t.Errorf("disk %d bytes, partition ends at LBA %d", len(rawBytes), p.End)
+	}
+	espOff, espSize := int64(p.Start)*512, int64(p.End-p.Start+1)*512
+	if rawBytes[510] != 0x55 || rawBytes[511] != 0xAA || rawBytes[446+4] != 0xEE {
+		t.Errorf("no protective MBR")
+	}
+
+	// FAT32, read back by go-diskfs.
+	got := efiFATFiles(t, raw, espOff, espSize)
+	if len(got) != len(wantFiles) {
+		t.Errorf("ESP files %d, want %d: %q", len(got), len(wantFiles), slices.Sorted(mapKeys(got)))
+	}
+	for name, w := range wantFiles {
+		g, ok := got[name]
+		switch {
+		case !ok:
+			t.Errorf("ESP lacks %s (has %q)", name, slices.Sorted(mapKeys(got)))
+		case !bytes.Equal(g, w):
+			t.Errorf("ESP %s: %d bytes differ from the %d expected", name, len(g), len(w))
+		}
+	}
+	bs := rawBytes[espOff : espOff+512]
+	if string(bs[82:90]) != "FAT32   " || string(bs[71:82]) != "LKPKG-EFI  " || binary.LittleEndian.Uint32(bs[67:]) == 0 {
+		t.Errorf("boot sector: type %q label %q volume id %#x", bs[82:90], bs[71:82], bs[67:71])
+	}
+
+	// The real tools, where installed: dosfstools, mtools, gdisk.
+	esp := filepath.Join(t.TempDir(), "esp.img")
+	if err := os.WriteFile(esp, rawBytes[espOff:espOff+espSize], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fsck, err := exec.LookPath("fsck.vfat"); err == nil {
+		if out, err := exec.Command(fsck, "-n", "-V", esp).CombinedOutput(); err != nil || strings.Contains(string(out), "arning") {
+			t.Errorf("fsck.vfat -n: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("fsck.vfat not installed (dosfstools): skipped")
+	}
+	if mtype, err := exec.LookPath("mtype"); err == nil {
+		for _, name := range []string{"loader/entries/lkpkg.conf", "kernel", "EFI/BOOT/BOOTX64.EFI"} {
+			out, err := exec.Command(mtype, "-i", esp, "::/"+name).Output()
+			if err != nil || !bytes.Equal(out, wantFiles[name]) {
+				t.Errorf("mtype %s: %v, %d bytes", name, err, len(out))
+			}
+		}
+		out, err := exec.Command("mdir", "-i", esp, "::/loader").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "loader.conf") || !strings.Contains(string(out), "entries") {
+			t.Errorf("mdir ::/loader: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("mtools not installed: skipped")
+	}
+	if sgdisk, err := exec.LookPath("sgdisk"); err == nil {
+		out, err := exec.Command(sgdisk, "-v", raw).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "No problems found") || strings.Contains(string(out), "Caution") {
+			t.Errorf("sgdisk -v: %v\n%s", err, out)
+		}
+		out, err = exec.Command(sgdisk, "-p", raw).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "EF00") {
+			t.Errorf("sgdisk -p: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("sgdisk not installed (gdisk): skipped")
+	}
+
+	// qcow2: the same disk.
+	qemuImg := outNeedTool(t, "qemu-img", "qemu-utils")
+	qc := filepath.Join(dir, "lk-efi.qcow2")
+	if out, err := exec.Command(qemuImg, "check", qc).CombinedOutput(); err != nil || !strings.Contains(string(out), "No errors were found") {
+		t.Errorf("qemu-img check: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(qemuImg, "compare", "-f", "raw", "-F", "qcow2", raw, qc).CombinedOutput(); err != nil {
+		t.Errorf("qemu-img compare: %v\n%s", err, out)
+	}
+	if fi, _ := os.Stat(qc); fi.Size() >= int64(len(rawBytes))/4 {
+		t.Errorf("qcow2 is %d bytes for a %d byte disk: not sparse", fi.Size(), len(rawBytes))
+	}
+
+	// ISO: El Torito EFI entry whose image is the same FAT, and the files
+	// visible in ISO 9660.
+	iso := filepath.Join(dir, "lk-efi.iso")
+	isoBytes := efiRead(t, iso)
+	if string(isoBytes[17*2048+1:17*2048+6]) != "CD001" || !strings.HasPrefix(string(isoBytes[17*2048+7:]), "EL TORITO SPECIFICATION") {
+		t.Fatalf("no El Torito boot record")
+	}
+	cat := isoBytes[int(binary.LittleEndian.Uint32(isoBytes[17*2048+71:]))*2048:]
+	var sum uint16
+	for i := 0; i < 32; i += 2 {
+		sum += binary.LittleEndian.Uint16(cat[i:])
+	}
+	if cat[0] != 1 || cat[1] != 0xEF || cat[30] != 0x55 || cat[31] != 0xAA || sum != 0 {
+		t.Errorf("validation entry % x (checksum %#x)", cat[:32], sum)
+	}
+	if cat[32] != 0x88 || cat[33] != 0 {
+		t.Errorf("default entry % x", cat[32:64])
+	}
+	lba := int64(binary.LittleEndian.Uint32(cat[40:]))
+	if count := binary.LittleEndian.Uint16(cat[38:]); count != 0 && int64(count) != espSize/512 {
+		t.Errorf("boot image sector count %d", count)
+	}
+	if lba*2048+espSize > int64(len(isoBytes)) || !bytes.Equal(isoBytes[lba*2048:lba*2048+espSize], rawBytes[espOff:espOff+espSize]) {
+		t.Errorf("the El Torito image differs from raw-efi's ESP")
+	}
+	if int64(len(isoBytes)) > lba*2048+espSize+2048 {
+		t.Errorf("ISO is %d bytes; the boot image should end it", len(isoBytes))
+	}
+	isoFiles := efiISOFiles(t, iso)
+	for name, w := range wantFiles {
+		name = strings.ToUpper(name)
+		if g, ok := isoFiles[name]; !ok || !bytes.Equal(g, w) {
+			t.Errorf("ISO %s: present %v, %d bytes, want %d", name, ok, len(g), len(w))
+		}
+	}
+	if g := isoFiles["EFIBOOT.IMG"]; !bytes.Equal(g, rawBytes[espOff:espOff+espSize]) {
+		t.Errorf("ISO EFIBOOT.IMG differs from the ESP")
+	}
+	if isoinfo, err := exec.LookPath("isoinfo"); err == nil {
+		out, err := exec.Command(isoinfo, "-d", "-i", iso).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "Volume id: LKPKG") || !strings.Contains(string(out), "Bootid 88 (bootable)") {
+			t.Errorf("isoinfo -d: %v\n%s", err, out)
+		}
+		out, err = exec.Command(isoinfo, "-i", iso, "-x", "/LOADER/ENTRIES/LKPKG.CONF;1").Output()
+		if err != nil || string(out) != entry {
+			t.Errorf("isoinfo -x: %v %q", err, out)
+		}
+	} else {
+		t.Log("isoinfo not installed (genisoimage): skipped")
+	}
+	if xorriso, err := exec.LookPath("xorriso"); err == nil {
+		out, err := exec.Command(xorriso, "-indev", iso, "-report_el_torito", "plain").CombinedOutput()
+		if err != nil || !regexpMatch(`El Torito boot img :\s+1\s+UEFI\s+y\s+none`, string(out)) || !strings.Contains(string(out), "/EFIBOOT.IMG") {
+			t.Errorf("xorriso -report_el_torito: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("xorriso not installed: skipped")
+	}
+}
+
+func mapKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// efiISOFiles reads the ISO's files with go-diskfs' reader, names without
+// the ";1" version.
+func efiISOFiles(t *testing.T, iso string) map[string][]byte {
+	t.Helper()
+	b, err := file.OpenFromPath(iso, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	fi, _ := os.Stat(iso)
+	fs, err := iso9660.Read(b, fi.Size(), 0, 2048)
+	if err != nil {
+		t.Fatalf("go-diskfs iso9660.Read: %v", err)
+	}
+	out := map[string][]byte{}
+	for k, v := range efiWalk(t, fs, ".") {
+		out[strings.TrimSuffix(strings.TrimSuffix(k, ";1"), ".")] = v
+	}
+	return out
+}
+
+// TestOutputEFIDeterministic: two runs, the same bytes; the ids come from
+// the content, so another kernel gives another volume id and GUIDs.
+func TestOutputEFIDeterministic(t *testing.T) {
+	rootfs, _, _ := outRootfs(t)
+	opts := OutputOptions{EFIBootloader: efiTestLoader, Arch: "amd64"}
+	run := func(rootfs []byte) map[string][]byte {
+		dir := t.TempDir()
+		files, err := WriteOutputsWith(bytes.NewReader(rootfs), dir, "d", efiAll, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]byte{}
+		for _, f := range files {
+			out[filepath.Base(f)] = efiRead(t, f)
+		}
+		return out
+	}
+	a, b := run(rootfs), run(rootfs)
+	if len(a) != 3 {
+		t.Fatalf("%d files", len(a))
+	}
+	for n := range a {
+		if !bytes.Equal(a[n], b[n]) {
+			t.Errorf("%s differs between two runs", n)
+		}
+	}
+	other := outTar(t, []outTestEntry{outReg("boot/kernel", "another kernel", 0o644), outReg("init", "x", 0o755)})
+	c := run(other)
+	ids := func(img []byte) ([]byte, []byte) {
+		return img[512+56 : 512+72], img[1<<20+67 : 1<<20+71] // disk GUID, FAT volume id
+	}
+	g1, v1 := ids(a["d-efi.img"])
+	g2, v2 := ids(c["d-efi.img"])
+	if bytes.Equal(g1, g2) || bytes.Equal(v1, v2) {
+		t.Errorf("different content, same ids: GUID % x / % x, volume id % x / % x", g1, g2, v1, v2)
+	}
+}
+
+func TestOutputEFIOptions(t *testing.T) {
+	rootfs, _, _ := outRootfs(t)
+	for _, tc := range []struct {
+		name string
+		opts OutputOptions
+		want string
+	}{
+		{"no bootloader", OutputOptions{Arch: "amd64"}, "need an EFI bootloader"},
+		{"unknown arch", OutputOptions{EFIBootloader: efiTestLoader, Arch: "riscv64"}, `"riscv64"`},
+		{"no arch, not PE", OutputOptions{EFIBootloader: efiTestLoader}, "no architecture"},
+		{"PE of the other arch", OutputOptions{EFIBootloader: efiTestPE(0xAA64), Arch: "amd64"}, "arm64 binary"},
+		{"PE of a third arch", OutputOptions{EFIBootloader: efiTestPE(0x14c)}, "neither"},
+		{"disk too small", OutputOptions{EFIBootloader: efiTestLoader, Arch: "amd64", DiskSize: 8 << 20}, "too small"},
+		{"negative disk", OutputOptions{EFIBootloader: efiTestLoader, Arch: "amd64", DiskSize: -1}, "negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			old := filepath.Join(dir, "o-efi.img")
+			if err := os.WriteFile(old, []byte("previous"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			files, err := WriteOutputsWith(bytes.NewReader(rootfs), dir, "o", []string{FormatKernelInitrd, FormatRawEFI, FormatISOEFI}, tc.opts)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v (files %q), want an error containing %q", err, files, tc.want)
+			}
+			outOnlyFiles(t, dir, "o-efi.img")
+			if b, _ := os.ReadFile(old); string(b) != "previous" {
+				t.Errorf("previous output replaced")
+			}
+		})
+	}
+	if err := CheckFormatsWith([]string{FormatISOEFI}, OutputOptions{}); err == nil || !strings.Contains(err.Error(), "iso-efi") {
+		t.Errorf("CheckFormatsWith without a bootloader: %v", err)
+	}
+	if err := CheckFormatsWith([]string{FormatKernelInitrd, FormatKernelSquashfs}, OutputOptions{}); err != nil {
+		t.Errorf("CheckFormatsWith, no EFI format: %v", err)
+	}
+}
+
+// TestOutputEFIArm64 and a given disk size: BOOTAA64.EFI, arch from the PE
+// header; the disk has the size asked for, the rest unpartitioned.
+func TestOutputEFIArm64(t *testing.T) {
+	rootfs, _, _ := outRootfs(t)
+	dir := t.TempDir()
+	loader := efiTestPE(0xAA64)
+	if _, err := WriteOutputsWith(bytes.NewReader(rootfs), dir, "a", []string{FormatRawEFI, FormatQcow2EFI}, OutputOptions{EFIBootloader: loader, DiskSize: 100<<20 + 1}); err != nil {
+		t.Fatal(err)
+	}
+	raw := filepath.Join(dir, "a-efi.img")
+	fi, err := os.Stat(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() != 100<<20+512 {
+		t.Errorf("disk %d bytes, want %d", fi.Size(), 100<<20+512)
+	}
+	f, _ := os.Open(raw)
+	defer f.Close()
+	table, err := gpt.Read(f, 512, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := table.Partitions[0]
+	got := efiFATFiles(t, raw, int64(p.Start)*512, int64(p.End-p.Start+1)*512)
+	if !bytes.Equal(got["EFI/BOOT/BOOTAA64.EFI"], loader) {
+		t.Errorf("no EFI/BOOT/BOOTAA64.EFI: %q", slices.Sorted(mapKeys(got)))
+	}
+	if qemuImg, err := exec.LookPath("qemu-img"); err == nil {
+		out, err := exec.Command(qemuImg, "info", filepath.Join(dir, "a-efi.qcow2")).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "(104858112 bytes)") {
+			t.Errorf("qemu-img info: %v\n%s", err, out)
+		}
+	}
+}
+
+// TestOutputEFIAtomic: an error after the initrd was written (no kernel
+// for the EFI image) leaves nothing behind.
+func TestOutputEFIAtomic(t *testing.T) {
+	dir := t.TempDir()
+	rootfs := outTar(t, []outTestEntry{outReg("init", "x", 0o755), outReg("boot/cmdline", "c", 0o644)})
+	old := filepath.Join(dir, "n-initrd.img")
+	if err := os.WriteFile(old, []byte("previous"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := WriteOutputsWith(bytes.NewReader(rootfs), dir, "n", []string{FormatKernelInitrd, FormatKernelSquashfs, FormatRawEFI},
+		OutputOptions{EFIBootloader: efiTestLoader, Arch: "amd64"})
+	if err == nil || !strings.Contains(err.Error(), "no boot/kernel") {
+		t.Fatalf("got %v", err)
+	}
+	outOnlyFiles(t, dir, "n-initrd.img")
+	if b, _ := os.ReadFile(old); string(b) != "previous" {
+		t.Errorf("previous output replaced")
+	}
+}
+
+// TestESPLarge plans (and, unless -short, writes and checks) an ESP whose
+// content needs 4 KiB clusters.
+func TestESPLarge(t *testing.T) {
+	big := &espFile{path: "initrd.img", src: zeroReaderAt{}, size: 300 << 20}
+	files := []*espFile{efiBytes("EFI/BOOT/BOOTX64.EFI", efiTestLoader), efiBytes("kernel", []byte("k")), big}
+	l, err := planESP(files, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.clusterSize != 4096 || l.size()%(1<<20) != 0 || l.size() < 330<<20 || l.size() > 340<<20 {
+		t.Errorf("cluster %d, size %d", l.clusterSize, l.size())
+	}
+	for _, f := range files {
+		if f.off%2048 != 0 {
+			t.Errorf("%s at %d: not 2 KiB aligned", f.path, f.off)
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	p := filepath.Join(t.TempDir(), "esp.img")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(l.size()); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.write(f, 0); err != nil {
+		t.Fatal(err)
+	}
+	if fsck, err := exec.LookPath("fsck.vfat"); err == nil {
+		if out, err := exec.Command(fsck, "-n", p).CombinedOutput(); err != nil {
+			t.Errorf("fsck.vfat -n: %v\n%s", err, out)
+		}
+	}
+	b, err := file.OpenFromPath(p, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	fs, err := fat32.Read(b, l.size(), 0, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := fs.Stat("initrd.img")
+	if err != nil || st.Size() != 300<<20 {
+		t.Errorf("initrd.img: %v %v", st, err)
+	}
+}
+
+type zeroReaderAt struct{}
+
+func (zeroReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+func TestEFILoaderEntry(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                      "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\n",
+		" \n":                   "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\n",
+		"console=ttyS0\n":       "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\noptions console=ttyS0\n",
+		"a=\"x  y\"\r\nb=1\n\n": "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\noptions a=\"x  y\" b=1\n",
+	} {
+		if got := string(efiLoaderEntry([]byte(in))); got != want {
+			t.Errorf("%q: got %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFATShortNames(t *testing.T) {
+	taken := map[string]bool{}
+	for _, tc := range []struct {
+		name, short string
+		long        bool
+	}{
+		{"EFI", "EFI        ", false},
+		{"BOOTX64.EFI", "BOOTX64 EFI", false},
+		{"kernel", "KERNEL     ", true},
+		{"initrd.img", "INITRD  IMG", true},
+		{"loader.conf", "LOADER~1CON", true},
+		{"loader.confx", "LOADER~2CON", true},
+		{"a b+c.tar.gz", "AB_CTA~1GZ ", true},
+		{"KERNEL", "KERNEL~1   ", true}, // taken by "kernel"
+	} {
+		sn, long := fatShortName(tc.name, taken)
+		if string(sn[:]) != tc.short || long != tc.long {
+			t.Errorf("%s: %q long %v, want %q %v", tc.name, sn, long, tc.short, tc.long)
+		}
+	}
+}
+
+var _ = errors.New
+
+func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
