@@ -34,10 +34,12 @@ package assemble
 // least up to v0.22.1), and the lkpkg cache is a layout. So every layer is read
 // through layerOpen, which hashes the compressed stream and checks it against
 // the layer's digest and size when it reaches EOF; both passes drain every
-// layer they open to EOF. Decompression is still go-containerregistry's
-// (partial.CompressedToLayer). Pass 2 finds a layer's mismatch only at its end,
-// after some of its data may have been written: on any error the output (tw's
-// stream, or dir) must be discarded.
+// layer they open to EOF. Before a layer is decompressed at all, its whole
+// compressed blob is hashed once (layerPrecheck), so a blob that does not match
+// never reaches a decompressor. Decompression is go-containerregistry's
+// (partial.CompressedToLayer). A blob that changes between the check and the
+// read is caught at its EOF, after some of its data may have been written: on
+// any error the output (tw's stream, or dir) must be discarded.
 
 import (
 	"archive/tar"
@@ -711,9 +713,32 @@ func (b *layerVerified) Compressed() (io.ReadCloser, error) {
 	return b.last, nil
 }
 
+// layerPrecheck reads l's whole compressed blob and checks its digest and
+// size, so that no decompressor ever sees bytes that do not match: a hostile
+// gzip or zstd stream is refused before it is parsed.
+func layerPrecheck(l v1.Layer) error {
+	b := &layerVerified{l: l}
+	rc, err := b.Compressed()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return err
+	}
+	if !b.last.ok {
+		return layerWrap(ErrLayerDigest, "stream ended without verification")
+	}
+	return nil
+}
+
 // layerOpen returns the uncompressed stream of l, read through a verifier of
-// its compressed digest.
+// its compressed digest, after layerPrecheck: the stream is verified again
+// as it is read, so bytes that change after the check are caught at EOF.
 func layerOpen(l v1.Layer) (io.ReadCloser, *layerVerifier, error) {
+	if err := layerPrecheck(l); err != nil {
+		return nil, nil, err
+	}
 	b := &layerVerified{l: l}
 	vl, err := partial.CompressedToLayer(b)
 	if err != nil {

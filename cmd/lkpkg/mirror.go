@@ -43,12 +43,25 @@ func newMirrorLockCmd(opts *mirror.Options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "lock [DIR|mirror.yml]",
 		Short: "Resolve mirror.yml against the signed upstream indexes and write mirror.lock",
-		Long: `lock downloads every repository's APKINDEX.tar.gz for every arch, refuses it
-unless it is signed by a trusted key, resolves the wanted packages
-(dependencies, so:/cmd:/pc: provides, versions, provider priorities,
-conflicts, install_if) and writes mirror.lock: per arch, name, version,
-arch, repository, checksum and size, sorted, so the same inputs give a
-byte-identical lock.`,
+		Long: `lock resolves every section of mirror.yml and writes mirror.lock, sorted, so
+the same inputs give a byte-identical lock:
+
+  Alpine   every repository's APKINDEX.tar.gz for every arch is refused unless
+           signed by a trusted key; the wanted packages are resolved as
+           apk-tools does (dependencies, so:/cmd:/pc: provides, versions,
+           provider priorities, conflicts, install_if). Pinned: name, version,
+           arch, repository, checksum, size.
+  debian:  dists/SUITE/InRelease is refused unless clearsigned by a key of
+           debian.keyring (unexpired, before Valid-Until); Packages.xz is
+           checked against its hash in the InRelease before it is parsed; the
+           closure is resolved as apt does (Depends/Pre-Depends, alternatives,
+           versions, Provides, Multi-Arch). Pinned: name, version, arch,
+           suite, pool filename, SHA-256, size.
+  go:      toolchains and module closures are looked up in the Go checksum
+           database through the proxy. Pinned: go.sum h1: hashes.`,
+		Example: `  lkpkg mirror lock pkgs/alpine
+  lkpkg mirror lock --upstream file:///srv/alpine pkgs/alpine
+  lkpkg mirror lock pkgs/toolchain`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := loadMirror(args)
@@ -82,6 +95,12 @@ func newMirrorFetchCmd(opts *mirror.Options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "fetch [DIR|mirror.yml]",
 		Short: "Download exactly the locked packages, verifying size, checksum and signature",
+		Long: `fetch downloads what mirror.lock names into the download caches
+(~/.cache/lkpkg/{apk,deb,gomod}, or $LKPKG_APK_CACHE, $LKPKG_DEB_CACHE,
+$LKPKG_GOMOD_CACHE) and verifies each file: .apk size, checksum, signature
+and data hash; .deb size and SHA-256; Go module zips and go.mod files
+against their h1: hashes. A file already cached and valid needs no network,
+so a lock keeps working after upstream has moved on.`,
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := loadMirror(args)
