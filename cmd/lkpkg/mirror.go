@@ -101,7 +101,7 @@ $LKPKG_GOMOD_CACHE) and verifies each file: .apk size, checksum, signature
 and data hash; .deb size and SHA-256; Go module zips and go.mod files
 against their h1: hashes. A file already cached and valid needs no network,
 so a lock keeps working after upstream has moved on.`,
-		Args:  cobra.MaximumNArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := loadMirror(args)
 			if err != nil {
