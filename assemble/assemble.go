@@ -139,7 +139,7 @@ func Build(ctx context.Context, yamlPath string, opts Options) (*Result, error) 
 		tmp.Close()
 		os.Remove(tmp.Name())
 	}()
-	copts := ComposeOptions{YAML: data, BaseDir: b.yamlDir, TempDir: opts.OutputDir}
+	copts := ComposeOptions{YAML: data, BaseDir: b.yamlDir, TempDir: opts.OutputDir, IndexSource: b.index}
 	if err := Compose(tmp, img, b.image, copts); err != nil {
 		return nil, err
 	}
@@ -438,6 +438,51 @@ func (b *builder) image(ref string) (v1.Image, error) {
 		return nil, err
 	}
 	return b.singleImage(img, h)
+}
+
+// index returns ref's index at its pinned digest (for volumes with
+// format: oci), checked against the digest; ErrNotIndex when the digest
+// names a single manifest.
+func (b *builder) index(ref string) (v1.ImageIndex, error) {
+	d, err := b.pinned(ref)
+	if err != nil {
+		return nil, err
+	}
+	h, err := v1.NewHash(d.DigestStr())
+	if err != nil {
+		return nil, err
+	}
+	var idx v1.ImageIndex
+	if c := b.opts.Cache; c != nil {
+		if idx, err = c.IndexByDigest(h); err != nil && !errors.Is(err, cache.ErrNotFound) {
+			return nil, fmt.Errorf("pinned digest %s in the local cache: %w", h, err)
+		}
+		if idx == nil {
+			if _, serr := c.ImageByDigest(h, b.opts.Platform); serr == nil {
+				return nil, fmt.Errorf("%s: %w", h, ErrNotIndex)
+			}
+		}
+	}
+	if idx == nil {
+		desc, err := remote.Get(d, b.remoteOpts(b.ctx, d)...)
+		if err != nil {
+			return nil, fmt.Errorf("pinned digest %s is not in the local cache, and fetching it failed: %w", h, err)
+		}
+		if desc.MediaType.IsImage() {
+			return nil, fmt.Errorf("%s: %w", h, ErrNotIndex)
+		}
+		if idx, err = desc.ImageIndex(); err != nil {
+			return nil, err
+		}
+	}
+	raw, err := idx.RawManifest()
+	if err != nil {
+		return nil, err
+	}
+	if got := assembleSHA(raw); got != h {
+		return nil, fmt.Errorf("index %s: content hashes to %s", h, got)
+	}
+	return idx, nil
 }
 
 // singleImage checks a manifest pinned directly (not through an index):

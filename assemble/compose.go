@@ -5,6 +5,7 @@ package assemble
 //
 //	boot/kernel, boot/cmdline, boot/ucode.cpio   from the kernel image
 //	/ ...                                        kernel.tar, then the init images, in order
+//	containers/volumes/NAME/{lower/,tmp/,merged/} volumes: (see volume.go)
 //	containers/onboot/NNN-NAME/{config.json,runtime.json,rootfs/}
 //	containers/onshutdown/NNN-NAME/...
 //	containers/services/NAME/...
@@ -58,6 +59,10 @@ type ComposeOptions struct {
 	TempDir string
 	// Extract tunes the flattening of every image.
 	Extract ExtractOptions
+	// IndexSource gives the image index of a volume with `format: oci`
+	// (see IndexSource). Without it such a volume is an error; no other
+	// part of Compose uses it.
+	IndexSource IndexSource
 }
 
 // composeEpoch is the mtime of every entry Compose makes itself.
@@ -71,11 +76,12 @@ const composeMaxIDFile = 4 << 20
 // by `source:`: the same inputs give the same bytes. On error, what was
 // written to w is invalid.
 func Compose(w io.Writer, img *Image, src ImageSource, opts ComposeOptions) error {
-	if len(img.Volumes) > 0 {
-		return errors.New("volumes: not supported yet by lkpkg build")
+	vols, err := volumeCheck(img.Volumes)
+	if err != nil {
+		return err
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	c := &composer{tw: tar.NewWriter(bw), nodes: map[string]composeNode{}, opts: opts}
+	c := &composer{tw: tar.NewWriter(bw), nodes: map[string]composeNode{}, opts: opts, vols: vols}
 	if err := c.compose(img, src); err != nil {
 		return err
 	}
@@ -94,6 +100,7 @@ type composer struct {
 	tw    *tar.Writer
 	nodes map[string]composeNode
 	opts  ComposeOptions
+	vols  map[string]*Volume // volumes: by name
 	// the root's /etc/passwd and /etc/group as last written, for files:
 	passwd, group []byte
 }
@@ -115,6 +122,12 @@ func (c *composer) compose(img *Image, src ImageSource) error {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		if err := c.image(im, "", what); err != nil {
+			return err
+		}
+	}
+	// Volumes after init and before the containers, as LinuxKit.
+	for i := range img.Volumes {
+		if err := c.volume(i, &img.Volumes[i], src); err != nil {
 			return err
 		}
 	}
@@ -467,6 +480,11 @@ func composeOr(s, def string) string {
 
 // container writes dir/config.json, dir/runtime.json and dir/rootfs/.
 func (c *composer) container(what, dir string, e *ImageEntry, src ImageSource) error {
+	// Binds and mounts of volumes point at the volume's merged directory.
+	cfg, err := volumeConfig(what, &e.Config, c.vols)
+	if err != nil {
+		return err
+	}
 	im, err := src(e.Image)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
@@ -511,7 +529,7 @@ func (c *composer) container(what, dir string, e *ImageEntry, src ImageSource) e
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	spec, rt, err := OCISpec(what, cf.Config, label, &e.Config, composeLookup(passwd, group))
+	spec, rt, err := OCISpec(what, cf.Config, label, cfg, composeLookup(passwd, group))
 	if err != nil {
 		return err
 	}

@@ -624,8 +624,9 @@ func (img *Image) validate(w *yamlWalker) error {
 		}
 	}
 
-	vols := map[string]bool{}
-	for i, v := range img.Volumes {
+	vols := map[string]*Volume{}
+	for i := range img.Volumes {
+		v := &img.Volumes[i]
 		p := fmt.Sprintf("volumes[%d]", i)
 		if v.Name == "" {
 			return fail(p+".name", "is required")
@@ -633,10 +634,10 @@ func (img *Image) validate(w *yamlWalker) error {
 		if !yamlVolumeRE.MatchString(v.Name) {
 			return fail(p+".name", "%q is not a valid volume name (lower-case letters, digits, '_', '-')", v.Name)
 		}
-		if vols[v.Name] {
+		if vols[v.Name] != nil {
 			return fail(p+".name", "duplicate volume name %q", v.Name)
 		}
-		vols[v.Name] = true
+		vols[v.Name] = v
 		if v.Image != "" {
 			if err := checkRef(p+".image", v.Image); err != nil {
 				return err
@@ -776,7 +777,7 @@ func yamlCheckID(field string, v any, fail yamlFail) error {
 	return fail(field, "must be a number or a name, got %v", v)
 }
 
-func yamlCheckConfig(c *runconfig.Config, p string, vols map[string]bool, fail yamlFail) error {
+func yamlCheckConfig(c *runconfig.Config, p string, vols map[string]*Volume, fail yamlFail) error {
 	for _, caps := range []struct {
 		key  string
 		list *[]string
@@ -808,8 +809,15 @@ func yamlCheckConfig(c *runconfig.Config, p string, vols map[string]bool, fail y
 			if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || !strings.HasPrefix(parts[1], "/") {
 				return fail(f, "%q must be SOURCE:/DESTINATION[:OPTIONS]", b)
 			}
-			if !strings.HasPrefix(parts[0], "/") && !vols[parts[0]] {
+			if strings.HasPrefix(parts[0], "/") {
+				continue
+			}
+			v := vols[parts[0]]
+			if v == nil {
 				return fail(f, "%q: source %q is neither an absolute path nor a volume in volumes:", b, parts[0])
+			}
+			if v.ReadOnly && (len(parts) < 3 || !volumeReadOnlyOK(strings.Split(parts[2], ","))) {
+				return fail(f, "%q: volume %q is read-only, but the bind would mount it read-write (give it the ro option, e.g. %s:%s:ro)", b, v.Name, parts[0], parts[1])
 			}
 		}
 		return nil
@@ -826,8 +834,17 @@ func yamlCheckConfig(c *runconfig.Config, p string, vols map[string]bool, fail y
 			if m.Destination != "" && !strings.HasPrefix(m.Destination, "/") {
 				return fail(f+".destination", "%q must be an absolute path", m.Destination)
 			}
-			if m.Type == "bind" && m.Source != "" && !strings.HasPrefix(m.Source, "/") && !vols[m.Source] {
-				return fail(f+".source", "%q is neither an absolute path nor a volume in volumes:", m.Source)
+			if m.Type == "bind" && !strings.HasPrefix(m.Source, "/") {
+				if m.Source == "" {
+					return fail(f+".source", "is required for a bind mount (an absolute path or a volume in volumes:)")
+				}
+				v := vols[m.Source]
+				if v == nil {
+					return fail(f+".source", "%q is neither an absolute path nor a volume in volumes:", m.Source)
+				}
+				if v.ReadOnly && !volumeReadOnlyOK(m.Options) {
+					return fail(f+".options", "volume %q is read-only, but the mount would mount it read-write (add ro to its options)", v.Name)
+				}
 			}
 		}
 	}
