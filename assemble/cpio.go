@@ -61,6 +61,7 @@ type CPIOWriter struct {
 	planNlnk map[string]int    // first name of an inode -> number of hard links to it
 	planDirs map[string]bool   // every directory, given or implied
 	planSubd map[string]int    // directory -> number of immediate subdirectories
+	planOcc  cpioOccurrences   // names written more than once
 
 	// write state
 	seen   map[string]byte         // name -> tar typeflag of what was written
@@ -68,7 +69,38 @@ type CPIOWriter struct {
 	groups map[string]*cpioGroup   // first name -> open hard-link group
 	others map[string]cpioNodeCopy // non-regular, non-dir entries, for hard links to them
 	dirs   map[string]bool         // directories written (given or synthesised)
+	occ    cpioOccurrences         // as planOcc, while writing
+	shared map[string]bool         // name -> its current inode is a hard-link group's
 	hdr    [cpioHdrLen]byte
+}
+
+// cpioOccurrences tell the occurrences of a name apart: a name written again
+// (a later image replacing a file) is a new file, and hard links refer to the
+// occurrence current when they come, as when a tar is unpacked. Keys are the
+// name for its first occurrence, then name NUL generation.
+type cpioOccurrences struct {
+	seen map[string]bool
+	gen  map[string]int
+}
+
+// next records a new occurrence of name and returns its key.
+func (o *cpioOccurrences) next(name string) string {
+	if o.seen == nil {
+		o.seen, o.gen = map[string]bool{}, map[string]int{}
+	}
+	if o.seen[name] {
+		o.gen[name]++
+	}
+	o.seen[name] = true
+	return o.key(name)
+}
+
+// key is the key of name's current occurrence.
+func (o *cpioOccurrences) key(name string) string {
+	if g := o.gen[name]; g > 0 {
+		return fmt.Sprintf("%s\x00%d", name, g)
+	}
+	return name
 }
 
 // cpioGroup is a hard-link group being written: every member has been given
@@ -102,7 +134,23 @@ func NewCPIOWriter(w io.Writer) *CPIOWriter {
 		groups:   map[string]*cpioGroup{},
 		others:   map[string]cpioNodeCopy{},
 		dirs:     map[string]bool{},
+		shared:   map[string]bool{},
 	}
+}
+
+// unshare is called before name is written again. The kernel's initramfs
+// unpacker opens an existing regular file of the same name with O_TRUNC,
+// which would change every hard link to it too; tar, and the image the YAML
+// describes, replace the file instead. So when name's current inode is a
+// hard-link group's, an empty fifo goes first: the unpacker unlinks a name
+// whose type differs (init/initramfs.c clean_path), so the next entry
+// creates a new inode and the other links keep theirs.
+func (c *CPIOWriter) unshare(name string) error {
+	if !c.shared[name] {
+		return nil
+	}
+	delete(c.shared, name)
+	return c.writeEntry(name, cpioNode{ino: c.nextIno(), mode: cpioIFIFO, nlink: 1}, 0, nil)
 }
 
 // cpioName turns a tar name into an archive name: relative, cleaned, with no
@@ -133,6 +181,7 @@ func (c *CPIOWriter) Plan(h *tar.Header) error {
 	}
 	c.planParents(name)
 	switch h.Typeflag {
+	case tar.TypeXGlobalHeader:
 	case tar.TypeDir:
 		c.planDir(name)
 	case tar.TypeLink:
@@ -140,11 +189,14 @@ func (c *CPIOWriter) Plan(h *tar.Header) error {
 		if err != nil {
 			return err
 		}
+		target = c.planOcc.key(target)
 		if first, ok := c.planLink[target]; ok {
 			target = first
 		}
-		c.planLink[name] = target
+		c.planLink[c.planOcc.next(name)] = target
 		c.planNlnk[target]++
+	default:
+		c.planOcc.next(name)
 	}
 	return nil
 }
@@ -194,6 +246,13 @@ func (c *CPIOWriter) WriteTarEntry(h *tar.Header, r io.Reader) error {
 	if err := c.writeParents(name); err != nil {
 		return err
 	}
+	key := name
+	if h.Typeflag != tar.TypeDir {
+		if err := c.unshare(name); err != nil {
+			return err
+		}
+		key = c.occ.next(name)
+	}
 
 	switch h.Typeflag {
 	case tar.TypeReg, '\x00', tar.TypeGNUSparse, tar.TypeCont:
@@ -202,18 +261,15 @@ func (c *CPIOWriter) WriteTarEntry(h *tar.Header, r io.Reader) error {
 		}
 		n.mode |= cpioIFREG
 		c.seen[name] = tar.TypeReg
-		delete(c.alias, name)
-		if links := c.planNlnk[name]; links > 0 {
-			if _, open := c.groups[name]; open {
-				return fmt.Errorf("cpio: %s: written twice while its hard links are pending", h.Name)
-			}
+		if links := c.planNlnk[key]; links > 0 {
 			data := make([]byte, h.Size)
 			if _, err := io.ReadFull(r, data); err != nil {
 				return fmt.Errorf("cpio: %s: reading data: %w", h.Name, err)
 			}
 			n.ino = c.nextIno()
 			n.nlink = uint32(links + 1)
-			c.groups[name] = &cpioGroup{n: n, remaining: links, data: data}
+			c.groups[key] = &cpioGroup{n: n, remaining: links, data: data}
+			c.shared[name] = true
 			return c.writeEntry(name, n, 0, nil)
 		}
 		n.ino = c.nextIno()
@@ -246,7 +302,7 @@ func (c *CPIOWriter) WriteTarEntry(h *tar.Header, r io.Reader) error {
 		n.ino = c.nextIno()
 		c.seen[name] = tar.TypeSymlink
 		body := []byte(h.Linkname)
-		c.others[name] = cpioNodeCopy{n: n, body: body}
+		c.others[key] = cpioNodeCopy{n: n, body: body}
 		return c.writeEntry(name, n, uint32(len(body)), body)
 
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
@@ -260,26 +316,28 @@ func (c *CPIOWriter) WriteTarEntry(h *tar.Header, r io.Reader) error {
 		}
 		n.ino = c.nextIno()
 		c.seen[name] = h.Typeflag
-		c.others[name] = cpioNodeCopy{n: n}
+		c.others[key] = cpioNodeCopy{n: n}
 		return c.writeEntry(name, n, 0, nil)
 
 	case tar.TypeLink:
-		return c.writeLink(h, name)
+		return c.writeLink(h, name, key)
 	}
 	return fmt.Errorf("cpio: %s: unsupported tar entry type %q", h.Name, h.Typeflag)
 }
 
-func (c *CPIOWriter) writeLink(h *tar.Header, name string) error {
-	target, err := cpioName(h.Linkname)
+func (c *CPIOWriter) writeLink(h *tar.Header, name, key string) error {
+	targetName, err := cpioName(h.Linkname)
 	if err != nil {
 		return err
 	}
+	target := c.occ.key(targetName)
 	if first, ok := c.alias[target]; ok {
 		target = first
 	}
 	if g := c.groups[target]; g != nil {
-		c.alias[name] = target
+		c.alias[key] = target
 		c.seen[name] = tar.TypeLink
+		c.shared[name] = true
 		g.remaining--
 		if g.remaining > 0 {
 			return c.writeEntry(name, g.n, 0, nil)
@@ -295,11 +353,11 @@ func (c *CPIOWriter) writeLink(h *tar.Header, name string) error {
 		// regular files, so write an equal node of its own.
 		n := o.n
 		n.ino = c.nextIno()
-		c.seen[name] = c.seen[target]
-		c.others[name] = cpioNodeCopy{n: n, body: o.body}
+		c.seen[name] = c.seen[targetName]
+		c.others[key] = cpioNodeCopy{n: n, body: o.body}
 		return c.writeEntry(name, n, uint32(len(o.body)), o.body)
 	}
-	switch c.seen[target] {
+	switch c.seen[targetName] {
 	case 0:
 		return fmt.Errorf("cpio: hard link %s: target %s is not earlier in the archive", h.Name, h.Linkname)
 	case tar.TypeDir:
