@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"regexp"
 	"slices"
@@ -44,6 +45,9 @@ type LockedDeb struct {
 	SHA256   string `yaml:"sha256"`
 	Size     int64  `yaml:"size"`
 }
+
+// DebUpstreamEnv names Options.DebianUpstream when no flag does.
+const DebUpstreamEnv = "LKPKG_DEB_UPSTREAM"
 
 // DefaultDebDownloadDir is $LKPKG_DEB_CACHE, else ~/.cache/lkpkg/deb.
 func DefaultDebDownloadDir() string { return userdir.Cache("LKPKG_DEB_CACHE", "deb") }
@@ -241,10 +245,23 @@ func fetchDebian(ctx context.Context, c *Config, l *DebianLock, opts Options) (F
 	)
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(max(opts.Jobs, 4))
+	upstream := opts.DebianUpstream
+	if upstream == "" {
+		upstream = os.Getenv(DebUpstreamEnv)
+	}
+	if upstream != "" {
+		if err := checkURL(upstream); err != nil {
+			return nil, fmt.Errorf("Debian upstream: %w", err)
+		}
+	}
 	for _, p := range todo {
-		src, _ := c.Debian.source(p.Suite)
+		base := upstream
+		if base == "" {
+			src, _ := c.Debian.source(p.Suite)
+			base = src.URL
+		}
 		eg.Go(func() error {
-			file, err := cl.Fetch(ectx, src.URL, p.Filename, p.SHA256, p.Size)
+			file, err := cl.Fetch(ectx, base, p.Filename, p.SHA256, p.Size)
 			if err != nil {
 				return fmt.Errorf("locked package %s (%s): %w", p, p.Filename, err)
 			}

@@ -21,10 +21,15 @@ const SigningKeyEnv = "LKPKG_MIRROR_SIGNING_KEY"
 // Options are the machine-specific parts of a mirror run: none of them
 // changes the lock or the image.
 type Options struct {
-	Upstream       string           // overrides mirror.yml's upstream ("" = $LKPKG_APK_UPSTREAM or mirror.yml)
-	SigningKey     string           // private key file ("" = $LKPKG_MIRROR_SIGNING_KEY, else signing-key without .pub)
-	DownloadDir    string           // APK download cache; "" = DefaultDownloadDir()
-	DebDownloadDir string           // Debian download cache; "" = DefaultDebDownloadDir()
+	Upstream       string // overrides mirror.yml's upstream ("" = $LKPKG_APK_UPSTREAM or mirror.yml)
+	SigningKey     string // private key file ("" = $LKPKG_MIRROR_SIGNING_KEY, else signing-key without .pub)
+	DownloadDir    string // APK download cache; "" = DefaultDownloadDir()
+	DebDownloadDir string // Debian download cache; "" = DefaultDebDownloadDir()
+	// DebianUpstream, when set, serves every locked .deb at fetch time
+	// (URL + "/" + the lock's pool filename) instead of debian.sources:
+	// another copy of the archive, or a mirror image's /mirror/debian.
+	// Locking still needs the real sources' signed InRelease files.
+	DebianUpstream string
 	GoDownloadDir  string           // Go module download cache; "" = DefaultGoDownloadDir()
 	Now            func() time.Time // clock for signature expiry checks; nil = time.Now
 	Jobs           int              // parallel downloads

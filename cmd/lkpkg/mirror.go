@@ -2,16 +2,21 @@ package main
 
 import (
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/lkpkg/lkpkg/assemble"
 	"github.com/lkpkg/lkpkg/mirror"
 )
 
 func newMirrorCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mirror",
-		Short: "Pinned, verified, offline Alpine APK mirrors",
+		Short: "Pinned, verified, offline mirrors of Alpine, Debian and Go sources",
 		Long: `A mirror is a directory with mirror.yml: upstream repositories, trusted
 keys, arches and the packages wanted. lkpkg resolves them against the
 signed upstream indexes the way apk-tools does and pins the closure in
@@ -20,14 +25,19 @@ verifying each one, and packs a signed offline repository plus a base
 root filesystem as a reproducible OCI image that package builds use as
 their FROM, with the network off.
 
---upstream (or $LKPKG_APK_UPSTREAM) points at another copy of the upstream
-(http://, https:// or file://) without changing the lock.`,
+mirror.yml may also name Debian archives (debian:) and Go toolchains and
+modules (go:); see the README's "Debian and Go sources".
+
+--upstream (or $LKPKG_APK_UPSTREAM) points at another copy of the Alpine
+upstream, and --debian-upstream (or $LKPKG_DEB_UPSTREAM) at another copy of
+the Debian pool (http://, https:// or file://), without changing the lock.`,
 	}
 	var opts mirror.Options
 	cmd.PersistentFlags().StringVar(&opts.Upstream, "upstream", "", "upstream base URL to use instead of mirror.yml's (default $LKPKG_APK_UPSTREAM)")
+	cmd.PersistentFlags().StringVar(&opts.DebianUpstream, "debian-upstream", "", "fetch every locked .deb from this copy of the archive instead of debian.sources (default $LKPKG_DEB_UPSTREAM)")
 	cmd.PersistentFlags().StringVar(&opts.DownloadDir, "download-cache", "", "verified package downloads (default $LKPKG_APK_CACHE or ~/.cache/lkpkg/apk)")
 	cmd.PersistentFlags().IntVarP(&opts.Jobs, "jobs", "j", 4, "parallel downloads")
-	cmd.AddCommand(newMirrorLockCmd(&opts), newMirrorFetchCmd(&opts), newMirrorBuildCmd(g, &opts), newMirrorKeygenCmd())
+	cmd.AddCommand(newMirrorLockCmd(&opts), newMirrorFetchCmd(g, &opts), newMirrorBuildCmd(g, &opts), newMirrorKeygenCmd())
 	return cmd
 }
 
@@ -91,8 +101,9 @@ the same inputs give a byte-identical lock:
 	}
 }
 
-func newMirrorFetchCmd(opts *mirror.Options) *cobra.Command {
-	return &cobra.Command{
+func newMirrorFetchCmd(g *globalFlags, opts *mirror.Options) *cobra.Command {
+	var fromImage string
+	cmd := &cobra.Command{
 		Use:   "fetch [DIR|mirror.yml]",
 		Short: "Download exactly the locked packages, verifying size, checksum and signature",
 		Long: `fetch downloads what mirror.lock names into the download caches
@@ -100,7 +111,15 @@ func newMirrorFetchCmd(opts *mirror.Options) *cobra.Command {
 $LKPKG_GOMOD_CACHE) and verifies each file: .apk size, checksum, signature
 and data hash; .deb size and SHA-256; Go module zips and go.mod files
 against their h1: hashes. A file already cached and valid needs no network,
-so a lock keeps working after upstream has moved on.`,
+so a lock keeps working after upstream has moved on.
+
+A mirror image keeps every .deb it was built from (/mirror/debian). When the
+archive no longer serves a locked version and the download cache is gone,
+--from-image REF takes the .debs out of that image (from the local cache:
+lkpkg cache import it first) and verifies each against the lock, as any
+download is.`,
+		Example: `  lkpkg mirror fetch pkgs/toolchain
+  lkpkg mirror fetch --from-image lkpkg/toolchain:<tag> pkgs/toolchain`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := loadMirror(args)
@@ -109,6 +128,14 @@ so a lock keeps working after upstream has moved on.`,
 			}
 			o := *opts
 			o.Progress = cmd.ErrOrStderr()
+			if fromImage != "" {
+				dir, err := debsFromImage(g, fromImage, c)
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				o.DebianUpstream = "file://" + filepath.Join(dir, mirror.RepoDir, "debian")
+			}
 			_, _, st, err := mirror.Fetch(cmd.Context(), c, o)
 			if err != nil {
 				return err
@@ -121,6 +148,68 @@ so a lock keeps working after upstream has moved on.`,
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&fromImage, "from-image", "", "take the locked .debs from this mirror image in the local cache (its /mirror/debian)")
+	return cmd
+}
+
+// debsFromImage unpacks a cached mirror image (digest-checked, safely: see
+// assemble.Unpack) into a temporary directory and returns it.
+func debsFromImage(g *globalFlags, ref string, c *mirror.Config) (string, error) {
+	if c.Debian == nil {
+		return "", fmt.Errorf("--from-image: %s has no debian: section", c.File())
+	}
+	store, err := g.openCache()
+	if err != nil {
+		return "", err
+	}
+	arches, err := c.OCIArches()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "lkpkg-debs-")
+	if err != nil {
+		return "", err
+	}
+	for _, arch := range arches {
+		img, err := store.Image(ref, v1.Platform{OS: "linux", Architecture: arch})
+		if err != nil {
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("--from-image %s (%s): %w", ref, arch, err)
+		}
+		sub := filepath.Join(dir, arch)
+		if err := assemble.Unpack(sub, img, assemble.ExtractOptions{}); err != nil {
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("--from-image %s (%s): %w", ref, arch, err)
+		}
+		// Every arch's image keeps its own closure; merge the pools.
+		if err := mergeTree(filepath.Join(sub, mirror.RepoDir, "debian"), filepath.Join(dir, mirror.RepoDir, "debian")); err != nil {
+			os.RemoveAll(dir)
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+// mergeTree moves the regular files below src into dst (same relative
+// paths); the lock's checksums decide whether any of them is used.
+func mergeTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return err
+		}
+		return os.Rename(p, to)
+	})
 }
 
 func newMirrorBuildCmd(g *globalFlags, opts *mirror.Options) *cobra.Command {
