@@ -51,6 +51,10 @@ type Base struct {
 	Ref    string  // as written (after ARG expansion)
 	Digest v1.Hash // from the cache or the reference; zero for tree packages
 	Pkg    *Package
+	// BuildPlatformOnly: used only as `FROM --platform=$BUILDPLATFORM`
+	// (tools run on the builder), on every platform built; BuildKit picks
+	// the builder's platform from its index.
+	BuildPlatformOnly bool
 }
 
 // Ref is the image reference the package is stored and pushed under.
@@ -319,13 +323,16 @@ func (l *Loader) resolveBases(p *Package) error {
 			}
 		}
 		for _, ref := range refs {
-			if _, ok := p.Bases[ref]; ok {
+			if b, ok := p.Bases[ref]; ok {
+				b.BuildPlatformOnly = b.BuildPlatformOnly && buildOnly[ref]
+				p.Bases[ref] = b
 				continue
 			}
 			b, err := l.resolveBase(p, ref)
 			if err != nil {
 				return fmt.Errorf("%s: FROM %s: %w", dfFile, ref, err)
 			}
+			b.BuildPlatformOnly = buildOnly[ref]
 			p.Bases[ref] = b
 		}
 	}

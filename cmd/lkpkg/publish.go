@@ -258,6 +258,16 @@ func buildOf(c *cache.Cache, p *pkgbuild.Package, platform v1.Platform) (attest.
 			bases[ref] = b.Digest.String() // pinned by the tag's inputs
 			continue
 		}
+		if b.BuildPlatformOnly {
+			// A builder-side tool image (a cross toolchain): BuildKit took
+			// the builder's platform from this index.
+			desc, ok, err := c.Resolve(b.Pkg.Ref())
+			if err != nil || !ok {
+				return attest.Build{}, fmt.Errorf("base %s: not in the cache (%v)", b.Pkg.Ref(), err)
+			}
+			bases[ref] = desc.Digest.String()
+			continue
+		}
 		img, err := c.Image(b.Pkg.Ref(), platform)
 		if err != nil {
 			return attest.Build{}, fmt.Errorf("base %s for %s: %w", b.Pkg.Ref(), platform, err)
