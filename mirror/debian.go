@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"gopkg.in/yaml.v3"
 
 	"github.com/lkpkg/lkpkg/internal/userdir"
 	"github.com/lkpkg/lkpkg/mirror/deb"
@@ -123,10 +125,18 @@ func resolveDebian(ctx context.Context, c *Config, opts Options) (*DebianLock, e
 	}
 	lock := &DebianLock{Packages: map[string][]LockedDeb{}}
 	releases := make([]*deb.Release, len(d.Sources))
+	previous := previousReleaseDates(c.LockFile())
 	for i, s := range d.Sources {
 		rel, err := cl.Release(ctx, s.URL, s.Suite, kr, now)
 		if err != nil {
 			return nil, fmt.Errorf("%s: debian.sources[%d] (%s %s): %w", c.file, i, s.URL, s.Suite, err)
+		}
+		// A validly signed but older InRelease (replayed by someone on the
+		// path: the suites without Valid-Until never expire) would pin
+		// packages that later point releases fixed.
+		if prev, ok := previous[s.Suite]; ok && rel.Date.Before(prev) && !opts.AllowOlderRelease {
+			return nil, fmt.Errorf("%s: debian.sources[%d] (%s %s): the archive's InRelease is dated %s, older than the %s that %s was locked from: refusing a rollback (pass --allow-older-release if this is intended)",
+				c.file, i, s.URL, s.Suite, rel.Date.UTC().Format(time.RFC3339), prev.UTC().Format(time.RFC3339), c.LockFile())
 		}
 		releases[i] = rel
 		lock.Releases = append(lock.Releases, LockedRelease{Suite: s.Suite, Date: rel.Date.UTC().Format(time.RFC3339), SHA256: rel.SHA256, SignedBy: rel.SignedBy})
@@ -172,7 +182,7 @@ func resolveDebian(ctx context.Context, c *Config, opts Options) (*DebianLock, e
 	}
 	for _, arch := range sortedStrings(d.Arches) {
 		arches := []string{arch}
-		for _, f := range d.Foreign {
+		for _, f := range sortedStrings(d.Foreign) {
 			if f != arch {
 				arches = append(arches, f)
 			}
@@ -287,11 +297,25 @@ func (d *DebianConfig) inputs(c *Config, w io.Writer) error {
 		fmt.Fprintf(w, "debian world %s %s\n", a, strings.Join(d.World(a), " "))
 	}
 	fmt.Fprintf(w, "debian foreign %s essential %v\n", strings.Join(sortedStrings(d.Foreign), " "), d.Essential)
-	kr, err := d.keyring(c)
-	if err != nil {
+	// The key files themselves, not only their fingerprints: a revocation
+	// or a new expiry date in a keyring makes the lock stale.
+	if _, err := d.keyring(c); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "debian keys %s\n", strings.Join(kr.Fingerprints(), " "))
+	files := []string{c.Path(d.Keyring)}
+	if fi, err := os.Stat(files[0]); err == nil && fi.IsDir() {
+		gpg, _ := filepath.Glob(filepath.Join(files[0], "*.gpg"))
+		asc, _ := filepath.Glob(filepath.Join(files[0], "*.asc"))
+		files = append(gpg, asc...)
+		sort.Strings(files)
+	}
+	for _, f := range files {
+		sum, err := fileSHA256(f)
+		if err != nil {
+			return fmt.Errorf("%s: debian.keyring: %w", c.file, err)
+		}
+		fmt.Fprintf(w, "debian key %s sha256:%s\n", filepath.Base(f), sum)
+	}
 	return nil
 }
 
@@ -314,4 +338,26 @@ func sortedStrings(s []string) []string {
 	s = slices.Clone(s)
 	sort.Strings(s)
 	return s
+}
+
+// previousReleaseDates reads the InRelease dates of the current lock, if
+// there is one (stale or not), by suite.
+func previousReleaseDates(file string) map[string]time.Time {
+	out := map[string]time.Time{}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return out
+	}
+	var l struct {
+		Debian *DebianLock `yaml:"debian"`
+	}
+	if yaml.Unmarshal(data, &l) != nil || l.Debian == nil {
+		return out
+	}
+	for _, r := range l.Debian.Releases {
+		if t, err := time.Parse(time.RFC3339, r.Date); err == nil {
+			out[r.Suite] = t
+		}
+	}
+	return out
 }

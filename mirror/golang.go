@@ -86,7 +86,10 @@ func resolveGo(ctx context.Context, c *Config, opts Options) (*GoLock, error) {
 			lock.Toolchains = append(lock.Toolchains, lm)
 		}
 	}
-	seen := map[string]bool{}
+	// Closures overlap: a module one root needs only go.mod of may be a
+	// module another root needs whole. Merged so that the zip wins, the
+	// lock does not depend on the order of go.modules.
+	merged := map[string]LockedModule{}
 	for _, s := range c.Go.Modules {
 		p, v, _ := splitModule(s)
 		root, err := cl.Lookup(ctx, p, v)
@@ -99,11 +102,13 @@ func resolveGo(ctx context.Context, c *Config, opts Options) (*GoLock, error) {
 		}
 		for _, m := range mods {
 			k := m.Path + "@" + m.Version
-			if !seen[k] {
-				seen[k] = true
-				lock.Modules = append(lock.Modules, lockedModule(m))
+			if old, ok := merged[k]; !ok || (old.Sum == "" && m.Sum != "") {
+				merged[k] = lockedModule(m)
 			}
 		}
+	}
+	for _, m := range merged {
+		lock.Modules = append(lock.Modules, m)
 	}
 	sortModules(lock.Modules)
 	return lock, nil
@@ -150,8 +155,16 @@ func (g *GoConfig) inputs(w io.Writer) {
 func (l *GoLock) validate(c *Config) error {
 	if c.Go.Toolchain != "" {
 		for _, arch := range c.Go.Arches {
-			if _, ok := l.toolchain(arch); !ok {
+			m, ok := l.toolchain(arch)
+			if !ok {
 				return fmt.Errorf("go toolchain for %s is not locked: run `lkpkg mirror lock` again", arch)
+			}
+			p, v, err := gomod.ToolchainModule(c.Go.Toolchain, arch)
+			if err != nil {
+				return err
+			}
+			if m.Path != p || m.Version != v || m.Sum == "" {
+				return fmt.Errorf("go toolchain for %s: the lock names %s@%s, mirror.yml wants %s@%s", arch, m.Path, m.Version, p, v)
 			}
 		}
 	}

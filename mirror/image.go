@@ -31,7 +31,7 @@ const ImageFormat = "lkpkg-mirror-v3"
 // change them when debroot's or gomod's output changes.
 const (
 	DebianLayout = "debroot-v1"
-	GoLayout     = "gomod-v1"
+	GoLayout     = "gomod-v2"
 )
 
 // RepoDir is where the offline repository sits in the mirror image;
@@ -51,12 +51,17 @@ func Tag(c *Config) (string, error) {
 // TagInputs lists what the tag hashes: the format, the timestamp clamp,
 // the lock, the mirror's public key and each base root filesystem.
 func TagInputs(c *Config) ([]byte, error) {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "format %s\nepoch %d\n", ImageFormat, c.Epoch())
 	lock, err := os.ReadFile(c.LockFile())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (run `lkpkg mirror lock`)", c.LockFile(), err)
 	}
+	return tagInputs(c, lock)
+}
+
+// tagInputs is TagInputs for the given lock bytes.
+func tagInputs(c *Config, lock []byte) ([]byte, error) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "format %s\nepoch %d\n", ImageFormat, c.Epoch())
 	fmt.Fprintf(&b, "lock sha256:%x\n", sha256.Sum256(lock))
 	if c.HasAlpine() {
 		pub, err := os.ReadFile(c.Path(c.SigningKey))

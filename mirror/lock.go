@@ -34,6 +34,8 @@ type Lock struct {
 	Debian *DebianLock `yaml:"debian,omitempty"`
 	// Go pins mirror.yml's go: section.
 	Go *GoLock `yaml:"go,omitempty"`
+
+	raw []byte // the bytes ReadLock read: the tag hashes exactly these
 }
 
 // LockedIndex is one upstream index seen when locking.
@@ -149,7 +151,7 @@ func ReadLock(file string, c *Config) (*Lock, error) {
 		}
 		return nil, err
 	}
-	var l Lock
+	l := Lock{raw: data}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&l); err != nil {

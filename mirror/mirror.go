@@ -2,6 +2,8 @@ package mirror
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -30,10 +32,13 @@ type Options struct {
 	// another copy of the archive, or a mirror image's /mirror/debian.
 	// Locking still needs the real sources' signed InRelease files.
 	DebianUpstream string
-	GoDownloadDir  string           // Go module download cache; "" = DefaultGoDownloadDir()
-	Now            func() time.Time // clock for signature expiry checks; nil = time.Now
-	Jobs           int              // parallel downloads
-	Progress       io.Writer        // nil = silent
+	// AllowOlderRelease lets lock accept an InRelease dated before the one
+	// the current lock was made from.
+	AllowOlderRelease bool
+	GoDownloadDir     string           // Go module download cache; "" = DefaultGoDownloadDir()
+	Now               func() time.Time // clock for signature expiry checks; nil = time.Now
+	Jobs              int              // parallel downloads
+	Progress          io.Writer        // nil = silent
 }
 
 // Load reads mirror.yml from a directory or a file path.
@@ -187,10 +192,14 @@ func Build(ctx context.Context, c *Config, opts Options, store Store) (string, v
 	if err != nil {
 		return "", v1.Descriptor{}, err
 	}
-	ref, err := c.Ref()
+	// The tag hashes the lock bytes the image was built from, read once:
+	// a lock changed meanwhile cannot lend its tag to this image.
+	in, err := tagInputs(c, lock.raw)
 	if err != nil {
 		return "", v1.Descriptor{}, err
 	}
+	sum := sha256.Sum256(in)
+	ref := c.Repo() + ":" + hex.EncodeToString(sum[:])[:40]
 	desc, err := store.WriteIndex(ctx, ref, idx)
 	return ref, desc, err
 }

@@ -50,7 +50,7 @@ func loadMirror(args []string) (*mirror.Config, error) {
 }
 
 func newMirrorLockCmd(opts *mirror.Options) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "lock [DIR|mirror.yml]",
 		Short: "Resolve mirror.yml against the signed upstream indexes and write mirror.lock",
 		Long: `lock resolves every section of mirror.yml and writes mirror.lock, sorted, so
@@ -99,6 +99,8 @@ the same inputs give a byte-identical lock:
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&opts.AllowOlderRelease, "allow-older-release", false, "accept a Debian InRelease dated before the one the current lock was made from (refused by default: a replayed, older release)")
+	return cmd
 }
 
 func newMirrorFetchCmd(g *globalFlags, opts *mirror.Options) *cobra.Command {

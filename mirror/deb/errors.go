@@ -16,6 +16,9 @@ var (
 	ErrKeyExpired = errors.New("signing key expired")
 	// ErrKeyRevoked: the signing key has been revoked.
 	ErrKeyRevoked = errors.New("signing key revoked")
+	// ErrWeakDigest: a signature uses a digest weaker than SHA-256 (MD5,
+	// SHA-1 and RIPEMD-160, which apt refuses, or SHA-224).
+	ErrWeakDigest = errors.New("weak signature digest")
 	// ErrSignatureExpired: the signature itself has expired or was made in
 	// the future.
 	ErrSignatureExpired = errors.New("signature expired")

@@ -2,6 +2,7 @@ package deb
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -26,7 +27,8 @@ const maxClockSkew = 5 * time.Minute
 // signs with two or three keys (current and next release's), and the
 // others may legitimately be unknown to kr. It refuses data that is not a
 // single clearsigned message, signatures that do not verify, unknown,
-// expired or revoked keys, expired signatures, a Valid-Until before now
+// expired or revoked keys, expired signatures, signatures whose digest is
+// weaker than SHA-256 (MD5, SHA-1, RIPEMD-160, SHA-224), a Valid-Until before now
 // and a Date more than a few minutes after now. Errors wrap the Err*
 // sentinels and name the suite and the key ids involved.
 func VerifyInRelease(data []byte, kr *Keyring, now time.Time) (*Release, error) {
@@ -118,14 +120,26 @@ type sigProblem struct {
 
 // problemRank orders refusal reasons: the most alarming one becomes the
 // error callers match with errors.Is.
-var problemRank = []error{ErrBadSignature, ErrKeyRevoked, ErrKeyExpired, ErrSignatureExpired, ErrUnknownKey}
+var problemRank = []error{ErrBadSignature, ErrKeyRevoked, ErrWeakDigest, ErrKeyExpired, ErrSignatureExpired, ErrUnknownKey}
+
+// strongHash reports whether a signature's digest is at least as strong
+// as SHA-256: SHA-256, SHA-384, SHA-512 or SHA-3. apt refuses MD5, SHA-1
+// and RIPEMD-160 (collisions make one signature vouch for a second,
+// forged text); SHA-224, which apt still takes, is refused too.
+func strongHash(h crypto.Hash) bool {
+	switch h {
+	case crypto.SHA256, crypto.SHA384, crypto.SHA512, crypto.SHA3_256, crypto.SHA3_512:
+		return true
+	}
+	return false
+}
 
 // verifySignatures checks each signature packet on its own, so that an
 // unknown, expired or broken first signature cannot hide a good second one
 // (openpgp.VerifyDetachedSignature stops at the first known issuer). It
 // returns the primary and signing key fingerprints of the first good one.
 func verifySignatures(block *clearsign.Block, kr *Keyring, now time.Time) (primary, signing string, err error) {
-	sigs, err := readSignatures(block)
+	sigs, problems, err := readSignatures(block)
 	if err != nil {
 		return "", "", err
 	}
@@ -133,7 +147,6 @@ func verifySignatures(block *clearsign.Block, kr *Keyring, now time.Time) (prima
 	// the Date check gives, so a signature made seconds "in the future" by
 	// a slightly fast archive clock is not refused.
 	config := &packet.Config{Time: func() time.Time { return now.Add(maxClockSkew) }}
-	var problems []sigProblem
 	for _, sig := range sigs {
 		var one bytes.Buffer
 		if err := sig.Serialize(&one); err != nil {
@@ -141,6 +154,15 @@ func verifySignatures(block *clearsign.Block, kr *Keyring, now time.Time) (prima
 			continue
 		}
 		_, signer, err := openpgp.VerifyDetachedSignature(kr.entities, bytes.NewReader(block.Bytes), &one, config)
+		if err == nil && !strongHash(sig.Hash) {
+			// go-crypto's v1 API verifies SHA-1 (and SHA-224)
+			// signatures without a word; apt (gpgv) treats SHA-1 ones as
+			// worthless, since a collision lets one signature cover a
+			// second, forged text.
+			problems = append(problems, sigProblem{ErrWeakDigest, fmt.Sprintf(
+				"%s: signature uses the weak digest %s (SHA-256 or stronger is required)", describeIssuer(sig, kr), sig.Hash)})
+			continue
+		}
 		if err == nil {
 			return fingerprint(signer.PrimaryKey.Fingerprint), signingKey(sig, signer), nil
 		}
@@ -161,35 +183,84 @@ func verifySignatures(block *clearsign.Block, kr *Keyring, now time.Time) (prima
 	return "", "", fmt.Errorf("%w: no good signature by a trusted key (%s)", kind, strings.Join(descs, "; "))
 }
 
-// readSignatures parses the armored signature block into its packets.
-func readSignatures(block *clearsign.Block) ([]*packet.Signature, error) {
+// readSignatures parses the armored signature block into its packets. It
+// skips the packets go-crypto's packet.Reader skips (markers, unknown
+// types, unsupported algorithms), except signatures whose digest is MD5
+// or RIPEMD-160: go-crypto cannot parse those, and they are returned as
+// weak-digest problems, so the refusal says why instead of "no
+// signatures".
+func readSignatures(block *clearsign.Block) ([]*packet.Signature, []sigProblem, error) {
 	raw, err := io.ReadAll(block.ArmoredSignature.Body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signature block: %v", ErrNotClearsigned, err)
+		return nil, nil, fmt.Errorf("%w: signature block: %v", ErrNotClearsigned, err)
 	}
 	var sigs []*packet.Signature
-	pr := packet.NewReader(bytes.NewReader(raw))
+	var weak []sigProblem
+	or := packet.NewOpaqueReader(bytes.NewReader(raw))
 	for {
-		p, err := pr.Next()
+		op, err := or.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: signature block: %v", ErrNotClearsigned, err)
+			return nil, nil, fmt.Errorf("%w: signature block: %v", ErrNotClearsigned, err)
+		}
+		p, err := op.Parse()
+		if err != nil {
+			if h, ok := unparsedWeakHash(op); ok {
+				weak = append(weak, sigProblem{ErrWeakDigest, fmt.Sprintf(
+					"a signature uses the weak digest %s (SHA-256 or stronger is required)", h)})
+				continue
+			}
+			var unknown pgperrors.UnknownPacketTypeError
+			var unsupported pgperrors.UnsupportedError
+			if errors.As(err, &unknown) || errors.As(err, &unsupported) {
+				continue // as packet.Reader does
+			}
+			return nil, nil, fmt.Errorf("%w: signature block: %v", ErrNotClearsigned, err)
+		}
+		if _, ok := p.(*packet.Marker); ok {
+			continue
 		}
 		sig, ok := p.(*packet.Signature)
 		if !ok {
-			return nil, fmt.Errorf("%w: signature block holds a %T", ErrNotClearsigned, p)
+			return nil, nil, fmt.Errorf("%w: signature block holds a %T", ErrNotClearsigned, p)
 		}
 		if sig.IssuerKeyId == nil {
-			return nil, fmt.Errorf("%w: signature without issuer", ErrNotClearsigned)
+			return nil, nil, fmt.Errorf("%w: signature without issuer", ErrNotClearsigned)
 		}
 		sigs = append(sigs, sig)
 	}
-	if len(sigs) == 0 {
-		return nil, fmt.Errorf("%w: no signatures", ErrNotClearsigned)
+	if len(sigs) == 0 && len(weak) == 0 {
+		return nil, nil, fmt.Errorf("%w: no signatures", ErrNotClearsigned)
 	}
-	return sigs, nil
+	return sigs, weak, nil
+}
+
+// unparsedWeakHash reports the digest of a signature packet that
+// go-crypto refused to parse, if it is MD5 or RIPEMD-160. Version 4 and
+// later signatures start version, type, public-key algorithm, hash
+// algorithm (RFC 9580 5.2.3); version 3 ones have the hash at offset 16.
+func unparsedWeakHash(op *packet.OpaquePacket) (crypto.Hash, bool) {
+	const tagSignature = 2
+	c := op.Contents
+	if op.Tag != tagSignature || len(c) < 4 {
+		return 0, false
+	}
+	id := c[3]
+	if c[0] == 2 || c[0] == 3 {
+		if len(c) < 17 {
+			return 0, false
+		}
+		id = c[16]
+	}
+	switch id {
+	case 1:
+		return crypto.MD5, true
+	case 3:
+		return crypto.RIPEMD160, true
+	}
+	return 0, false
 }
 
 // classify turns a go-crypto verification error into a sigProblem.

@@ -21,15 +21,26 @@ type ResolveOptions struct {
 // "make (>= 4)", "gcc=4:12.2.0-3" or alternatives "a | b". Without an
 // architecture qualifier it means the native architecture.
 //
+// Versions are chosen as apt chooses them (without pins): each name in
+// each architecture has one candidate, its highest version across all
+// the indexes, and a dependency is satisfied only by candidates (or by
+// what candidates Provide), never by an older version that happens to
+// meet its constraint: for "Depends: libfoo (<< 1.1)" with libfoo 1.0
+// and 1.1 available the dependency is unsatisfiable, as apt reports
+// "but 1.1 is to be installed". Only a wanted spec can pick an older
+// version, by naming it ("libfoo=1.0") or by a constraint the candidate
+// does not meet (the highest version that meets it is taken); that
+// version then is the candidate for everything that depends on the name.
+//
 // It follows Depends and Pre-Depends only (not Recommends or Suggests).
 // For each dependency it keeps an already selected package that satisfies
 // it (of any alternative), else picks the first alternative with a
-// candidate: a real package of that name (native architecture first, then
-// the highest version satisfying the constraint), else a provider
-// (versioned provides for versioned dependencies). Dependencies without
-// alternatives are resolved before any with, so a choice prefers what the
-// rest of the closure already brings. Multi-Arch rules follow dpkg: a
-// dependency resolves in the depending package's architecture
+// candidate that satisfies it: a real package of that name (native
+// architecture first), else a provider (versioned provides for versioned
+// dependencies). Dependencies without alternatives are resolved before
+// any with, so a choice prefers what the rest of the closure already
+// brings. Multi-Arch rules follow dpkg: a dependency resolves in the
+// depending package's architecture
 // (Architecture: all counting as native) unless the target is Multi-Arch:
 // foreign, or the dependency says :any and the target is Multi-Arch:
 // allowed; one name may be selected for two architectures only when both
@@ -37,7 +48,8 @@ type ResolveOptions struct {
 // checked across the whole selection.
 //
 // Errors name the dependency chain, e.g.
-// "gcc -> gcc-12 -> cpp-12 (= 12.2.0-14): no candidate (...)".
+// "gcc -> gcc-12 -> cpp-12 (= 12.2.0-14) but 12.2.0-13 is the candidate"
+// or "app -> libgone: no candidate (...)".
 func (ix *Index) Resolve(want []string, opts ResolveOptions) ([]*Package, error) {
 	r, err := newResolver(ix, opts)
 	if err != nil {
@@ -97,13 +109,13 @@ func parseSpec(spec string) (Relation, error) {
 	return rels[0], nil
 }
 
-// essentialNames lists the names of Essential: yes packages installable
-// in the native architecture, sorted.
+// essentialNames lists the names whose native candidate is Essential:
+// yes, sorted.
 func (ix *Index) essentialNames(r *resolver) []string {
 	seen := map[string]bool{}
 	var names []string
 	for _, p := range ix.all {
-		if p.Essential && r.effArch(p) == r.native && !seen[p.Name] {
+		if p.Essential && r.effArch(p) == r.native && !seen[p.Name] && r.isCandidate(p) {
 			seen[p.Name] = true
 			names = append(names, p.Name)
 		}
@@ -199,8 +211,9 @@ func (r *resolver) pop() (task, bool) {
 // satisfy makes sure t's relation holds, selecting a package if needed.
 func (r *resolver) satisfy(t task) error {
 	alts := make([][]cand, len(t.rel))
+	root := t.from == nil
 	for i, d := range t.rel {
-		alts[i] = r.candidates(d, t.arch)
+		alts[i] = r.candidates(d, t.arch, root)
 		for _, c := range alts[i] {
 			if n := r.chosen[slotKey{c.pkg.Name, c.arch}]; n != nil && n.pkg == c.pkg {
 				return nil // already satisfied
@@ -208,9 +221,21 @@ func (r *resolver) satisfy(t task) error {
 		}
 	}
 	var reasons []string
+	sep := ": "
 	for i, d := range t.rel {
 		var why string
 		if len(alts[i]) == 0 {
+			// A dependency on a package whose candidate misses the
+			// version reads as apt says it: "libfoo (<< 1.1) but 1.1
+			// is the candidate".
+			if why = r.explainNotCandidate(d, t.arch, root); why != "" {
+				if len(t.rel) > 1 {
+					reasons = append(reasons, d.String()+" "+why)
+				} else {
+					sep, reasons = " ", append(reasons, why)
+				}
+				continue
+			}
 			why = r.explainMissing(d, t.arch)
 		} else {
 			var blocked []string
@@ -229,7 +254,7 @@ func (r *resolver) satisfy(t task) error {
 		}
 		reasons = append(reasons, why)
 	}
-	return fmt.Errorf("%s: %s", r.chain(t), strings.Join(reasons, "; "))
+	return fmt.Errorf("%s%s%s", r.chain(t), sep, strings.Join(reasons, "; "))
 }
 
 // selectPkg records c as selected for t and schedules its dependencies.

@@ -38,6 +38,68 @@ func (r *resolver) nodeChain(n *node) string {
 	return strings.Join(parts, " -> ")
 }
 
+// explainNotCandidate says why a dependency d from fromArch is not met
+// when a package of that name has a candidate in an architecture d
+// accepts: apt's "but 1.1 is to be installed", here "but 1.1 is the
+// candidate", with the older versions that would have met d. It returns
+// "" when that is not the reason (no such package: see explainMissing),
+// and for wanted specs, which may pick any version.
+func (r *resolver) explainNotCandidate(d Dep, fromArch string, root bool) string {
+	if root {
+		return ""
+	}
+	var cands, older []*Package
+	for _, q := range r.ix.byName[d.Name] {
+		if !r.archSatisfies(q, d.Arch, fromArch) {
+			continue
+		}
+		if r.isCandidate(q) {
+			cands = append(cands, q)
+		} else if versionSatisfies(q.Version, d.Op, d.Version) {
+			older = append(older, q)
+		}
+	}
+	if len(cands) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("but ")
+	for i, c := range cands {
+		if i > 0 {
+			b.WriteString(" and ")
+		}
+		b.WriteString(c.Version)
+		if len(cands) > 1 {
+			b.WriteString(" (" + r.effArch(c) + ")")
+		}
+		if n := r.chosen[slotKey{c.Name, r.effArch(c)}]; n != nil && n.parent == nil && n.root != "" {
+			fmt.Fprintf(&b, " (selected by the wanted spec %q)", n.root)
+		}
+	}
+	if len(cands) > 1 {
+		b.WriteString(" are the candidates")
+	} else {
+		b.WriteString(" is the candidate")
+	}
+	if len(older) > 0 {
+		var have []string
+		for _, q := range older {
+			have = append(have, describeCandidate(q))
+		}
+		const maxShown = 3
+		if len(have) > maxShown {
+			have = append(have[:maxShown], fmt.Sprintf("%d more", len(have)-maxShown))
+		}
+		spec := older[0].Name
+		if a := r.effArch(older[0]); a != r.native {
+			spec += ":" + a
+		}
+		fmt.Fprintf(&b, " (apt considers only the candidate, the highest version; %s would satisfy it: want %q to install it instead)",
+			strings.Join(have, ", "), spec+"="+older[0].Version)
+	}
+	return b.String()
+}
+
 // explainMissing says why d has no candidate at all from fromArch.
 func (r *resolver) explainMissing(d Dep, fromArch string) string {
 	var have []string
@@ -48,6 +110,9 @@ func (r *resolver) explainMissing(d Dep, fromArch string) string {
 		prov := "provided by " + describeCandidate(pv.pkg)
 		if pv.version != "" {
 			prov += " as version " + pv.version
+		}
+		if c := r.candidate(pv.pkg.Name, r.effArch(pv.pkg)); c != pv.pkg {
+			prov += ", which is not the candidate (" + c.Version + ")"
 		}
 		have = append(have, prov)
 	}

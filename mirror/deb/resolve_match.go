@@ -40,18 +40,52 @@ func (r *resolver) archSatisfies(q *Package, depArch, fromArch string) bool {
 	return qa == depArch || q.Architecture == "all"
 }
 
+// candidate is what apt calls the candidate version of a name in an
+// (effective) architecture: the version it installs, and the only one it
+// considers when satisfying a dependency. It is the highest version
+// across all the indexes (there are no pins), unless a wanted spec
+// already selected another version for that slot, as `apt install
+// name=version` makes that version the candidate. nil if the index has
+// no package of that name and architecture.
+func (r *resolver) candidate(name, arch string) *Package {
+	if n := r.chosen[slotKey{name, arch}]; n != nil {
+		return n.pkg
+	}
+	// byName is highest version first.
+	for _, q := range r.ix.byName[name] {
+		if r.effArch(q) == arch {
+			return q
+		}
+	}
+	return nil
+}
+
+// isCandidate reports whether q is the candidate of its slot.
+func (r *resolver) isCandidate(q *Package) bool {
+	return r.candidate(q.Name, r.effArch(q)) == q
+}
+
 // candidates lists what can satisfy d from fromArch, best first: real
 // packages named d.Name (native architecture first, then by version),
 // then providers (by Priority, name, architecture, version).
-func (r *resolver) candidates(d Dep, fromArch string) []cand {
+//
+// As in apt, a dependency (anyVersion false) is only ever met by the
+// candidate of each name and architecture, and by what candidates
+// Provide: an older version that would satisfy a versioned dependency is
+// not an option. A wanted spec (anyVersion true) may name any version of
+// a real package, like `apt install name=version`; it still gets the
+// highest one that meets its constraint, which is the candidate whenever
+// the candidate does.
+func (r *resolver) candidates(d Dep, fromArch string, anyVersion bool) []cand {
 	var real, virt []cand
 	for _, q := range r.ix.byName[d.Name] {
-		if r.archSatisfies(q, d.Arch, fromArch) && versionSatisfies(q.Version, d.Op, d.Version) {
+		if r.archSatisfies(q, d.Arch, fromArch) && versionSatisfies(q.Version, d.Op, d.Version) &&
+			(anyVersion || r.isCandidate(q)) {
 			real = append(real, cand{q, r.effArch(q)})
 		}
 	}
 	for _, pv := range r.ix.provides[d.Name] {
-		if !r.archSatisfies(pv.pkg, d.Arch, fromArch) {
+		if !r.archSatisfies(pv.pkg, d.Arch, fromArch) || !r.isCandidate(pv.pkg) {
 			continue
 		}
 		// A versioned dependency is only met by a versioned provide.

@@ -68,10 +68,35 @@ func TestResolve(t *testing.T) {
 			result: []string{"app:amd64=1", "libfoo:amd64=1.10"},
 		},
 		{
-			name:  "highest version satisfying the constraint",
+			// apt only installs the candidate (the highest version): it
+			// reports "app : Depends: libfoo (< 2~) but 2.0 is to be
+			// installed" rather than falling back to 1.5.
+			name:  "a dependency the candidate does not meet is unsatisfiable",
 			index: []string{pk("app 1 amd64", "Depends: libfoo (<< 2~)"), pk("libfoo 1.5 amd64"), pk("libfoo 1.0 amd64"), pk("libfoo 2.0 amd64")},
 			want:  []string{"app"}, opts: amd64,
+			errFrag: []string{`deb: resolve: app -> libfoo (<< 2~) but 2.0 is the candidate (`,
+				`libfoo 1.5 amd64, libfoo 1.0 amd64 would satisfy it: want "libfoo=1.5"`},
+		},
+		{
+			name:  "a wanted version replaces the candidate",
+			index: []string{pk("app 1 amd64", "Depends: libfoo (<< 2~)"), pk("libfoo 1.5 amd64"), pk("libfoo 1.0 amd64"), pk("libfoo 2.0 amd64")},
+			want:  []string{"app", "libfoo=1.0"}, opts: amd64,
+			result: []string{"app:amd64=1", "libfoo:amd64=1.0"},
+		},
+		{
+			name:  "a wanted constraint the candidate misses takes the highest version meeting it",
+			index: []string{pk("app 1 amd64", "Depends: libfoo (<< 2~)"), pk("libfoo 1.5 amd64"), pk("libfoo 1.0 amd64"), pk("libfoo 2.0 amd64")},
+			want:  []string{"libfoo (<< 2)", "app"}, opts: amd64,
 			result: []string{"app:amd64=1", "libfoo:amd64=1.5"},
+		},
+		{
+			name: "only the providers' candidates provide",
+			index: []string{
+				pk("app 1 amd64", "Depends: mta"),
+				pk("postfix 3.7 amd64", "Provides: mta"), pk("postfix 3.8 amd64"),
+			},
+			want: []string{"app"}, opts: amd64,
+			errFrag: []string{"app -> mta: no candidate for amd64 (have provided by postfix 3.7 amd64, which is not the candidate (3.8))"},
 		},
 		{
 			name:  "first satisfiable alternative",
@@ -194,7 +219,7 @@ func TestResolve(t *testing.T) {
 				pk("cpp-12 12.2.0-13 amd64"), pk("libc6 2.36 amd64"),
 			},
 			want: []string{"gcc"}, opts: amd64,
-			errFrag: []string{"deb: resolve: gcc -> gcc-12 -> cpp-12 (= 12.2.0-14): no candidate for amd64 (have cpp-12 12.2.0-13 amd64)"},
+			errFrag: []string{"deb: resolve: gcc -> gcc-12 -> cpp-12 (= 12.2.0-14) but 12.2.0-13 is the candidate"},
 		},
 		{
 			name:  "unknown package",
@@ -203,13 +228,30 @@ func TestResolve(t *testing.T) {
 			errFrag: []string{"app -> libgone: no candidate (no package or provider of that name)"},
 		},
 		{
-			name: "version already selected does not satisfy",
+			name: "a wanted version is the candidate for dependencies",
 			index: []string{
 				pk("first 1 amd64", "Depends: libfoo (<< 2)"), pk("second 1 amd64", "Depends: libfoo (>= 2)"),
 				pk("libfoo 1 amd64"), pk("libfoo 2 amd64"),
 			},
-			want: []string{"first", "second"}, opts: amd64,
-			errFrag: []string{"second -> libfoo (>= 2): libfoo 1 is already selected (first -> libfoo)"},
+			want: []string{"libfoo=1", "first", "second"}, opts: amd64,
+			errFrag: []string{`second -> libfoo (>= 2) but 1 (selected by the wanted spec "libfoo=1") is the candidate`},
+		},
+		{
+			name: "alternatives: each one's candidate",
+			index: []string{
+				pk("app 1 amd64", "Depends: liba (>= 2) | libb (<< 1)"),
+				pk("liba 1 amd64"), pk("libb 1 amd64"), pk("libb 0.9 amd64"),
+			},
+			want: []string{"app"}, opts: amd64,
+			errFrag: []string{`app -> liba (>= 2) | libb (<< 1): liba (>= 2) but 1 is the candidate; libb (<< 1) but 1 is the candidate (`},
+		},
+		{
+			name: "wanted version already selected",
+			index: []string{
+				pk("app 1 amd64", "Depends: libfoo"), pk("libfoo 1 amd64"), pk("libfoo 2 amd64"),
+			},
+			want: []string{"libfoo=1", "libfoo (>= 2)", "app"}, opts: amd64,
+			errFrag: []string{`libfoo (>= 2): libfoo 1 is already selected (libfoo=1 -> libfoo)`},
 		},
 		{
 			name:  "Conflicts",

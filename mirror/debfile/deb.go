@@ -37,7 +37,8 @@ type Deb struct {
 
 // Open reads the .deb in r, which is size bytes long. It reads and parses
 // the control member and locates the data member; r must stay readable for
-// as long as Data is called.
+// as long as Data is called. It does not check the values of the control
+// fields: CheckIdentity does, for Package, Version and Architecture.
 func Open(r io.ReaderAt, size int64) (*Deb, error) {
 	members, err := readAr(r, size)
 	if err != nil {

@@ -3,12 +3,14 @@ package debroot
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // alternative is one `update-alternatives --install LINK NAME PATH
@@ -27,7 +29,13 @@ type slave struct{ link, name, path string }
 // it: calls are taken wherever they appear (the usual ones sit under
 // `configure` cases or in helper functions), and a call with unexpanded
 // variables or unsupported options is skipped with a warning.
-func scanAlternatives(script []byte, pkgName string) ([]alternative, []string) {
+//
+// An alternative name that update-alternatives itself would refuse (one
+// with "/" or blanks, ".", "..", empty) is an error, not a warning: the
+// name becomes a file name under /etc/alternatives and
+// /var/lib/dpkg/alternatives, and a package that ships one is broken or
+// hostile.
+func scanAlternatives(script []byte, pkgName string) ([]alternative, []string, error) {
 	var alts []alternative
 	var warnings []string
 	for _, cmd := range shellCommands(script) {
@@ -39,6 +47,10 @@ func scanAlternatives(script []byte, pkgName string) ([]alternative, []string) {
 			continue
 		}
 		a, ok, err := parseAlternativesCall(cmd[i+1:])
+		var bad badNameError
+		if errors.As(err, &bad) {
+			return nil, nil, fmt.Errorf("postinst: %q: %w", strings.Join(cmd[i:], " "), err)
+		}
 		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("%s postinst: skipped %q: %v", pkgName, strings.Join(cmd[i:], " "), err))
 			continue
@@ -48,7 +60,31 @@ func scanAlternatives(script []byte, pkgName string) ([]alternative, []string) {
 			alts = append(alts, a)
 		}
 	}
-	return alts, warnings
+	return alts, warnings, nil
+}
+
+// badNameError is an alternative name update-alternatives would refuse.
+type badNameError struct{ name, why string }
+
+func (e badNameError) Error() string {
+	return fmt.Sprintf("refusing alternative name %q: %s", e.name, e.why)
+}
+
+// checkAlternativeName applies update-alternatives' rules for a name
+// (master or slave): not empty, not "." or "..", no "/" and no blanks.
+// It is a file name in /etc/alternatives and /var/lib/dpkg/alternatives.
+func checkAlternativeName(name string) error {
+	switch {
+	case name == "":
+		return badNameError{name, "it is empty"}
+	case name == "." || name == "..":
+		return badNameError{name, "it is not a file name"}
+	case strings.ContainsRune(name, '/'):
+		return badNameError{name, "it contains '/'"}
+	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		return badNameError{name, "it contains blanks or control characters"}
+	}
+	return nil
 }
 
 // parseAlternativesCall parses update-alternatives arguments; ok is false
@@ -85,12 +121,27 @@ func parseAlternativesCall(args []string) (a alternative, ok bool, err error) {
 			return a, false, fmt.Errorf("unsupported or misplaced argument %q", w)
 		}
 	}
+	if ok {
+		for _, n := range append([]string{a.name}, slaveNames(a.slaves)...) {
+			if err := checkAlternativeName(n); err != nil {
+				return a, false, err
+			}
+		}
+	}
 	for _, p := range append([]string{a.link, a.path}, slavePaths(a.slaves)...) {
 		if !path.IsAbs(p) {
 			return a, false, fmt.Errorf("%q is not an absolute path", p)
 		}
 	}
 	return a, true, nil
+}
+
+func slaveNames(s []slave) []string {
+	var out []string
+	for _, x := range s {
+		out = append(out, x.name)
+	}
+	return out
 }
 
 func slavePaths(s []slave) []string {

@@ -21,6 +21,7 @@ func TestScanAlternatives(t *testing.T) {
 		script   string
 		want     []alternative
 		warnings []string
+		err      string // a name update-alternatives refuses fails the scan
 	}{{
 		name: "mawk (dh_installalternatives)",
 		script: `#!/bin/sh
@@ -67,10 +68,51 @@ echo "run update-alternatives --install to fix"
 		name:     "unknown option",
 		script:   "update-alternatives --altdir /x --install /usr/bin/x x /usr/bin/y 1\n",
 		warnings: []string{`"--altdir"`},
+	}, {
+		name:   "name with dot-dot",
+		script: "update-alternatives --install /usr/bin/x ../../../../tmp/pwned /usr/bin/y 1\n",
+		err:    `refusing alternative name "../../../../tmp/pwned": it contains '/'`,
+	}, {
+		name:   "name with a slash",
+		script: "update-alternatives --install /usr/bin/x bin/x /usr/bin/y 1\n",
+		err:    `refusing alternative name "bin/x"`,
+	}, {
+		name:   "name is dot-dot",
+		script: "update-alternatives --install /usr/bin/x .. /usr/bin/y 1\n",
+		err:    `refusing alternative name ".."`,
+	}, {
+		name:   "name is dot",
+		script: "update-alternatives --install /usr/bin/x . /usr/bin/y 1\n",
+		err:    `refusing alternative name "."`,
+	}, {
+		name:   "empty name",
+		script: "update-alternatives --install /usr/bin/x '' /usr/bin/y 1\n",
+		err:    `refusing alternative name "": it is empty`,
+	}, {
+		name:   "name with a blank",
+		script: "update-alternatives --install /usr/bin/x 'a b' /usr/bin/y 1\n",
+		err:    `refusing alternative name "a b": it contains blanks`,
+	}, {
+		name:   "name with a tab",
+		script: "update-alternatives --install /usr/bin/x 'a\tb' /usr/bin/y 1\n",
+		err:    `refusing alternative name "a\tb"`,
+	}, {
+		name:   "slave name with dot-dot",
+		script: "update-alternatives --install /usr/bin/x x /usr/bin/y 1 --slave /usr/bin/z ../../z /usr/bin/w\n",
+		err:    `refusing alternative name "../../z"`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, warnings := scanAlternatives([]byte(tt.script), "p")
+			got, warnings, err := scanAlternatives([]byte(tt.script), "p")
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}

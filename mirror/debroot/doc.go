@@ -40,7 +40,14 @@
 // # Safety
 //
 // Package paths with ".." are refused, and so are device nodes and FIFOs
-// (Debian packages ship none). Every entry of the output lies under real
+// (Debian packages ship none). So are the other names a package puts into
+// paths: a Package, Version or Architecture outside Debian's syntax (they
+// name the files of the dpkg database, info/NAME:ARCH.list), and an
+// alternative name that update-alternatives would refuse ("/", blanks,
+// "." or ".."; it names /etc/alternatives/NAME). Whatever reaches the
+// tree, the tar writer refuses an entry whose name is not a clean
+// relative path without "..". Errors name the package and the .deb it
+// came from. Every entry of the output lies under real
 // directories of the output, never under a symlink, so extracting the tar
 // cannot write outside the target directory, whatever the symlinks'
 // targets (absolute ones point inside the root once it is used as one).

@@ -22,6 +22,7 @@ type synth struct {
 	arch          string // "" means amd64
 	postinst      string
 	files         []debtest.File
+	file          string // the .deb's file name; "" means NAME_VERSION_ARCH.deb
 }
 
 // write builds the package into dir and returns its path.
@@ -39,7 +40,11 @@ func (s synth) write(t *testing.T, dir string) string {
 	if s.postinst != "" {
 		d.Scripts = map[string]string{"postinst": s.postinst}
 	}
-	return debtest.Write(t, dir, fmt.Sprintf("%s_%s_%s.deb", s.name, s.version, arch), d)
+	file := s.file
+	if file == "" {
+		file = fmt.Sprintf("%s_%s_%s.deb", s.name, s.version, arch)
+	}
+	return debtest.Write(t, dir, file, d)
 }
 
 // installSynth writes the packages and installs them, in order.

@@ -142,7 +142,10 @@ func (t *tree) compose(pkgs []*pkg, arch string) (*Result, error) {
 	}
 	var alts []alternative
 	for _, p := range pkgs {
-		a, warnings := scanAlternatives(p.scripts["postinst"], p.name)
+		a, warnings, err := scanAlternatives(p.scripts["postinst"], p.name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.where(), err)
+		}
 		alts = append(alts, a...)
 		res.Warnings = append(res.Warnings, warnings...)
 	}

@@ -15,7 +15,7 @@ import (
 func TestInstallLayout(t *testing.T) {
 	old, future := time.Unix(1000000000, 0), sde.Add(time.Hour)
 	b, res, err := installSynth(t,
-		synth{name: "a", version: "1", extra: "Multi-Arch: same\n", files: []debtest.File{
+		synth{name: "aa", version: "1", extra: "Multi-Arch: same\n", files: []debtest.File{
 			{Name: "./", Type: tar.TypeDir},
 			{Name: "./bin/", Type: tar.TypeDir},
 			{Name: "./bin/tool", Body: "tool", Mode: 0o4755, Uid: 0, Gid: 5, ModTime: old},
@@ -26,7 +26,7 @@ func TestInstallLayout(t *testing.T) {
 			{Name: "./opt/", Type: tar.TypeDir, Mode: 0o700},
 			{Name: "./usr/share/deep/er/file", Body: "deep", Uid: 1000, Gid: 1000},
 		}},
-		synth{name: "b", version: "1", arch: "arm64", extra: "Multi-Arch: same\n", files: []debtest.File{
+		synth{name: "bb", version: "1", arch: "arm64", extra: "Multi-Arch: same\n", files: []debtest.File{
 			{Name: "./opt/", Type: tar.TypeDir, Mode: 0o755},
 			{Name: "./usr/lib/libx.so.1", Body: "lib"},
 		}},
@@ -111,17 +111,17 @@ func TestInstallLayout(t *testing.T) {
 		t.Errorf("arch %q", got)
 	}
 	wantList := "/.\n/bin\n/bin/tool\n/usr/bin/tool-hard\n/usr/bin/a-hard\n/lib/libx.so\n/lib32/x\n/opt\n/usr/share/deep/er/file\n"
-	if got := out["var/lib/dpkg/info/a:amd64.list"].body; got != wantList {
-		t.Errorf("a:amd64.list %q, want %q", got, wantList)
+	if got := out["var/lib/dpkg/info/aa:amd64.list"].body; got != wantList {
+		t.Errorf("aa:amd64.list %q, want %q", got, wantList)
 	}
-	if _, ok := out["var/lib/dpkg/info/b:arm64.list"]; !ok {
-		t.Error("no b:arm64.list")
+	if _, ok := out["var/lib/dpkg/info/bb:arm64.list"]; !ok {
+		t.Error("no bb:arm64.list")
 	}
 	st := status(t, out)
-	if len(st) != 2 || st["a"]["Status"] != "install ok installed" || st["b"]["Architecture"] != "arm64" {
+	if len(st) != 2 || st["aa"]["Status"] != "install ok installed" || st["bb"]["Architecture"] != "arm64" {
 		t.Errorf("status %q", st)
 	}
-	if res.Files != countFiles(out) || len(res.Packages) != 2 || res.Packages[1] != (InstalledPackage{"b", "1", "arm64"}) {
+	if res.Files != countFiles(out) || len(res.Packages) != 2 || res.Packages[1] != (InstalledPackage{"bb", "1", "arm64"}) {
 		t.Errorf("result %+v", res)
 	}
 }
@@ -139,7 +139,7 @@ func countFiles(out map[string]outEntry) int {
 func TestInstallConffiles(t *testing.T) {
 	dir := t.TempDir()
 	deb := debtest.Write(t, dir, "c.deb", debtest.Deb{
-		Control: "Package: c\nVersion: 1\nArchitecture: all\nDescription: d\n",
+		Control: "Package: cc\nVersion: 1\nArchitecture: all\nDescription: d\n",
 		Scripts: map[string]string{"conffiles": "/etc/c.conf\nremove-on-upgrade /etc/old.conf\n", "md5sums": "x  usr/bin/c\n"},
 		Files:   []debtest.File{reg("./etc/c.conf", "hello\n"), reg("./usr/bin/c", "x")},
 	})
@@ -149,11 +149,11 @@ func TestInstallConffiles(t *testing.T) {
 	}
 	out, _ := readOut(t, b.Bytes())
 	// md5("hello\n"), as dpkg records it for the installed conffile.
-	if got := status(t, out)["c"]["Conffiles"]; got != "\n /etc/c.conf b1946ac92492d2347c6235b4d2611184" {
+	if got := status(t, out)["cc"]["Conffiles"]; got != "\n /etc/c.conf b1946ac92492d2347c6235b4d2611184" {
 		t.Errorf("Conffiles %q", got)
 	}
 	for name, want := range map[string]string{"conffiles": "/etc/c.conf\nremove-on-upgrade /etc/old.conf\n", "md5sums": "x  usr/bin/c\n"} {
-		if got := out["var/lib/dpkg/info/c."+name].body; got != want {
+		if got := out["var/lib/dpkg/info/cc."+name].body; got != want {
 			t.Errorf("%s: %q", name, got)
 		}
 	}
@@ -239,8 +239,8 @@ func TestInstallAlternatives(t *testing.T) {
 
 func TestInstallDeterministic(t *testing.T) {
 	pkgs := []synth{
-		{name: "a", version: "1", files: []debtest.File{reg("./usr/bin/x", "x"), reg("./etc/a", "a")}},
-		{name: "b", version: "1", files: []debtest.File{reg("./bin/y", "y"), {Name: "./usr/bin/z", Type: tar.TypeLink, Link: "./bin/y"}}},
+		{name: "aa", version: "1", files: []debtest.File{reg("./usr/bin/x", "x"), reg("./etc/a", "a")}},
+		{name: "bb", version: "1", files: []debtest.File{reg("./bin/y", "y"), {Name: "./usr/bin/z", Type: tar.TypeLink, Link: "./bin/y"}}},
 	}
 	first, _, err := installSynth(t, pkgs...)
 	if err != nil {
@@ -256,7 +256,7 @@ func TestInstallDeterministic(t *testing.T) {
 
 func TestLayer(t *testing.T) {
 	dir := t.TempDir()
-	deb := synth{name: "a", version: "1", files: []debtest.File{reg("./usr/bin/x", strings.Repeat("x", 1<<20))}}.write(t, dir)
+	deb := synth{name: "aa", version: "1", files: []debtest.File{reg("./usr/bin/x", strings.Repeat("x", 1<<20))}}.write(t, dir)
 	opts := Options{Arch: "amd64", SourceDateEpoch: sde}
 	var plain bytes.Buffer
 	if _, err := Install(&plain, []string{deb}, opts); err != nil {

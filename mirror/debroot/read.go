@@ -16,6 +16,7 @@ import (
 // pkg is one package as read from its .deb.
 type pkg struct {
 	name, version, arch string
+	file                string // the .deb it was read from, for errors
 	multiArchSame       bool
 	fields              map[string]string
 	order               []string
@@ -56,7 +57,16 @@ func (p *pkg) id() string {
 	return p.name
 }
 
-// readDeb reads the .deb at file, storing its files' contents in sp.
+// where names the package and its .deb for error messages: the .deb is
+// usually a cache blob (…/sha256/<hex>) that says nothing by itself.
+func (p *pkg) where() string {
+	return fmt.Sprintf("package %s %s (the .deb at %s)", p.name, p.version, p.file)
+}
+
+// readDeb reads the .deb at file, storing its files' contents in sp. It
+// refuses a package whose Package, Version or Architecture is malformed:
+// they name its files in the dpkg database (info/NAME:ARCH.list), where a
+// "/" or ".." would put them outside it.
 func readDeb(file string, sp *spool) (*pkg, error) {
 	f, err := os.Open(file)
 	if err != nil {
@@ -69,19 +79,20 @@ func readDeb(file string, sp *spool) (*pkg, error) {
 	}
 	d, err := debfile.Open(f, st.Size())
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, fmt.Errorf("the .deb at %s: %w", file, err)
+	}
+	if err := d.CheckIdentity(); err != nil {
+		return nil, fmt.Errorf("the .deb at %s: refusing it: %w", file, err)
 	}
 	p := &pkg{
 		name: d.Fields["Package"], version: d.Fields["Version"], arch: d.Fields["Architecture"],
+		file:          file,
 		multiArchSame: d.Fields["Multi-Arch"] == "same",
 		fields:        d.Fields, order: d.FieldOrder, scripts: d.Scripts,
 		conffiles: map[string]string{}, lost: map[string]bool{},
 	}
-	if p.name == "" || p.version == "" || p.arch == "" {
-		return nil, fmt.Errorf("%s: control file lacks Package, Version or Architecture", file)
-	}
 	if p.replaces, err = parseRelations(d.Fields["Replaces"]); err != nil {
-		return nil, fmt.Errorf("%s: Replaces: %w", file, err)
+		return nil, fmt.Errorf("%s: Replaces: %w", p.where(), err)
 	}
 	for _, line := range strings.Split(string(d.Scripts["conffiles"]), "\n") {
 		// Lines are "/etc/x", or "remove-on-upgrade /etc/x" for a
@@ -92,7 +103,7 @@ func readDeb(file string, sp *spool) (*pkg, error) {
 		}
 	}
 	if err := p.readData(d, sp); err != nil {
-		return nil, fmt.Errorf("%s (%s): %w", file, p.name, err)
+		return nil, fmt.Errorf("%s: %w", p.where(), err)
 	}
 	return p, nil
 }

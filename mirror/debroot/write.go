@@ -2,8 +2,11 @@ package debroot
 
 import (
 	"archive/tar"
+	"fmt"
 	"io"
+	"path"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -16,6 +19,10 @@ import (
 // package) become one file and hard links to it, the file at the first
 // path in output order so that every link follows its target. It returns
 // the number of non-directory entries.
+//
+// As a last defence it refuses any entry whose name is not a clean
+// relative path inside the root (see checkEntryName), whatever put it in
+// the tree: a package path, a dpkg database file, an alternative.
 func (t *tree) write(w io.Writer) (int, error) {
 	paths := make([]string, 0, len(t.nodes))
 	for p := range t.nodes {
@@ -27,6 +34,9 @@ func (t *tree) write(w io.Writer) (int, error) {
 	files := 0
 	for _, p := range paths {
 		e := t.nodes[p]
+		if err := checkEntryName(p); err != nil {
+			return 0, fmt.Errorf("%w (%s)", err, describe(e))
+		}
 		h := &tar.Header{
 			Name: p, Typeflag: e.typ, Mode: e.mode, Uid: e.uid, Gid: e.gid,
 			ModTime: clamp(e.mtime, t.sde), Linkname: e.link,
@@ -63,4 +73,25 @@ func clamp(mtime, sde time.Time) time.Time {
 		mtime = sde
 	}
 	return time.Unix(mtime.Unix(), 0)
+}
+
+// checkEntryName refuses a root-relative entry name that extraction
+// could resolve outside the root or that names the root itself: empty,
+// absolute, not clean ("a//b", "a/./b", "a/"), or with a ".." element.
+func checkEntryName(p string) error {
+	ok := p != "" && p != "." && !path.IsAbs(p) && path.Clean(p) == p && !strings.ContainsRune(p, 0)
+	for rest := p; ok; {
+		elem, tail, more := strings.Cut(rest, "/")
+		if elem == ".." {
+			ok = false
+		}
+		if !more {
+			break
+		}
+		rest = tail
+	}
+	if !ok {
+		return fmt.Errorf("refusing tar entry %q: not a clean relative path inside the root", p)
+	}
+	return nil
 }

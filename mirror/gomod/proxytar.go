@@ -65,6 +65,9 @@ func WriteProxyTar(w io.Writer, mods []Module, files map[string]Files, prefix st
 			if err != nil {
 				return err
 			}
+			// The proxy's commit time is neither locked nor verified: the
+			// tree states the epoch instead, so it depends only on the lock.
+			i.Time = epoch
 			out = append(out, memFile(base+".info", canonicalInfo(i)))
 			mod, err := os.ReadFile(v.f.Mod)
 			if err != nil {

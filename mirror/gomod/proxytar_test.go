@@ -40,11 +40,12 @@ func TestWriteProxyTar(t *testing.T) {
 		"var/lib/goproxy/github.com/":                   "",
 		"var/lib/goproxy/github.com/!burnt!sushi/":      "",
 		"var/lib/goproxy/github.com/!burnt!sushi/toml/": "",
-		dir:                  "",
-		dir + "list":         "v1.10.0\n",
-		dir + "v1.0.0.info":  `{"Version":"v1.0.0","Time":"2023-05-06T07:08:09Z"}` + "\n",
+		dir:          "",
+		dir + "list": "v1.10.0\n",
+		// .info states the epoch, not the proxy's (unverified) commit time.
+		dir + "v1.0.0.info":  `{"Version":"v1.0.0","Time":"2024-01-02T03:04:05Z"}` + "\n",
 		dir + "v1.0.0.mod":   "module github.com/BurntSushi/toml\n",
-		dir + "v1.10.0.info": `{"Version":"v1.10.0","Time":"2023-05-06T07:08:09Z"}` + "\n",
+		dir + "v1.10.0.info": `{"Version":"v1.10.0","Time":"2024-01-02T03:04:05Z"}` + "\n",
 		dir + "v1.10.0.mod":  "module github.com/BurntSushi/toml\n",
 		dir + "v1.10.0.zip":  string(w.mods[upper2.key()].zip),
 	}

@@ -201,20 +201,14 @@ func (c *Client) Lookup(ctx context.Context, path, version string) (Module, erro
 }
 
 func (s *sumSession) lookup(path, version string) (Module, error) {
-	epath, ever, err := escaped(path, version)
-	if err != nil {
+	if _, _, err := escaped(path, version); err != nil {
 		return Module{}, err
 	}
 	m := Module{Path: path, Version: version}
-	// A verified answer is kept, so that locking again works offline even
-	// after the database's tree moved on (re-proving an old record in a
-	// newer tree needs tiles that were never fetched).
-	verified := filepath.Join(s.ops.dir, "verified", s.ops.cfg.name, epath+"@"+ever)
-	if b, err := os.ReadFile(verified); err == nil {
-		if err := parseSums(&m, string(b)); err == nil {
-			return m, nil
-		}
-	}
+	// Every answer is proved against a signed tree head each time: a
+	// stored answer would be trusted on the strength of a file anyone with
+	// write access to the cache could plant. So locking needs the database
+	// (through the proxy); fetching from a lock does not.
 	lines, err := s.db.Lookup(path, version)
 	if err == nil {
 		var mod []string
@@ -233,9 +227,6 @@ func (s *sumSession) lookup(path, version string) (Module, error) {
 	text := strings.Join(lines, "\n") + "\n"
 	if err := parseSums(&m, text); err != nil {
 		return Module{}, fmt.Errorf("checksum database %s: %w", s.ops.cfg.name, err)
-	}
-	if err := os.MkdirAll(filepath.Dir(verified), 0o755); err == nil {
-		atomicfile.WriteFile(verified, []byte(text), 0o644)
 	}
 	return m, nil
 }
