@@ -10,7 +10,9 @@ package assemble
 // Two newc details need to know the whole stream before it is written, which a
 // tar stream does not say up front: a hard-link group shares one inode, every
 // member carries the group's link count, and only the last member carries the
-// data; and a directory's link count is 2 plus its subdirectories. Declare
+// data (if the group's first name is replaced while later members are still
+// to come, the rest of the group moves to a new inode number: see leave);
+// and a directory's link count is 2 plus its subdirectories. Declare
 // every entry with Plan first (a header-only pass over the same tar), then
 // write them with WriteTarEntry. Without a plan, directories get nlink 2 and a
 // hard link to a file already written is an error. The data of a hard-linked
@@ -109,6 +111,8 @@ type cpioGroup struct {
 	n         cpioNode
 	remaining int // links still to come
 	data      []byte
+	first     string   // the first name written with n.ino: the one the kernel links to
+	members   []string // names written in the group and not replaced since, in order
 }
 
 // cpioNode is the inode part of a newc header.
@@ -146,11 +150,43 @@ func NewCPIOWriter(w io.Writer) *CPIOWriter {
 // whose type differs (init/initramfs.c clean_path), so the next entry
 // creates a new inode and the other links keep theirs.
 func (c *CPIOWriter) unshare(name string) error {
+	if err := c.leave(name); err != nil {
+		return err
+	}
 	if !c.shared[name] {
 		return nil
 	}
 	delete(c.shared, name)
 	return c.writeEntry(name, cpioNode{ino: c.nextIno(), mode: cpioIFIFO, nlink: 1}, 0, nil)
+}
+
+// leave is called before name is replaced (by a file, a link or a
+// directory). If name's current inode is that of a hard-link group still
+// open, name leaves the group. The kernel's unpacker links a member to the
+// first name it saw with the member's inode number (init/initramfs.c
+// find_link), whatever that name is by then; so when name is the group's
+// first name, the group moves to a new inode number, and another member
+// still in it is written again with that number, to be the first name seen
+// with it. That entry reopens the member's file with O_TRUNC, which loses
+// nothing: a group's data comes with its last member, so its file is still
+// empty. The later members are then linked to that member, and the last one
+// brings the data to the file the earlier ones still share.
+func (c *CPIOWriter) leave(name string) error {
+	gk := c.occ.key(name)
+	if first, ok := c.alias[gk]; ok {
+		gk = first
+	}
+	g := c.groups[gk]
+	if g == nil {
+		return nil
+	}
+	g.members = slices.DeleteFunc(g.members, func(m string) bool { return m == name })
+	if g.first != name || len(g.members) == 0 {
+		return nil
+	}
+	g.first = g.members[0]
+	g.n.ino = c.nextIno()
+	return c.writeEntry(g.first, g.n, 0, nil)
 }
 
 // cpioName turns a tar name into an archive name: relative, cleaned, with no
@@ -252,6 +288,8 @@ func (c *CPIOWriter) WriteTarEntry(h *tar.Header, r io.Reader) error {
 			return err
 		}
 		key = c.occ.next(name)
+	} else if err := c.leave(name); err != nil {
+		return err
 	}
 
 	switch h.Typeflag {
@@ -268,7 +306,7 @@ func (c *CPIOWriter) WriteTarEntry(h *tar.Header, r io.Reader) error {
 			}
 			n.ino = c.nextIno()
 			n.nlink = uint32(links + 1)
-			c.groups[key] = &cpioGroup{n: n, remaining: links, data: data}
+			c.groups[key] = &cpioGroup{n: n, remaining: links, data: data, first: name, members: []string{name}}
 			c.shared[name] = true
 			return c.writeEntry(name, n, 0, nil)
 		}
@@ -340,6 +378,7 @@ func (c *CPIOWriter) writeLink(h *tar.Header, name, key string) error {
 		c.shared[name] = true
 		g.remaining--
 		if g.remaining > 0 {
+			g.members = append(g.members, name)
 			return c.writeEntry(name, g.n, 0, nil)
 		}
 		delete(c.groups, target)

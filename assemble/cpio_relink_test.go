@@ -10,14 +10,18 @@ import (
 
 // kernelUnpack models how the kernel unpacks an initramfs
 // (init/initramfs.c): clean_path unlinks a name whose type differs, a
-// regular file with nlink >= 2 is linked to an earlier name of the same
-// inode number, and a regular file is otherwise opened O_CREAT|O_TRUNC, so
-// an existing file of the same name is truncated in place. It returns each
-// name's final content ("<fifo>" for fifos).
+// regular file with nlink >= 2 is linked to the first name seen with its
+// inode number (find_link; a link entry first unlinks its own name, and
+// fails, creating nothing, if that first name is gone), and a regular file
+// is otherwise opened O_CREAT|O_TRUNC, so an existing file of the same name
+// is truncated in place. It returns each name's final content ("<fifo>" for
+// fifos, "<dir>" for directories, "<symlink:TARGET>" for symlinks). A link
+// to a first name that is no longer a regular file is an error: the kernel
+// would link the fifo, directory or symlink (or fail), then open it to write.
 func kernelUnpack(t *testing.T, archive []byte) map[string]string {
 	t.Helper()
 	type inode struct {
-		fifo bool
+		kind uint64 // mode & S_IFMT
 		data []byte
 	}
 	names := map[string]*inode{}
@@ -43,18 +47,33 @@ func kernelUnpack(t *testing.T, archive []byte) map[string]string {
 		if name == cpioTrailer {
 			break
 		}
-		typ := mode & 0o170000
-		if old, ok := names[name]; ok && (old.fifo != (typ == cpioIFIFO)) {
+		typ := mode & cpioIFMT
+		if old, ok := names[name]; ok && old.kind != typ {
 			delete(names, name) // clean_path: the type differs
 		}
 		switch typ {
 		case cpioIFIFO:
-			names[name] = &inode{fifo: true}
+			names[name] = &inode{kind: typ}
+		case cpioIFDIR:
+			if names[name] == nil {
+				names[name] = &inode{kind: typ}
+			}
+		case cpioIFLNK:
+			names[name] = &inode{kind: typ, data: append([]byte(nil), data...)}
 		case cpioIFREG:
 			if nlink >= 2 {
 				if first, ok := byIno[ino]; ok {
-					names[name] = names[first] // link, no O_TRUNC
-					names[name].data = append(names[name].data, data...)
+					delete(names, name) // clean_path(collected, 0)
+					target := names[first]
+					if target == nil {
+						continue // the link fails: nothing is created
+					}
+					if target.kind != cpioIFREG {
+						t.Errorf("%s: linked to %s, which is no longer a regular file", name, first)
+						continue
+					}
+					names[name] = target // link, no O_TRUNC
+					target.data = append(target.data, data...)
 					continue
 				}
 				byIno[ino] = name
@@ -62,15 +81,20 @@ func kernelUnpack(t *testing.T, archive []byte) map[string]string {
 			if n, ok := names[name]; ok {
 				n.data = append(n.data[:0], data...) // O_TRUNC on the existing inode
 			} else {
-				names[name] = &inode{data: append([]byte(nil), data...)}
+				names[name] = &inode{kind: typ, data: append([]byte(nil), data...)}
 			}
 		}
 	}
 	out := map[string]string{}
 	for n, i := range names {
-		if i.fifo {
+		switch i.kind {
+		case cpioIFIFO:
 			out[n] = "<fifo>"
-		} else {
+		case cpioIFDIR:
+			out[n] = "<dir>"
+		case cpioIFLNK:
+			out[n] = "<symlink:" + string(i.data) + ">"
+		default:
 			out[n] = string(i.data)
 		}
 	}
@@ -130,12 +154,42 @@ func TestCPIOReplacingAHardLinkedFile(t *testing.T) {
 		{"replace twice, relink", []extractTE{
 			extractFile("bin/a", "v1"), link("bin/b", "bin/a"), extractFile("bin/a", "v2"), link("bin/c", "bin/a"), extractFile("bin/a", "v3"),
 		}, map[string]string{"bin/a": "v3", "bin/b": "v1", "bin/c": "v2"}},
+		// The first name of a group still open is replaced: the later links
+		// (through the other members) keep the old file.
+		{"replace the first name, link through another", []extractTE{
+			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/a", "new"), link("bin/c", "bin/b"),
+		}, map[string]string{"bin/a": "new", "bin/b": "old", "bin/c": "old"}},
+		{"replace the first name, two members left", []extractTE{
+			extractFile("bin/a", "old"), link("bin/b", "bin/a"), link("bin/c", "bin/a"), extractFile("bin/a", "new"), link("bin/d", "bin/c"),
+		}, map[string]string{"bin/a": "new", "bin/b": "old", "bin/c": "old", "bin/d": "old"}},
+		{"replace the first name, then the next one", []extractTE{
+			extractFile("bin/a", "old"), link("bin/b", "bin/a"), link("bin/c", "bin/b"), extractFile("bin/a", "new"),
+			extractFile("bin/b", "mine"), link("bin/d", "bin/c"),
+		}, map[string]string{"bin/a": "new", "bin/b": "mine", "bin/c": "old", "bin/d": "old"}},
+		{"replace the first name, link to the new one too", []extractTE{
+			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/a", "new"), link("bin/c", "bin/a"), link("bin/d", "bin/b"),
+		}, map[string]string{"bin/a": "new", "bin/b": "old", "bin/c": "new", "bin/d": "old"}},
+		{"first name relinked into its own group", []extractTE{
+			extractFile("bin/a", "old"), link("bin/b", "bin/a"), link("bin/a", "bin/b"),
+		}, map[string]string{"bin/a": "old", "bin/b": "old"}},
+		{"first name becomes a link elsewhere", []extractTE{
+			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/x", "x"), link("bin/a", "bin/x"), link("bin/c", "bin/b"),
+		}, map[string]string{"bin/a": "x", "bin/x": "x", "bin/b": "old", "bin/c": "old"}},
+		{"first name becomes a symlink", []extractTE{
+			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractSym("bin/a", "b"), link("bin/c", "bin/b"),
+		}, map[string]string{"bin/a": "<symlink:b>", "bin/b": "old", "bin/c": "old"}},
+		{"first name becomes a directory", []extractTE{
+			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractDir("bin/a"), link("bin/c", "bin/b"),
+		}, map[string]string{"bin/a": "<dir>", "bin/b": "old", "bin/c": "old"}},
+		{"a non-first member replaced", []extractTE{
+			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/b", "mine"), link("bin/c", "bin/a"),
+		}, map[string]string{"bin/a": "old", "bin/b": "mine", "bin/c": "old"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := kernelUnpack(t, cpioFromTar(t, tc.entries))
 			for name, want := range tc.want {
-				if got[name] != want {
-					t.Errorf("%s = %q, want %q (all: %v)", name, got[name], want, got)
+				if v, ok := got[name]; !ok || v != want {
+					t.Errorf("%s = %q (present %v), want %q (all: %v)", name, v, ok, want, got)
 				}
 			}
 			for name, v := range got {

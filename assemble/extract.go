@@ -35,11 +35,12 @@ package assemble
 // through layerOpen, which hashes the compressed stream and checks it against
 // the layer's digest and size when it reaches EOF; both passes drain every
 // layer they open to EOF. Before a layer is decompressed at all, its whole
-// compressed blob is hashed once (layerPrecheck), so a blob that does not match
-// never reaches a decompressor. Decompression is go-containerregistry's
-// (partial.CompressedToLayer). A blob that changes between the check and the
-// read is caught at its EOF, after some of its data may have been written: on
-// any error the output (tw's stream, or dir) must be discarded.
+// compressed blob is hashed once per extraction (layerPrecheck, remembered by
+// digest), so a blob that does not match never reaches a decompressor.
+// Decompression is go-containerregistry's (partial.CompressedToLayer). A blob
+// that changes between the check and a read is caught at its EOF, after some
+// of its data may have been written: on any error the output (tw's stream, or
+// dir) must be discarded.
 
 import (
 	"archive/tar"
@@ -259,6 +260,10 @@ type extractTree struct {
 	layers []layerRef
 	opts   ExtractOptions
 	byPos  map[[2]int]*layerContent
+
+	// prechecked holds the digests whose blob passed layerPrecheck in this
+	// extraction: each blob is prechecked once, not on every open.
+	prechecked map[v1.Hash]bool
 }
 
 func (t *extractTree) errorf(layer int, entry string, format string, a ...any) error {
@@ -292,9 +297,10 @@ func extractFlatten(img v1.Image, opts ExtractOptions) (*extractTree, error) {
 		return nil, fmt.Errorf("assemble: image layers: %w", err)
 	}
 	t := &extractTree{
-		root:  &layerNode{hdr: &tar.Header{Typeflag: tar.TypeDir, Name: "."}, children: map[string]*layerNode{}, layer: -1},
-		opts:  opts,
-		byPos: map[[2]int]*layerContent{},
+		root:       &layerNode{hdr: &tar.Header{Typeflag: tar.TypeDir, Name: "."}, children: map[string]*layerNode{}, layer: -1},
+		opts:       opts,
+		byPos:      map[[2]int]*layerContent{},
+		prechecked: map[v1.Hash]bool{},
 	}
 	for _, l := range ls {
 		d, err := l.Digest()
@@ -320,7 +326,7 @@ type layerEntry struct {
 // its whiteouts, which by the OCI spec only hide lower layers, then its
 // entries in tar order.
 func (t *extractTree) applyLayer(i int) error {
-	rc, v, err := layerOpen(t.layers[i].l)
+	rc, v, err := t.openLayer(i)
 	if err != nil {
 		return t.errorf(i, "", "opening layer: %w", err)
 	}
@@ -732,13 +738,26 @@ func layerPrecheck(l v1.Layer) error {
 	return nil
 }
 
-// layerOpen returns the uncompressed stream of l, read through a verifier of
-// its compressed digest, after layerPrecheck: the stream is verified again
-// as it is read, so bytes that change after the check are caught at EOF.
-func layerOpen(l v1.Layer) (io.ReadCloser, *layerVerifier, error) {
-	if err := layerPrecheck(l); err != nil {
-		return nil, nil, err
+// openLayer returns the uncompressed stream of layer i (layerOpen), after
+// layerPrecheck the first time its digest is opened in this extraction: the
+// two passes read each blob three times in all (the check, then once each),
+// not twice per pass (a download each, for a remote image).
+func (t *extractTree) openLayer(i int) (io.ReadCloser, *layerVerifier, error) {
+	ref := t.layers[i]
+	if !t.prechecked[ref.digest] {
+		if err := layerPrecheck(ref.l); err != nil {
+			return nil, nil, err
+		}
+		t.prechecked[ref.digest] = true
 	}
+	return layerOpen(ref.l)
+}
+
+// layerOpen returns the uncompressed stream of l, read through a verifier of
+// its compressed digest; layerPrecheck must have passed first (openLayer).
+// The stream is verified again as it is read, on every open, so bytes that
+// change after the check are caught at EOF.
+func layerOpen(l v1.Layer) (io.ReadCloser, *layerVerifier, error) {
 	b := &layerVerified{l: l}
 	vl, err := partial.CompressedToLayer(b)
 	if err != nil {
@@ -855,7 +874,7 @@ func (r *layerContentReader) cursor(i int) (*layerCursor, error) {
 	if c := r.cursors[i]; c != nil {
 		return c, nil
 	}
-	rc, v, err := layerOpen(r.t.layers[i].l)
+	rc, v, err := r.t.openLayer(i)
 	if err != nil {
 		return nil, err
 	}

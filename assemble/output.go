@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"golang.org/x/sys/unix"
 )
 
 // Output format names, as `linuxkit build -format`.
@@ -217,19 +218,50 @@ func WriteOutputsWith(rootfs io.Reader, dir, base string, formats []string, opts
 	if err != nil {
 		return written, err
 	}
-	// A kernel or cmdline from an earlier build must not sit next to this
-	// build's initrd or squashfs as if they belonged together.
-	if slices.Contains(order, FormatKernelInitrd) || slices.Contains(order, FormatKernelSquashfs) {
-		for _, suffix := range []string{"-kernel", "-cmdline"} {
-			p := filepath.Join(dir, base+suffix)
-			if !slices.Contains(written, p) {
-				if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-					return written, err
-				}
-			}
-		}
+	if err := outRemoveStale(dir, base, order, written); err != nil {
+		return written, err
 	}
 	return written, nil
+}
+
+// outBootSet is the files a kernel-bearing format writes, which `lkpkg run`
+// boots together: base-kernel, base-cmdline and an initrd or a squashfs.
+var outBootSet = []string{"-kernel", "-cmdline", "-initrd.img", "-squashfs.img"}
+
+// outRemoveStale removes, after a build that wrote a kernel-bearing format
+// (kernel+initrd, kernel+squashfs), the members of outBootSet it did not
+// write: a kernel, cmdline, initrd or squashfs from an earlier build must not
+// sit next to this build's files as if they belonged together (a new kernel
+// booted with an old initrd). It runs after the commit, so a failed build
+// leaves the earlier set whole.
+func outRemoveStale(dir, base string, order, written []string) error {
+	if !slices.Contains(order, FormatKernelInitrd) && !slices.Contains(order, FormatKernelSquashfs) {
+		return nil
+	}
+	removed := false
+	for _, suffix := range outBootSet {
+		p := filepath.Join(dir, base+suffix)
+		if slices.Contains(written, p) {
+			continue
+		}
+		if err := os.Remove(p); err == nil {
+			removed = true
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	if !removed {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	return nil
 }
 
 // outSplitResult is the rootfs split as LinuxKit's CopySplitTar does.
@@ -632,8 +664,19 @@ func (o *outFiles) named(name string) *os.File {
 	return nil
 }
 
-// commit fsyncs every output, renames them into place (format order) and
-// fsyncs the directory.
+// outFileMode is the mode of the output files: 0666 less the process umask,
+// as os.Create or the shell would make them (the temporary files are created
+// 0600 and given it at commit). The umask can only be read by setting it, so
+// it is read once, at start, and put back at once; meanwhile it is 077, so
+// that a file another goroutine creates then is not made more open.
+var outFileMode = func() os.FileMode {
+	m := unix.Umask(0o077)
+	unix.Umask(m)
+	return 0o666 &^ os.FileMode(m)
+}()
+
+// commit fsyncs every output, gives it outFileMode, renames them into place
+// (format order) and fsyncs the directory.
 func (o *outFiles) commit(order []string) ([]string, error) {
 	var outs []outFile
 	var done []int
@@ -646,7 +689,7 @@ func (o *outFiles) commit(order []string) ([]string, error) {
 		}
 	}
 	for _, of := range outs {
-		if err := of.f.Chmod(0o644); err != nil {
+		if err := of.f.Chmod(outFileMode); err != nil {
 			return nil, err
 		}
 		if err := of.f.Sync(); err != nil {

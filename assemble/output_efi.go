@@ -5,8 +5,9 @@ package assemble
 // OutputOptions.EFIBootloader) from an EFI System Partition that holds
 //
 //	EFI/BOOT/BOOTX64.EFI (or BOOTAA64.EFI)  the bootloader
-//	loader/loader.conf                      default lkpkg.conf, timeout 0
+//	loader/loader.conf                      default lkpkg.conf, timeout 0, editor no
 //	loader/entries/lkpkg.conf               title, linux /kernel, initrd /initrd.img, options <cmdline>
+//	                                        (see efiLoaderEntry)
 //	kernel                                  boot/kernel
 //	initrd.img                              the kernel+initrd output's initrd, byte for byte
 //
@@ -41,6 +42,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 
 	"github.com/diskfs/go-diskfs/partition/gpt"
@@ -97,16 +99,60 @@ func efiBootName(opts OutputOptions) (string, error) {
 	return names[arch], nil
 }
 
-// efiLoaderEntry is loader/entries/lkpkg.conf for the given cmdline (one
-// line: line breaks become spaces, leading and trailing space goes).
-func efiLoaderEntry(cmdline []byte) []byte {
+// efiLoaderConf is loader/loader.conf: boot the one entry at once, and no
+// editing of the kernel command line at the console (systemd-boot's editor
+// is on by default).
+const efiLoaderConf = "default " + efiEntryName + "\ntimeout 0\neditor no\n"
+
+// efiLoaderEntry is loader/entries/lkpkg.conf for the given cmdline, which
+// becomes the value of its options: line breaks become spaces, leading and
+// trailing space goes, and any other control character (NUL included) is
+// refused, as the entry cannot carry it: systemd-boot reads the file as a
+// NUL-terminated string (a NUL would cut off the rest of the command line)
+// and would pass the others to the kernel as they are.
+//
+// systemd-boot (src/boot/boot.c, line_get_key_value) ends a line at \n or
+// \r, trims spaces and tabs around it, takes the value after the key and the
+// blanks that follow it, and when that value starts with `"` and the line
+// ends with `"` it drops that pair: `options "a=1" b="x y"` would boot with
+// `a=1" b="x y`. It joins several options lines with one space, unquoting
+// each on its own. So a command line that starts and ends with `"` is split
+// at a space that has neither a quote nor a blank on either side into two
+// options lines, the first ending and the second starting with something
+// other than a quote: neither is unquoted, and joined they are the command
+// line byte for byte (under any reading that joins options lines with a
+// space, unquoting or not). Without such a space (`"a=1"`, `"a" "b"`), it is
+// written on one line inside one more pair of quotes, which the unquoting
+// takes off.
+func efiLoaderEntry(cmdline []byte) ([]byte, error) {
+	for i, r := range string(cmdline) {
+		if r != '\t' && r != '\n' && r != '\r' && unicode.IsControl(r) {
+			return nil, fmt.Errorf("the kernel command line has the control character %q at byte %d: the EFI formats' loader entry cannot carry it", r, i)
+		}
+	}
 	opts := strings.TrimSpace(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(string(cmdline)))
 	var b strings.Builder
 	fmt.Fprintf(&b, "title %s\nlinux /kernel\ninitrd /initrd.img\n", efiEntryTitle)
-	if opts != "" {
+	switch {
+	case opts == "":
+	case opts[0] != '"' || opts[len(opts)-1] != '"':
 		fmt.Fprintf(&b, "options %s\n", opts)
+	default:
+		blankOrQuote := func(c byte) bool { return c == '"' || c == ' ' || c == '\t' }
+		split := -1
+		for i := 1; i+1 < len(opts); i++ {
+			if opts[i] == ' ' && !blankOrQuote(opts[i-1]) && !blankOrQuote(opts[i+1]) {
+				split = i
+				break
+			}
+		}
+		if split > 0 {
+			fmt.Fprintf(&b, "options %s\noptions %s\n", opts[:split], opts[split+1:])
+		} else {
+			fmt.Fprintf(&b, "options \"%s\"\n", opts)
+		}
 	}
-	return []byte(b.String())
+	return []byte(b.String()), nil
 }
 
 // outEFI writes the requested EFI formats.
@@ -118,14 +164,18 @@ func outEFI(o *outFiles, sp *outSplitResult, base string, opts OutputOptions, wa
 	if sp.kernel == nil || sp.kernelSize == 0 {
 		return errors.New("EFI outputs: the rootfs has no boot/kernel")
 	}
+	entry, err := efiLoaderEntry(sp.cmdline)
+	if err != nil {
+		return fmt.Errorf("EFI outputs: %w", err)
+	}
 	initrd, initrdSize, err := sp.fullInitrd(o, base)
 	if err != nil {
 		return err
 	}
 	files := []*espFile{
 		{path: "EFI/BOOT/" + bootName, src: bytes.NewReader(opts.EFIBootloader), size: int64(len(opts.EFIBootloader))},
-		efiBytes("loader/loader.conf", []byte("default "+efiEntryName+"\ntimeout 0\n")),
-		efiBytes("loader/entries/"+efiEntryName, efiLoaderEntry(sp.cmdline)),
+		efiBytes("loader/loader.conf", []byte(efiLoaderConf)),
+		efiBytes("loader/entries/"+efiEntryName, entry),
 		{path: "kernel", src: sp.kernel, size: sp.kernelSize},
 		{path: "initrd.img", src: initrd, size: initrdSize},
 	}

@@ -122,7 +122,7 @@ func TestOutputEFI(t *testing.T) {
 		"EFI/BOOT/":                 nil,
 		"EFI/BOOT/BOOTX64.EFI":      efiTestLoader,
 		"loader/":                   nil,
-		"loader/loader.conf":        []byte("default lkpkg.conf\ntimeout 0\n"),
+		"loader/loader.conf":        []byte("default lkpkg.conf\ntimeout 0\neditor no\n"),
 		"loader/entries/":           nil,
 		"loader/entries/lkpkg.conf": []byte(entry),
 		"kernel":                    []byte(kernel),
@@ -518,8 +518,9 @@ func TestEFILoaderEntry(t *testing.T) {
 		"console=ttyS0\n":       "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\noptions console=ttyS0\n",
 		"a=\"x  y\"\r\nb=1\n\n": "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\noptions a=\"x  y\" b=1\n",
 	} {
-		if got := string(efiLoaderEntry([]byte(in))); got != want {
-			t.Errorf("%q: got %q, want %q", in, got, want)
+		got, err := efiLoaderEntry([]byte(in))
+		if err != nil || string(got) != want {
+			t.Errorf("%q: got %q, %v, want %q", in, got, err, want)
 		}
 	}
 }

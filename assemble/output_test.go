@@ -470,7 +470,7 @@ func TestOutputKernelInitrd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fi, _ := os.Stat(filepath.Join(dir, n)); fi.Mode().Perm() != 0o644 {
+		if fi, _ := os.Stat(filepath.Join(dir, n)); fi.Mode().Perm() != outFileMode {
 			t.Errorf("%s mode %v", n, fi.Mode())
 		}
 		return b
