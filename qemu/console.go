@@ -2,6 +2,7 @@ package qemu
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"sync"
 )
@@ -19,23 +20,44 @@ const (
 
 // The kernel's messages, as kernel/reboot.c (pr_fmt "reboot: ", since
 // Linux 3.15) and kernel/panic.c print them, at KERN_EMERG so that even
-// "quiet" shows them. A timestamp or other prefix may precede them.
+// "quiet" shows them. They count only as the kernel prints them: at the
+// start of a line, after the printk timestamp if any, so that a guest
+// program that prints them (grepping dmesg, say) is not taken for the
+// kernel.
 const (
 	msgPowerDown = "reboot: Power down"
 	msgRestart   = "reboot: Restarting system"
 	msgHalt      = "reboot: System halted"
 	msgPanic     = "Kernel panic - not syncing"
+	msgPanicEnd  = "---[ end Kernel panic - not syncing" // after the backtrace
 )
 
+// printkPrefix is what the kernel may put before a message on the
+// console: the timestamp (CONFIG_PRINTK_TIME, "[    1.234567] ") and the
+// caller (CONFIG_PRINTK_CALLER, "[    T1] " or "[    C0] ").
+var printkPrefix = regexp.MustCompile(`^(?:\[ *[0-9]+\.[0-9]+\](?:\[ *[TC][0-9]+\])? |\[ *[TC][0-9]+\] )?`)
+
+// kernelMessage returns what would be the kernel's message in a console
+// line: the line without its printk prefix. What follows a carriage
+// return overwrites the line on a terminal: the kernel's message may come
+// after a program's unfinished line.
+func kernelMessage(line string) string {
+	if i := strings.LastIndexByte(line, '\r'); i >= 0 {
+		line = line[i+1:]
+	}
+	return line[len(printkPrefix.FindString(line)):]
+}
+
 func classifyLine(line string) lineKind {
+	msg := kernelMessage(line)
 	switch {
-	case strings.Contains(line, msgPanic):
+	case strings.HasPrefix(msg, msgPanic), strings.HasPrefix(msg, msgPanicEnd):
 		return linePanic
-	case strings.Contains(line, msgPowerDown):
+	case strings.HasPrefix(msg, msgPowerDown):
 		return linePowerDown
-	case strings.Contains(line, msgRestart):
+	case strings.HasPrefix(msg, msgRestart):
 		return lineRestart
-	case strings.Contains(line, msgHalt):
+	case strings.HasPrefix(msg, msgHalt):
 		return lineHalt
 	}
 	return lineOther
@@ -56,6 +78,9 @@ const maxLine = 64 << 10
 // line by line. It is safe for concurrent use.
 type console struct {
 	expect string
+	// onPanic, if set, is called (with the console locked) at the first
+	// kernel panic line.
+	onPanic func()
 
 	mu      sync.Mutex
 	partial []byte
@@ -110,7 +135,11 @@ func (c *console) line(l string) {
 	switch classifyLine(l) {
 	case linePanic:
 		if c.st.panicMsg == "" {
-			c.st.panicMsg = l[strings.Index(l, msgPanic):]
+			msg := kernelMessage(l)
+			c.st.panicMsg = msg[strings.Index(msg, msgPanic):]
+			if c.onPanic != nil {
+				c.onPanic()
+			}
 		}
 	case linePowerDown:
 		c.st.powerDown = true

@@ -18,7 +18,18 @@ func TestClassifyLine(t *testing.T) {
 		{"[    0.912000] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100", linePanic},
 		{"[    0.913000] ---[ end Kernel panic - not syncing: Attempted to kill init! ]---", linePanic},
 		{"[    2.342003] ACPI: PM: Preparing to enter system sleep state S5", lineOther},
+		{"[    0.913000][    T1] Kernel panic - not syncing: x", linePanic}, // CONFIG_PRINTK_CALLER
+		{"[    1.000000][    C0] reboot: Power down", linePowerDown},
+		{"progress 50%\r[    1.000000] reboot: Power down", linePowerDown}, // after a carriage return
 		{"LKPKG-BOOT-OK", lineOther},
+		// The messages inside the guest's own output, not the kernel's.
+		{"guest test: checking for 'Kernel panic - not syncing' in dmesg: none", lineOther},
+		{"[    1.000000] test: Kernel panic - not syncing: quoted", lineOther},
+		{"echo reboot: Power down", lineOther},
+		{"want 'reboot: Restarting system' next", lineOther},
+		{"init: reboot: System halted? no", lineOther},
+		{" Kernel panic - not syncing: indented", lineOther},
+		{"[not a timestamp] reboot: Power down", lineOther},
 		{"reboot: Power", lineOther},
 		{"", lineOther},
 	}
@@ -51,6 +62,10 @@ func TestConsole(t *testing.T) {
 			consoleState{panicMsg: "Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100"}},
 		{"reboot", "", []string{"reboot: Restarting system\n"}, consoleState{restart: true}},
 		{"halt", "", []string{"reboot: System halted\n"}, consoleState{halt: true}},
+		{"the guest prints the kernel's messages", "",
+			[]string{"guest test: checking for 'Kernel panic - not syncing' in dmesg: none\n",
+				"sh: echo reboot: Restarting system\n", "[    2.3] reboot: Power down\n"},
+			consoleState{powerDown: true}},
 		{"marker in a line longer than maxLine", "MARK",
 			[]string{strings.Repeat("x", maxLine-1), "MA", "RK" + strings.Repeat("y", 10)},
 			consoleState{expectSeen: true}},
@@ -79,5 +94,17 @@ func TestConsoleBoundsMemory(t *testing.T) {
 	}
 	if len(c.partial) > maxLine+len(chunk) {
 		t.Errorf("holds %d bytes of one line", len(c.partial))
+	}
+}
+
+// TestGuestPrintsPanicText: a guest program that prints the panic message
+// and then powers off cleanly exits 0, not 2 (review finding).
+func TestGuestPrintsPanicText(t *testing.T) {
+	c := newConsole("")
+	c.Write([]byte("guest test: checking for 'Kernel panic - not syncing' in dmesg: none\n"))
+	c.Close()
+	res, err := judge(Result{}, outcome{started: true, reason: "guest-shutdown", console: c.state()})
+	if err != nil || res.Panicked || !res.PoweredOff || ExitStatus(err) != ExitPoweredOff {
+		t.Errorf("got %+v, %v (exit %d); want a clean power-off", res, err, ExitStatus(err))
 	}
 }

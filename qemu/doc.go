@@ -19,24 +19,32 @@
 // panicked. Run tells these apart from two witnesses:
 //
 //   - QEMU's own account: the reason of the QMP SHUTDOWN event
-//     ("guest-shutdown" for a power-off, "guest-reset" for a reboot), read
-//     over a QMP socket Run opens for each boot;
+//     ("guest-shutdown" for a power-off, "guest-reset" for a reboot,
+//     "guest-panic" when a guest kernel with the pvpanic driver reports a
+//     panic to the pvpanic device Run adds), read over a QMP socket Run
+//     opens for each boot;
 //   - the serial console, which Run watches line by line for the kernel's
-//     "reboot: Power down", "reboot: Restarting system" and
-//     "Kernel panic - not syncing" messages, and for Config.Expect.
+//     "reboot: Power down", "reboot: Restarting system", "reboot: System
+//     halted" and "Kernel panic - not syncing" messages, and for
+//     Config.Expect. A message counts only as the kernel prints it, at the
+//     start of a line after the optional printk timestamp ("[    1.234567] "):
+//     a guest program that prints it elsewhere in a line is not the kernel.
 //
-// A panic on the console wins over anything else (a panicking kernel then
-// reboots). The QMP reason decides power-off against reboot; the console
-// is the fallback when QMP said nothing. The outcome is one of:
+// A panic wins over anything else, a timeout included (a panicking kernel
+// then reboots, or hangs). A kernel that panics without rebooting (an EFI
+// boot takes its command line from the image, with no panic=-1 added) is
+// stopped 2 seconds after the console shows the panic. The QMP reason
+// decides power-off against reboot; the console is the fallback when QMP
+// said nothing. The outcome is one of:
 //
-//	outcome                          Result      error             ExitStatus
-//	the guest powered off            PoweredOff  nil               0
-//	Run could not boot it            -           any other         1
-//	its kernel panicked              Panicked    ErrPanicked       2
-//	it rebooted                      Rebooted    ErrNotPoweredOff  3
-//	it halted, QEMU was killed, ...  -           ErrNotPoweredOff  3
-//	powered off, Expect not seen     PoweredOff  ErrExpectMissing  4
-//	Config.Timeout expired           TimedOut    ErrTimeout        124
+//	outcome                            Result      error             ExitStatus
+//	the guest powered off              PoweredOff  nil               0
+//	Run could not boot it              -           any other         1
+//	its kernel panicked                Panicked    ErrPanicked       2
+//	it rebooted                        Rebooted    ErrNotPoweredOff  3
+//	it halted, QEMU was killed, ...    -           ErrNotPoweredOff  3
+//	powered off, Expect not seen       PoweredOff  ErrExpectMissing  4
+//	Config.Timeout expired, no panic   TimedOut    ErrTimeout        124
 //
 // `lkpkg run qemu` exits with ExitStatus of Run's error; 124 is the code
 // timeout(1) uses.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 
 	"golang.org/x/sys/unix"
@@ -16,10 +17,11 @@ type host struct {
 	lookPath func(string) (string, error) // finds the QEMU binary
 	exists   func(string) bool            // reports a regular file
 	readFile func(string) ([]byte, error) // reads NAME-cmdline
+	abs      func(string) (string, error) // makes a path absolute
 }
 
 func realHost() host {
-	return host{arch: hostArch, kvm: probeKVM, lookPath: exec.LookPath, exists: isFile, readFile: os.ReadFile}
+	return host{arch: hostArch, kvm: probeKVM, lookPath: exec.LookPath, exists: isFile, readFile: os.ReadFile, abs: filepath.Abs}
 }
 
 // KVM ioctls (linux/kvm.h): _IO(KVMIO, 0x00) and _IO(KVMIO, 0x01).

@@ -3,6 +3,7 @@ package qemu
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -72,7 +73,27 @@ func newPlan(cfg Config, workDir string, h host) (*Plan, error) {
 		}
 		p.Cmdline = kernelCmdline(string(base), cfg.Append, cfg.Arch, img.Kind)
 	}
-	p.Args = p.args(cfg, fw)
+	// QEMU takes a relative file name with a ':' before any '/' for a
+	// protocol (vm:1-efi.img is protocol vm, and json:, nbd:... exist):
+	// it gets every file as an absolute path.
+	abs := func(p *string) {
+		if *p != "" && err == nil {
+			*p, err = h.abs(*p)
+		}
+	}
+	files := img
+	abs(&files.Kernel)
+	abs(&files.Initrd)
+	abs(&files.Disk)
+	abs(&fw.code)
+	cfg.Disks = slices.Clone(cfg.Disks)
+	for i := range cfg.Disks {
+		abs(&cfg.Disks[i])
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.Args = p.args(cfg, files, fw)
 	return p, nil
 }
 
@@ -98,10 +119,11 @@ func chooseAccel(cfg Config, h host) (accel, why string, err error) {
 	return AccelTCG, cause.Error(), nil
 }
 
-// args builds QEMU's arguments. The guest's serial console is QEMU's
-// stdio and nothing else is (no monitor, no display), so that stdout is
-// exactly the console; -no-reboot makes every guest stop end QEMU.
-func (p *Plan) args(cfg Config, fw firmware) []string {
+// args builds QEMU's arguments, for the image's files img (p.Image with
+// absolute paths). The guest's serial console is QEMU's stdio and nothing
+// else is (no monitor, no display), so that stdout is exactly the console;
+// -no-reboot makes every guest stop end QEMU.
+func (p *Plan) args(cfg Config, img Image, fw firmware) []string {
 	a := []string{}
 	add := func(s ...string) { a = append(a, s...) }
 
@@ -131,6 +153,10 @@ func (p *Plan) args(cfg Config, fw firmware) []string {
 	add("-chardev", "socket,id=lkpkg-qmp,path="+optEscape(p.qmp), "-mon", "chardev=lkpkg-qmp,mode=control")
 	// Guests that read /dev/random early would otherwise stall on entropy.
 	add("-device", "virtio-rng-pci")
+	// A guest kernel with the pvpanic driver tells QEMU of its panic,
+	// which QEMU reports over QMP and ends the run with: a witness that
+	// needs no serial console.
+	add("-device", map[string]string{"amd64": "pvpanic", "arm64": "pvpanic-pci"}[cfg.Arch])
 	switch cfg.Networking {
 	case NetworkingUser:
 		add("-nic", "user,model=virtio-net-pci")
@@ -147,7 +173,6 @@ func (p *Plan) args(cfg Config, fw firmware) []string {
 			"-drive", "if=pflash,format=raw,unit=1,file="+optEscape(p.vars))
 	}
 
-	img := p.Image
 	if img.Kind.kernelBoot() {
 		add("-kernel", img.Kernel)
 		if img.Initrd != "" {

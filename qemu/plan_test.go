@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +21,12 @@ func fakeHost(arch string, kvm error, files ...string) host {
 		},
 		exists:   func(p string) bool { return slices.Contains(files, p) },
 		readFile: func(p string) ([]byte, error) { return []byte("console=tty0 quiet\n"), nil },
+		abs: func(p string) (string, error) {
+			if filepath.IsAbs(p) {
+				return p, nil
+			}
+			return filepath.Join("/cwd", p), nil
+		},
 	}
 }
 
@@ -30,8 +37,10 @@ var (
 	ovmfSplit     = []string{"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"}
 	aavmfSplit    = []string{"/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"}
 	commonArgs    = []string{"-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot", "-chardev", "socket,id=lkpkg-qmp,path=/w/qmp.sock", "-mon", "chardev=lkpkg-qmp,mode=control", "-device", "virtio-rng-pci"}
+	pvpanicAMD    = []string{"-device", "pvpanic"}
+	pvpanicARM    = []string{"-device", "pvpanic-pci"}
 	userNIC       = []string{"-nic", "user,model=virtio-net-pci"}
-	kernelBootAMD = []string{"-kernel", "out/x-kernel", "-initrd", "out/x-initrd.img", "-append", "console=tty0 quiet panic=-1"}
+	kernelBootAMD = []string{"-kernel", "/cwd/out/x-kernel", "-initrd", "/cwd/out/x-initrd.img", "-append", "console=tty0 quiet panic=-1"}
 )
 
 func join(parts ...[]string) []string { return slices.Concat(parts...) }
@@ -52,7 +61,7 @@ func TestPlanArgs(t *testing.T) {
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "kvm",
 			want: join([]string{"-machine", "q35", "-accel", "kvm", "-cpu", "host", "-smp", "1", "-m", "1024"},
-				commonArgs, userNIC, kernelBootAMD),
+				commonArgs, pvpanicAMD, userNIC, kernelBootAMD),
 		},
 		{
 			name:      "kernel+initrd amd64 no kvm falls back to tcg",
@@ -61,7 +70,7 @@ func TestPlanArgs(t *testing.T) {
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "tcg",
 			want: join([]string{"-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "512"},
-				commonArgs, []string{"-nic", "none"}, kernelBootAMD),
+				commonArgs, pvpanicAMD, []string{"-nic", "none"}, kernelBootAMD),
 		},
 		{
 			name:      "kernel+initrd amd64 tcg asked for",
@@ -70,7 +79,7 @@ func TestPlanArgs(t *testing.T) {
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "tcg",
 			want: join([]string{"-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024"},
-				commonArgs, userNIC, kernelBootAMD, []string{"-s"}),
+				commonArgs, pvpanicAMD, userNIC, kernelBootAMD, []string{"-s"}),
 		},
 		{
 			name:      "kernel+initrd arm64 on amd64 host",
@@ -79,8 +88,8 @@ func TestPlanArgs(t *testing.T) {
 			wantBin:   "/usr/bin/qemu-system-aarch64",
 			wantAccel: "tcg",
 			want: join([]string{"-machine", "virt,gic-version=max", "-accel", "tcg", "-cpu", "max,pauth-impdef=on", "-smp", "1", "-m", "1024"},
-				commonArgs, userNIC,
-				[]string{"-kernel", "out/x-kernel", "-initrd", "out/x-initrd.img", "-append", "console=tty0 quiet panic=-1"}),
+				commonArgs, pvpanicARM, userNIC,
+				[]string{"-kernel", "/cwd/out/x-kernel", "-initrd", "/cwd/out/x-initrd.img", "-append", "console=tty0 quiet panic=-1"}),
 		},
 		{
 			name:      "kernel+initrd arm64 kvm on arm64 host",
@@ -89,8 +98,8 @@ func TestPlanArgs(t *testing.T) {
 			wantBin:   "/usr/bin/qemu-system-aarch64",
 			wantAccel: "kvm",
 			want: join([]string{"-machine", "virt,gic-version=max", "-accel", "kvm", "-cpu", "host", "-smp", "1", "-m", "1024"},
-				commonArgs, userNIC,
-				[]string{"-kernel", "out/x-kernel", "-initrd", "out/x-initrd.img", "-append", "console=tty0 quiet panic=-1"}),
+				commonArgs, pvpanicARM, userNIC,
+				[]string{"-kernel", "/cwd/out/x-kernel", "-initrd", "/cwd/out/x-initrd.img", "-append", "console=tty0 quiet panic=-1"}),
 		},
 		{
 			name:      "kernel+squashfs amd64 with an extra disk",
@@ -99,11 +108,11 @@ func TestPlanArgs(t *testing.T) {
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "tcg",
 			want: join([]string{"-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024"},
-				commonArgs, userNIC,
-				[]string{"-kernel", "out/x-kernel", "-append", "console=ttyS0 panic=-1 root=/dev/vda",
-					"-drive", "file=out/x-squashfs.img,format=raw,if=virtio,readonly=on",
-					"-drive", "file=data.qcow2,format=qcow2,if=virtio",
-					"-drive", "file=a,,b.img,format=raw,if=virtio"}),
+				commonArgs, pvpanicAMD, userNIC,
+				[]string{"-kernel", "/cwd/out/x-kernel", "-append", "console=ttyS0 panic=-1 root=/dev/vda",
+					"-drive", "file=/cwd/out/x-squashfs.img,format=raw,if=virtio,readonly=on",
+					"-drive", "file=/cwd/data.qcow2,format=qcow2,if=virtio",
+					"-drive", "file=/cwd/a,,b.img,format=raw,if=virtio"}),
 		},
 		{
 			name:      "raw-efi amd64 split OVMF",
@@ -112,10 +121,10 @@ func TestPlanArgs(t *testing.T) {
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "tcg",
 			want: join([]string{"-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024"},
-				commonArgs, userNIC,
+				commonArgs, pvpanicAMD, userNIC,
 				[]string{"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
 					"-drive", "if=pflash,format=raw,unit=1,file=/w/efivars.fd",
-					"-drive", "file=out/x-efi.img,format=raw,if=virtio,snapshot=on"}),
+					"-drive", "file=/cwd/out/x-efi.img,format=raw,if=virtio,snapshot=on"}),
 		},
 		{
 			name:      "qcow2-efi amd64 all-in-one OVMF",
@@ -124,8 +133,8 @@ func TestPlanArgs(t *testing.T) {
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "kvm",
 			want: join([]string{"-machine", "q35", "-accel", "kvm", "-cpu", "host", "-smp", "1", "-m", "1024"},
-				commonArgs, userNIC,
-				[]string{"-bios", "/usr/share/ovmf/OVMF.fd", "-drive", "file=out/x-efi.qcow2,format=qcow2,if=virtio,snapshot=on"}),
+				commonArgs, pvpanicAMD, userNIC,
+				[]string{"-bios", "/usr/share/ovmf/OVMF.fd", "-drive", "file=/cwd/out/x-efi.qcow2,format=qcow2,if=virtio,snapshot=on"}),
 		},
 		{
 			name:      "iso-efi arm64 AAVMF",
@@ -134,10 +143,10 @@ func TestPlanArgs(t *testing.T) {
 			wantBin:   "/usr/bin/qemu-system-aarch64",
 			wantAccel: "tcg",
 			want: join([]string{"-machine", "virt,gic-version=max", "-accel", "tcg", "-cpu", "max,pauth-impdef=on", "-smp", "1", "-m", "1024"},
-				commonArgs, userNIC,
+				commonArgs, pvpanicARM, userNIC,
 				[]string{"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd",
 					"-drive", "if=pflash,format=raw,unit=1,file=/w/efivars.fd",
-					"-drive", "file=out/x-efi.iso,format=raw,if=none,id=lkpkg-cd,media=cdrom,readonly=on",
+					"-drive", "file=/cwd/out/x-efi.iso,format=raw,if=none,id=lkpkg-cd,media=cdrom,readonly=on",
 					"-device", "virtio-scsi-pci,id=lkpkg-scsi", "-device", "scsi-cd,bus=lkpkg-scsi.0,drive=lkpkg-cd"}),
 		},
 		{
@@ -147,10 +156,10 @@ func TestPlanArgs(t *testing.T) {
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "tcg",
 			want: join([]string{"-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024"},
-				commonArgs, userNIC,
+				commonArgs, pvpanicAMD, userNIC,
 				[]string{"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd",
 					"-drive", "if=pflash,format=raw,unit=1,file=/w/efivars.fd",
-					"-drive", "file=out/x-efi.img,format=raw,if=virtio,snapshot=on"}),
+					"-drive", "file=/cwd/out/x-efi.img,format=raw,if=virtio,snapshot=on"}),
 		},
 		{
 			name:      "raw-bios amd64 needs no firmware",
@@ -159,8 +168,8 @@ func TestPlanArgs(t *testing.T) {
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "tcg",
 			want: join([]string{"-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024"},
-				commonArgs, userNIC,
-				[]string{"-drive", "file=out/x-bios.img,format=raw,if=virtio,snapshot=on"}),
+				commonArgs, pvpanicAMD, userNIC,
+				[]string{"-drive", "file=/cwd/out/x-bios.img,format=raw,if=virtio,snapshot=on"}),
 		},
 	}
 	for _, tt := range tests {
@@ -177,6 +186,81 @@ func TestPlanArgs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPlanAbsolutePaths: QEMU takes a relative file name with a ':'
+// before any '/' for a protocol ("vm:1-efi.img" is protocol "vm"), so
+// every file it is given is absolute; in -drive file= a comma is doubled.
+func TestPlanAbsolutePaths(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		host host
+		want []string // a subsequence of the arguments
+	}{
+		{
+			name: "kernel+initrd",
+			cfg:  Config{Output: "vm:1", Disks: []string{"nbd:data.img", "/abs/a,b.qcow2", "json:{}.img"}},
+			host: fakeHost("amd64", nil, "vm:1-kernel", "vm:1-initrd.img"),
+			want: []string{"-kernel", "/cwd/vm:1-kernel", "-initrd", "/cwd/vm:1-initrd.img",
+				"-drive", "file=/cwd/nbd:data.img,format=raw,if=virtio",
+				"-drive", "file=/abs/a,,b.qcow2,format=qcow2,if=virtio",
+				"-drive", "file=/cwd/json:{}.img,format=raw,if=virtio"},
+		},
+		{
+			name: "kernel+squashfs",
+			cfg:  Config{Output: "vm:1-squashfs.img"},
+			host: fakeHost("amd64", nil, "vm:1-kernel", "vm:1-squashfs.img"),
+			want: []string{"-kernel", "/cwd/vm:1-kernel", "-drive", "file=/cwd/vm:1-squashfs.img,format=raw,if=virtio,readonly=on"},
+		},
+		{
+			name: "raw-efi with relative split firmware",
+			cfg:  Config{Output: "vm:1-efi.img", Firmware: "fw:a,b/CODE.fd", FirmwareVars: "fw:a,b/VARS.fd"},
+			host: fakeHost("amd64", nil, "vm:1-efi.img", "fw:a,b/CODE.fd", "fw:a,b/VARS.fd"),
+			want: []string{"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/cwd/fw:a,,b/CODE.fd",
+				"-drive", "file=/cwd/vm:1-efi.img,format=raw,if=virtio,snapshot=on"},
+		},
+		{
+			name: "iso-efi with a relative all-in-one firmware",
+			cfg:  Config{Output: "vm:1-efi.iso", Firmware: "fw:OVMF.fd"},
+			host: fakeHost("amd64", nil, "vm:1-efi.iso", "fw:OVMF.fd"),
+			want: []string{"-bios", "/cwd/fw:OVMF.fd", "-drive", "file=/cwd/vm:1-efi.iso,format=raw,if=none,id=lkpkg-cd,media=cdrom,readonly=on"},
+		},
+		{
+			name: "qcow2-bios",
+			cfg:  Config{Output: "vm:1.qcow2"},
+			host: fakeHost("amd64", nil, "vm:1.qcow2"),
+			want: []string{"-drive", "file=/cwd/vm:1.qcow2,format=qcow2,if=virtio,snapshot=on"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := newPlan(tt.cfg, "/w", tt.host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !isSubsequence(tt.want, p.Args) {
+				t.Errorf("args:\n got %q\nwant a subsequence %q", p.Args, tt.want)
+			}
+			for _, a := range p.Args {
+				if strings.Contains(a, "file=vm:") || strings.HasPrefix(a, "vm:") || strings.Contains(a, "file=fw:") {
+					t.Errorf("relative file in argument %q", a)
+				}
+			}
+		})
+	}
+}
+
+// isSubsequence reports whether the elements of want appear in got, in
+// order.
+func isSubsequence(want, got []string) bool {
+	i := 0
+	for _, g := range got {
+		if i < len(want) && g == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
 }
 
 func TestPlanAccelWhy(t *testing.T) {

@@ -15,6 +15,10 @@ import (
 type qmpWatcher struct {
 	l    net.Listener
 	done chan struct{}
+	// ready is closed when QEMU answers the capabilities negotiation.
+	// QEMU runs QMP commands in its main loop, which starts once the
+	// machine is built: its files (drives, firmware) are open by then.
+	ready chan struct{}
 
 	mu       sync.Mutex
 	conn     net.Conn
@@ -29,7 +33,7 @@ func listenQMP(path string) (*qmpWatcher, error) {
 		// exceed it.
 		return nil, fmt.Errorf("QMP socket: %w", err)
 	}
-	w := &qmpWatcher{l: l, done: make(chan struct{})}
+	w := &qmpWatcher{l: l, done: make(chan struct{}), ready: make(chan struct{})}
 	go w.run()
 	return w, nil
 }
@@ -40,6 +44,7 @@ type qmpMessage struct {
 	Data  struct {
 		Reason string `json:"reason"`
 	} `json:"data"`
+	Return json.RawMessage `json:"return"` // a command's success
 }
 
 func (w *qmpWatcher) run() {
@@ -57,10 +62,15 @@ func (w *qmpWatcher) run() {
 		return
 	}
 	dec := json.NewDecoder(conn)
+	ready := false
 	for {
 		var m qmpMessage
 		if err := dec.Decode(&m); err != nil {
 			return // EOF when QEMU exits
+		}
+		if m.Return != nil && !ready {
+			ready = true // the only command sent is qmp_capabilities
+			close(w.ready)
 		}
 		w.mu.Lock()
 		switch m.Event {

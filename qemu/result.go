@@ -78,36 +78,40 @@ type outcome struct {
 	expect   string
 }
 
-// judge turns an outcome into Run's answer. A panic seen anywhere wins: a
-// panicking kernel reboots (panic=-1) or hangs, and either is its
-// consequence. Then QEMU's QMP account decides, and the console only when
-// QMP said nothing.
+// judge turns an outcome into Run's answer. A panic seen anywhere wins,
+// over a timeout or an interruption too: a panicking kernel reboots
+// (panic=-1), hangs until the timeout or until Run stops QEMU (see
+// panicGrace), and all of these are its consequence. Then QEMU's QMP
+// account decides, and the console only when QMP said nothing.
 func judge(res Result, o outcome) (Result, error) {
 	res.StopReason = o.reason
 	res.ExpectSeen = o.console.expectSeen
 	res.PanicMessage = o.console.panicMsg
 	res.Panicked = o.console.panicMsg != "" || o.qmpPanic || o.reason == "guest-panic"
+	res.TimedOut = errors.Is(o.cause, errTimedOut)
 	switch {
-	case errors.Is(o.cause, errTimedOut):
-		res.TimedOut = true
-		return res, fmt.Errorf("%w (%s)%s", ErrTimeout, o.timeout, panicNote(res))
+	case res.Panicked:
+		msg := res.PanicMessage
+		if msg == "" {
+			msg = "QEMU reported a guest panic"
+		}
+		if res.TimedOut {
+			msg += fmt.Sprintf(" (QEMU killed at the %s timeout)", o.timeout)
+		}
+		return res, fmt.Errorf("%w: %s", ErrPanicked, msg)
+	case res.TimedOut:
+		return res, fmt.Errorf("%w (%s)", ErrTimeout, o.timeout)
 	case o.parent != nil:
 		return res, fmt.Errorf("interrupted, QEMU stopped: %w", o.parent)
 	case !o.started:
 		return res, fmt.Errorf("starting %s: %w", o.binary, o.waitErr)
-	case o.waitErr != nil && !res.Panicked:
+	case o.waitErr != nil:
 		// QEMU itself failed: bad arguments, a missing file, a crash.
 		msg := strings.TrimSpace(o.stderr)
 		if msg == "" {
 			msg = "(nothing on stderr)"
 		}
 		return res, fmt.Errorf("%s: %w: %s", o.binary, o.waitErr, msg)
-	case res.Panicked:
-		msg := res.PanicMessage
-		if msg == "" {
-			msg = "QEMU reported a guest panic"
-		}
-		return res, fmt.Errorf("%w: %s", ErrPanicked, msg)
 	}
 
 	powerDown, restart := o.reason == "guest-shutdown", o.reason == "guest-reset"
@@ -130,11 +134,4 @@ func judge(res Result, o outcome) (Result, error) {
 		return res, fmt.Errorf("%w: it halted", ErrNotPoweredOff)
 	}
 	return res, fmt.Errorf("%w: QEMU exited without a shutdown event, and the console showed no power-off", ErrNotPoweredOff)
-}
-
-func panicNote(res Result) string {
-	if res.PanicMessage == "" {
-		return ""
-	}
-	return ", after a " + res.PanicMessage
 }

@@ -7,12 +7,25 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 )
 
-// errTimedOut is the cause of the run context when Config.Timeout expires.
-var errTimedOut = errors.New("timeout")
+// Causes of the run context's end that Run itself brings about: the
+// Config.Timeout expired, or QEMU was stopped after a guest panic.
+var (
+	errTimedOut  = errors.New("timeout")
+	errPanicStop = errors.New("stopped after a guest kernel panic")
+)
+
+// panicGrace is how long a guest whose kernel panicked has, from the
+// console's "Kernel panic - not syncing" line, before Run stops QEMU: time
+// for the kernel to print the rest of the panic (the backtrace, "---[ end
+// Kernel panic ...") and to reboot itself with panic=-1. Without panic=-1
+// (an EFI boot's command line is the image's own), a panicked kernel
+// would otherwise hang until the timeout.
+const panicGrace = 2 * time.Second
 
 // stopGrace is how long QEMU has to exit after SIGTERM (which lets it
 // restore the terminal) before it is killed.
@@ -29,14 +42,22 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	defer os.RemoveAll(dir)
+	if dir, err = filepath.Abs(dir); err != nil { // a relative $TMPDIR
+		return Result{}, err
+	}
 	p, err := NewPlan(cfg, dir)
 	if err != nil {
 		return Result{}, err
 	}
-	return p.run(ctx, cfg)
+	// The work directory goes as soon as QEMU holds what it needs from it
+	// (the open variable store, the connected QMP socket): a run killed
+	// after that, by SIGKILL or a SIGPIPE, leaves nothing behind.
+	return p.run(ctx, cfg, func() { os.RemoveAll(dir) })
 }
 
-func (p *Plan) run(ctx context.Context, cfg Config) (Result, error) {
+// run boots the plan; ready, if not nil, is called once QEMU has started
+// and no longer needs the work files.
+func (p *Plan) run(ctx context.Context, cfg Config, ready func()) (Result, error) {
 	res := Result{Kind: p.Image.Kind, Accel: p.Accel}
 	if p.varsTemplate != "" {
 		// The firmware writes its variables: give it a private copy.
@@ -48,10 +69,18 @@ func (p *Plan) run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	con := newConsole(cfg.Expect)
 	stderr := &tailBuffer{max: 4 << 10}
 
-	runCtx := ctx
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// Once the console shows a kernel panic, QEMU has panicGrace to end
+	// (panic=-1 reboots, which -no-reboot turns into QEMU's exit), then it
+	// is stopped: a panic is the outcome whatever comes after it.
+	panicStop := time.AfterFunc(time.Hour, func() { cancel(errPanicStop) })
+	panicStop.Stop()
+	defer panicStop.Stop()
+	con := newConsole(cfg.Expect)
+	con.onPanic = func() { panicStop.Reset(panicGrace) }
 	if cfg.Timeout > 0 {
 		var stop context.CancelFunc
 		runCtx, stop = context.WithTimeoutCause(runCtx, cfg.Timeout, errTimedOut)
@@ -78,7 +107,21 @@ func (p *Plan) run(ctx context.Context, cfg Config) (Result, error) {
 	logf(cfg.Log, "booting %s %s on %s (%s)", p.Image.Kind, p.bootFile(), p.Arch, accel)
 
 	start := time.Now()
-	waitErr := cmd.Run()
+	waitErr := cmd.Start()
+	if waitErr == nil {
+		if ready != nil {
+			exited := make(chan struct{})
+			defer close(exited)
+			go func() {
+				select {
+				case <-qmp.ready:
+					ready()
+				case <-exited:
+				}
+			}()
+		}
+		waitErr = cmd.Wait()
+	}
 	res.Duration = time.Since(start)
 	reason, qmpPanic := qmp.stop()
 	con.Close()

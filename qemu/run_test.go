@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,8 +46,16 @@ func TestJudge(t *testing.T) {
 			Result{}, ErrNotPoweredOff, "no power-off"},
 		{"timeout", outcome{started: true, cause: errTimedOut, timeout: 20 * time.Second, reason: "host-signal", console: consoleState{expectSeen: true}},
 			Result{TimedOut: true, ExpectSeen: true, StopReason: "host-signal"}, ErrTimeout, "(20s)"},
-		{"timeout after a panic (panic=0)", outcome{started: true, cause: errTimedOut, timeout: time.Minute, console: consoleState{panicMsg: "Kernel panic - not syncing: z"}},
-			Result{TimedOut: true, Panicked: true, PanicMessage: "Kernel panic - not syncing: z"}, ErrTimeout, "after a Kernel panic"},
+		// A panic seen wins: a panicking kernel that does not reboot
+		// (panic=0) runs on until the timeout.
+		{"panic then timeout", outcome{started: true, cause: errTimedOut, timeout: time.Minute, console: consoleState{panicMsg: "Kernel panic - not syncing: z"}},
+			Result{TimedOut: true, Panicked: true, PanicMessage: "Kernel panic - not syncing: z"}, ErrPanicked, "not syncing: z"},
+		{"qmp panic then timeout", outcome{started: true, cause: errTimedOut, timeout: time.Minute, qmpPanic: true},
+			Result{TimedOut: true, Panicked: true}, ErrPanicked, "QEMU reported"},
+		{"panic then interrupted", outcome{started: true, cause: context.Canceled, parent: context.Canceled, console: consoleState{panicMsg: "Kernel panic - not syncing: w"}},
+			Result{Panicked: true, PanicMessage: "Kernel panic - not syncing: w"}, ErrPanicked, "not syncing: w"},
+		{"panic, then stopped by Run", outcome{started: true, cause: errPanicStop, waitErr: context.Canceled, reason: "host-signal", console: consoleState{panicMsg: "Kernel panic - not syncing: v"}},
+			Result{Panicked: true, StopReason: "host-signal", PanicMessage: "Kernel panic - not syncing: v"}, ErrPanicked, "not syncing: v"},
 		{"interrupted", outcome{started: true, cause: context.Canceled, parent: context.Canceled},
 			Result{}, context.Canceled, "interrupted"},
 		{"qemu failed", outcome{binary: "qemu-system-x86_64", started: true, waitErr: exit1, stderr: "qemu-system-x86_64: -drive x: Could not open\n"},
@@ -122,5 +131,31 @@ func TestTailBuffer(t *testing.T) {
 	}
 	if got := b.String(); got != "456789ab" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestRunStopsAfterPanic: a guest whose kernel panics without rebooting
+// (an EFI boot, whose command line has no panic=-1) is stopped shortly
+// after the panic, not left running until the timeout. QEMU is faked by
+// a shell that prints a panic and then hangs.
+func TestRunStopsAfterPanic(t *testing.T) {
+	dir := t.TempDir()
+	p := &Plan{
+		Image:  Image{Kind: KindRawEFI, Disk: "x-efi.img"},
+		Accel:  AccelTCG,
+		Binary: "/bin/sh",
+		Args: []string{"-c", `echo '[    0.912000] Kernel panic - not syncing: VFS: Unable to mount root fs'
+echo '[    0.913000] CPU: 0 PID: 1 Comm: swapper/0'
+exec sleep 60`},
+		qmp: filepath.Join(dir, "qmp.sock"),
+	}
+	timeout := 20 * time.Second
+	res, err := p.run(context.Background(), Config{Timeout: timeout}, nil)
+	t.Logf("%s: %+v, %v", res.Duration, res, err)
+	if !errors.Is(err, ErrPanicked) || !res.Panicked || res.TimedOut || ExitStatus(err) != ExitPanicked {
+		t.Errorf("got %+v, %v; want a panic, stopped before the timeout", res, err)
+	}
+	if res.Duration < panicGrace || res.Duration > panicGrace+stopGrace {
+		t.Errorf("stopped after %s, want %s after the panic", res.Duration, panicGrace)
 	}
 }

@@ -50,7 +50,9 @@ picks its format.
 The guest's serial console is this command's stdin and stdout (no monitor,
 no display; Ctrl-C stops QEMU); QEMU's own messages go to stderr. A kernel boot gets
 console=ttyS0 (amd64) or console=ttyAMA0 (arm64) unless its command line has
-a console=, and panic=-1 unless it has a panic=. The build's disk images are
+a console=, and panic=-1 unless it has a panic=. A guest whose kernel panics
+without rebooting (an EFI image's command line has no panic=-1 added) is
+stopped 2s after the console shows the panic. The build's disk images are
 never written (snapshot=on or read-only); --disk images are.
 
 KVM is used when the guest is the host's architecture and /dev/kvm can run
@@ -59,9 +61,10 @@ EFI formats need UEFI firmware: Debian's ovmf package (amd64) or
 qemu-efi-aarch64 (arm64), or --firmware.
 
 Exit status: 0 the guest powered off (and printed --expect, if given);
-1 lkpkg or QEMU failed; 2 the guest's kernel panicked; 3 it rebooted or
-stopped without powering off; 4 it powered off without printing --expect;
-124 --timeout expired and QEMU was killed.`,
+1 lkpkg or QEMU failed; 2 the guest's kernel panicked (even if --timeout then
+expired); 3 it rebooted or stopped without powering off; 4 it powered off
+without printing --expect; 124 --timeout expired, with no panic seen, and
+QEMU was killed.`,
 		Example: `  lkpkg run qemu out/dhcpcd
   lkpkg run qemu --arch arm64 --mem 2G --cpus 2 out/dhcpcd-kernel
   lkpkg run qemu --timeout 3m --expect 'Welcome to LinuxKit' --networking none out/test
@@ -112,7 +115,7 @@ stopped without powering off; 4 it powered off without printing --expect;
 	f.StringVar(&cfg.Accel, "accel", "", "accelerator: kvm or tcg (default: kvm when usable, else tcg)")
 	f.StringVar(&mem, "mem", "1024M", "guest memory, in MiB or with an M or G suffix")
 	f.IntVar(&cfg.CPUs, "cpus", qemu.DefaultCPUs, "guest CPUs")
-	f.DurationVar(&cfg.Timeout, "timeout", 0, "kill QEMU and exit 124 after this long (0: never)")
+	f.DurationVar(&cfg.Timeout, "timeout", 0, "kill QEMU and exit 124 (2 after a kernel panic) after this long (0: never)")
 	f.StringVar(&networking, "networking", qemu.NetworkingUser, "guest network: user (QEMU user-mode NAT on a virtio NIC) or none")
 	f.StringVar(&appendArgs, "append", "", "parameters to add to the kernel command line (kernel boots)")
 	f.StringVar(&expect, "expect", "", "fail (exit 4) unless the console shows this text before the guest powers off")
