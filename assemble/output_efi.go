@@ -48,7 +48,7 @@ import (
 	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/google/uuid"
 
-	"github.com/lkpkg/lkpkg/internal/qcow2"
+	"github.com/lkpkg/lkpkg/assemble/output/qcow2"
 )
 
 const (

@@ -12,7 +12,7 @@ import (
 // Debian archives. Their closure is locked per arch with each .deb's
 // SHA-256; the mirror image keeps every .deb (RepoDir/debian) and, with
 // install (the default), is also the root filesystem those packages make,
-// composed natively (no dpkg, no maintainer scripts; see mirror/debroot).
+// composed natively (no dpkg, no maintainer scripts; see mirror/rootfs).
 type DebianConfig struct {
 	// Sources are the archives and suites to resolve against, in order of
 	// preference.

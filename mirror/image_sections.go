@@ -18,8 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/lkpkg/lkpkg/mirror/debfile"
-	"github.com/lkpkg/lkpkg/mirror/debroot"
 	"github.com/lkpkg/lkpkg/mirror/gomod"
+	"github.com/lkpkg/lkpkg/mirror/rootfs"
 )
 
 // tempLayers holds layer files too big to keep in memory until the image
@@ -109,10 +109,10 @@ func debianLayers(c *Config, l *DebianLock, debs FetchedDebs, goarch string, epo
 	}
 	var out []namedLayer
 	if c.Debian.Installs() {
-		var res *debroot.Result
+		var res *rootfs.Result
 		layer, err := tmp.gzipLayer(gzip.DefaultCompression, func(w io.Writer) error {
 			var err error
-			res, err = debroot.Install(w, files, debroot.Options{Arch: arch, SourceDateEpoch: epoch})
+			res, err = rootfs.Install(w, files, rootfs.Options{Arch: arch, SourceDateEpoch: epoch})
 			return err
 		})
 		if err != nil {

@@ -23,10 +23,10 @@ import (
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/lkpkg/lkpkg/builder"
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/manifest"
 	"github.com/lkpkg/lkpkg/mirror"
+	"github.com/lkpkg/lkpkg/pkgbuild/buildkitd"
 	"github.com/lkpkg/lkpkg/runconfig"
 )
 
@@ -392,11 +392,11 @@ func normalizePlatform(p v1.Platform) v1.Platform {
 func digestOf(h v1.Hash) digest.Digest { return digest.Digest(h.String()) }
 
 // perPlatform splits builder groups into one group per platform.
-func perPlatform(groups []builder.Group) []builder.Group {
-	var out []builder.Group
+func perPlatform(groups []buildkitd.Group) []buildkitd.Group {
+	var out []buildkitd.Group
 	for _, g := range groups {
 		for _, p := range g.Platforms {
-			out = append(out, builder.Group{Address: g.Address, Platforms: []string{p}})
+			out = append(out, buildkitd.Group{Address: g.Address, Platforms: []string{p}})
 		}
 	}
 	return out

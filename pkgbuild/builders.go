@@ -7,16 +7,16 @@ import (
 
 	"github.com/moby/buildkit/client"
 
-	"github.com/lkpkg/lkpkg/builder"
+	"github.com/lkpkg/lkpkg/pkgbuild/buildkitd"
 )
 
 // Builders hands out BuildKit clients per platform: the --builder mapping
 // where it names one, the embedded local buildkitd otherwise. Connections
 // are made once and shared by all builds of a run.
 type Builders struct {
-	Mapping builder.Mapping
-	TLS     builder.TLS
-	Local   *builder.Local
+	Mapping buildkitd.Mapping
+	TLS     buildkitd.TLS
+	Local   *buildkitd.Local
 	// AllowVersionMismatch accepts remote builders whose BuildKit differs
 	// from the version pinned in go.mod (their output may differ).
 	AllowVersionMismatch bool
@@ -27,7 +27,7 @@ type Builders struct {
 }
 
 // Groups splits platforms by the builder that serves them.
-func (b *Builders) Groups(platforms []string) []builder.Group {
+func (b *Builders) Groups(platforms []string) []buildkitd.Group {
 	return b.Mapping.Group(platforms)
 }
 
@@ -55,22 +55,22 @@ func (b *Builders) Client(ctx context.Context, addr string) (*client.Client, err
 			return nil, err
 		}
 		b.releases = append(b.releases, release)
-		dial, tls = a, builder.TLS{}
+		dial, tls = a, buildkitd.TLS{}
 	}
-	c, err := builder.Connect(ctx, dial, tls)
+	c, err := buildkitd.Connect(ctx, dial, tls)
 	if err != nil {
 		return nil, err
 	}
 	if addr != "" {
 		// The daemon's Dockerfile frontend shapes the output: another
 		// BuildKit version may give other digests for the same tag.
-		if v, err := builder.CheckVersion(ctx, c); err != nil {
+		if v, err := buildkitd.CheckVersion(ctx, c); err != nil {
 			if !b.AllowVersionMismatch {
 				c.Close()
 				return nil, fmt.Errorf("builder %s: %w", addr, err)
 			}
 			if b.Local != nil && b.Local.Log != nil {
-				fmt.Fprintf(b.Local.Log, "warning: builder %s runs BuildKit %s, not %s: its images may not reproduce\n", addr, v, builder.PinnedVersion())
+				fmt.Fprintf(b.Local.Log, "warning: builder %s runs BuildKit %s, not %s: its images may not reproduce\n", addr, v, buildkitd.PinnedVersion())
 			}
 		}
 	}

@@ -20,9 +20,9 @@ import (
 	controlapi "github.com/moby/buildkit/api/services/control"
 	"github.com/moby/buildkit/client"
 
-	"github.com/lkpkg/lkpkg/builder"
 	"github.com/lkpkg/lkpkg/internal/testenv"
 	"github.com/lkpkg/lkpkg/manifest"
+	"github.com/lkpkg/lkpkg/pkgbuild/buildkitd"
 )
 
 // writeTLS makes a CA, a server certificate for 127.0.0.1 and a client
@@ -60,7 +60,7 @@ func writeTLS(t *testing.T, dir string) (ca, serverCert, serverKey, clientCert, 
 
 // remoteBuildkitd starts a buildkitd listening on TCP with mutual TLS, as
 // a native builder on another machine would.
-func remoteBuildkitd(t *testing.T) (addr string, tls builder.TLS) {
+func remoteBuildkitd(t *testing.T) (addr string, tls buildkitd.TLS) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "lkr")
 	if err != nil {
@@ -93,10 +93,10 @@ func remoteBuildkitd(t *testing.T) (addr string, tls builder.TLS) {
 		}
 		os.RemoveAll(dir)
 	})
-	tls = builder.TLS{CACert: ca, Cert: cc, Key: ck, ServerName: "buildkitd"}
+	tls = buildkitd.TLS{CACert: ca, Cert: cc, Key: ck, ServerName: "buildkitd"}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c, err := builder.Connect(context.Background(), addr, tls)
+		c, err := buildkitd.Connect(context.Background(), addr, tls)
 		if err == nil {
 			c.Close()
 			return addr, tls
@@ -112,7 +112,7 @@ func remoteBuildkitd(t *testing.T) (addr string, tls builder.TLS) {
 func TestBuilderMappingSendsPlatformsToTheirBuilders(t *testing.T) {
 	testenv.Integration(t)
 	addr, tls := remoteBuildkitd(t)
-	m, err := builder.ParseMapping("linux/arm64=" + addr)
+	m, err := buildkitd.ParseMapping("linux/arm64=" + addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestBuilderMappingSendsPlatformsToTheirBuilders(t *testing.T) {
 	}
 
 	// Without the client certificate the remote builder refuses us.
-	if _, err := builder.Connect(context.Background(), addr, builder.TLS{CACert: tls.CACert, ServerName: tls.ServerName}); err == nil {
+	if _, err := buildkitd.Connect(context.Background(), addr, buildkitd.TLS{CACert: tls.CACert, ServerName: tls.ServerName}); err == nil {
 		t.Error("remote builder accepted a client without a certificate")
 	}
 }

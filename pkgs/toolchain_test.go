@@ -59,7 +59,7 @@ func TestToolchainImagesBuildHelloReproducibly(t *testing.T) {
 		ref := func(dir string) string { return strings.TrimSpace(l.run(t, "pkg", "show-tag", dir)) }
 		for _, tc := range []struct {
 			pkg, arch, file, want string
-			machine             elf.Machine
+			machine               elf.Machine
 		}{
 			{"hello-c", "amd64", "usr/bin/hello", "hello from static C (glibc, libseccomp 2.5", elf.EM_X86_64},
 			{"hello-c", "amd64", "usr/bin/hello-musl", "hello from static C (musl)", elf.EM_X86_64},

@@ -6,9 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lkpkg/lkpkg/builder"
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/pkgbuild"
+	"github.com/lkpkg/lkpkg/pkgbuild/buildkitd"
 )
 
 func buildFormat() string { return pkgbuild.BuildFormat }
@@ -24,12 +24,12 @@ func (g *globalFlags) openCache() (*cache.Cache, error) {
 	return cache.Open(dir)
 }
 
-func (g *globalFlags) local() *builder.Local {
+func (g *globalFlags) local() *buildkitd.Local {
 	dir := g.builderDir
 	if dir == "" {
-		dir = builder.DefaultStateDir()
+		dir = buildkitd.DefaultStateDir()
 	}
-	return &builder.Local{StateDir: dir, Log: os.Stderr}
+	return &buildkitd.Local{StateDir: dir, Log: os.Stderr}
 }
 
 // loadPackages opens the cache and loads the packages named by args.

@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lkpkg/lkpkg/builder"
 	"github.com/lkpkg/lkpkg/mirror"
 	"github.com/lkpkg/lkpkg/pkgbuild"
+	"github.com/lkpkg/lkpkg/pkgbuild/buildkitd"
 )
 
 func newPkgCmd(g *globalFlags) *cobra.Command {
@@ -82,7 +82,7 @@ builder. DIR/... names every package below DIR.`,
 // builderFlags select where builds run.
 type builderFlags struct {
 	spec          string
-	tls           builder.TLS
+	tls           buildkitd.TLS
 	allowMismatch bool
 }
 
@@ -100,7 +100,7 @@ func (f *builderFlags) builders(g *globalFlags) (*pkgbuild.Builders, error) {
 	if spec == "" {
 		spec = os.Getenv("BUILDKIT_HOST")
 	}
-	m, err := builder.ParseMapping(spec)
+	m, err := buildkitd.ParseMapping(spec)
 	if err != nil {
 		return nil, fmt.Errorf("--builder: %w", err)
 	}

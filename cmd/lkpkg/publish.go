@@ -14,11 +14,11 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/lkpkg/lkpkg/attest"
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/manifest"
 	"github.com/lkpkg/lkpkg/pkgbuild"
 	"github.com/lkpkg/lkpkg/sign"
+	"github.com/lkpkg/lkpkg/sign/attest"
 	"github.com/lkpkg/lkpkg/sign/cosign"
 	"github.com/lkpkg/lkpkg/sign/notation"
 )

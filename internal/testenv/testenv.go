@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lkpkg/lkpkg/builder"
+	"github.com/lkpkg/lkpkg/pkgbuild/buildkitd"
 )
 
 // Integration skips t under -short and otherwise returns normally.
@@ -61,13 +61,13 @@ func BuildkitdBinary(t testing.TB) string {
 
 // Buildkitd starts a private buildkitd for the test (short state path:
 // unix socket paths are limited to 108 bytes) and stops it afterwards.
-func Buildkitd(t testing.TB) *builder.Local {
+func Buildkitd(t testing.TB) *buildkitd.Local {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "lkt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &builder.Local{StateDir: dir, Binary: BuildkitdBinary(t)}
+	l := &buildkitd.Local{StateDir: dir, Binary: BuildkitdBinary(t)}
 	if _, err := l.Ensure(context.Background()); err != nil {
 		t.Fatal(err)
 	}
