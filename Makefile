@@ -52,7 +52,7 @@ test-short:
 	$(GO) test -short ./...
 
 bench: all
-	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 20m ./cmd/lkpkg/ ./mirror/... ./manifest/ ./assemble/ ./internal/qcow2/
+	$(GO) test -run '^$$' -bench . -benchtime 5x -timeout 20m ./cmd/lkpkg/ ./mirror/... ./manifest/ ./assemble/... 
 
 # Slow, not in CI: the kernel inputs pinned from Debian, including the
 # 140 MB linux-source-6.1 (make test builds and boots the cloud kernel).
