@@ -111,13 +111,13 @@ func (c *Cache) pruneTmp(before time.Time) (int64, error) {
 			continue
 		}
 		if lock != "" {
-			f, ok, err := tryLockTemp(lock)
+			unlock, ok, err := tryLockTemp(lock)
 			if err != nil || !ok {
 				// In use, released meanwhile, or not ours to judge.
 				continue
 			}
 			n, err := removePaths(paths) // while holding the lock
-			f.Close()
+			unlock()
 			total += n
 			if err != nil {
 				return total, err

@@ -1,13 +1,14 @@
 package cache
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 
-	"golang.org/x/sys/unix"
+	"github.com/lkpkg/lkpkg/internal/flock"
 )
 
 // tmpLockSuffix names the lock file held beside each TempDir directory:
@@ -35,17 +36,12 @@ func (c *Cache) TempDir(prefix string) (dir string, release func(), err error) {
 	// Until the lock below is taken the directory is brand new, and Prune
 	// only considers entries older than tmpMaxAge.
 	lp := dir + tmpLockSuffix
-	f, err := os.OpenFile(lp, os.O_CREATE|os.O_RDWR, 0o644)
-	if err == nil {
-		err = flockRetry(f, unix.LOCK_EX)
-		if err != nil {
-			f.Close()
-		}
-	}
+	// Nobody else knows the new name yet, so this does not wait.
+	unlock, err := flock.Lock(context.Background(), lp, flock.Exclusive)
 	if err != nil {
 		os.RemoveAll(dir)
 		os.Remove(lp)
-		return "", nil, fmt.Errorf("cache: locking %s: %w", lp, err)
+		return "", nil, fmt.Errorf("cache: %w", err)
 	}
 	var once sync.Once
 	release = func() {
@@ -54,35 +50,22 @@ func (c *Cache) TempDir(prefix string) (dir string, release func(), err error) {
 			// the directory unlocked before it is gone.
 			os.RemoveAll(dir)
 			os.Remove(lp)
-			f.Close()
+			unlock()
 		})
 	}
 	return dir, release, nil
 }
 
-func flockRetry(f *os.File, how int) error {
-	for {
-		err := unix.Flock(int(f.Fd()), how)
-		if !errors.Is(err, unix.EINTR) {
-			return err
-		}
-	}
-}
-
 // tryLockTemp takes the lock guarding a TempDir entry without waiting. ok is
 // false if another process (or another TempDir in this one) holds it. The
-// caller closes f to release it.
-func tryLockTemp(lp string) (f *os.File, ok bool, err error) {
-	f, err = os.OpenFile(lp, os.O_RDWR, 0)
+// caller calls unlock to release it.
+func tryLockTemp(lp string) (unlock func(), ok bool, err error) {
+	unlock, err = flock.TryLock(lp, flock.Exclusive)
+	if errors.Is(err, flock.ErrBusy) {
+		return nil, false, nil
+	}
 	if err != nil {
 		return nil, false, err
 	}
-	if err := flockRetry(f, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, false, nil
-		}
-		return nil, false, err
-	}
-	return f, true, nil
+	return unlock, true, nil
 }

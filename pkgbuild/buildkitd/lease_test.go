@@ -7,9 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lkpkg/lkpkg/internal/flock"
 )
 
 // TestUseLease shows that builds holding a lease (Acquire) keep Stop and
@@ -132,7 +133,7 @@ func TestHelperHoldLease(t *testing.T) {
 	if dir == "" {
 		t.Skip("helper process only")
 	}
-	unlock, err := flockWait(context.Background(), (&Local{StateDir: dir}).path("use.lock"), syscall.LOCK_SH)
+	unlock, err := flock.Lock(context.Background(), (&Local{StateDir: dir}).path("use.lock"), flock.Shared)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,10 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/moby/buildkit/client"
+
+	"github.com/lkpkg/lkpkg/internal/flock"
 )
 
 // Local is the embedded buildkitd that lkpkg starts on demand and reuses
@@ -78,7 +79,7 @@ func (l *Local) Ensure(ctx context.Context) (string, error) {
 	if err := os.MkdirAll(l.StateDir, 0o700); err != nil {
 		return "", fmt.Errorf("local builder: %w", err)
 	}
-	unlock, err := lockFile(ctx, l.path("start.lock"))
+	unlock, err := flock.Lock(ctx, l.path("start.lock"), flock.Exclusive)
 	if err != nil {
 		return "", fmt.Errorf("local builder: %w", err)
 	}
@@ -134,7 +135,7 @@ func (l *Local) Acquire(ctx context.Context) (addr string, release func(), err e
 		return "", noop, fmt.Errorf("local builder: %w", err)
 	}
 	// Blocks only while a Stop or Prune(all) holds the lock exclusively.
-	unlock, err := flockWait(ctx, l.path("use.lock"), syscall.LOCK_SH)
+	unlock, err := flock.Lock(ctx, l.path("use.lock"), flock.Shared)
 	if err != nil {
 		return "", noop, fmt.Errorf("local builder: %w", err)
 	}
@@ -151,12 +152,12 @@ func (l *Local) Acquire(ctx context.Context) (addr string, release func(), err e
 // holds a lease; the caller holds it while it stops or prunes. what says
 // what the caller is about to do, for the error.
 func (l *Local) lockUnused(what string) (unlock func(), err error) {
-	unlock, held, err := flockTry(l.path("use.lock"), syscall.LOCK_EX)
+	unlock, err = flock.TryLock(l.path("use.lock"), flock.Exclusive)
+	if errors.Is(err, flock.ErrBusy) {
+		return nil, fmt.Errorf("local builder: %w; retry when they finish, or pass --force to %s anyway", ErrInUse, what)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("local builder: %w", err)
-	}
-	if held {
-		return nil, fmt.Errorf("local builder: %w; retry when they finish, or pass --force to %s anyway", ErrInUse, what)
 	}
 	return unlock, nil
 }
@@ -230,7 +231,7 @@ func (l *Local) stop(ctx context.Context, force bool) (bool, error) {
 		return false, nil
 	}
 	// Hold the start lock so no Ensure races us into a half-dead daemon.
-	unlock, err := lockFile(ctx, l.path("start.lock"))
+	unlock, err := flock.Lock(ctx, l.path("start.lock"), flock.Exclusive)
 	if err != nil {
 		return false, fmt.Errorf("local builder: %w", err)
 	}
