@@ -14,10 +14,11 @@ import (
 	"time"
 )
 
-// goModBuildkitVersion reads the buildkit version that ../go.mod requires.
+// goModBuildkitVersion reads the buildkit version that the repository's
+// go.mod (two levels up since the move to pkgbuild/buildkitd) requires.
 func goModBuildkitVersion(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "go.mod"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
 	if err != nil {
 		t.Fatal(err)
 	}
