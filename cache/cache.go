@@ -29,9 +29,13 @@ type Cache struct {
 	dir string
 }
 
-// DefaultDir is $LKPKG_CACHE if set, else $XDG_CACHE_HOME/lkpkg/oci, else
-// ~/.cache/lkpkg/oci.
-func DefaultDir() string { return userdir.Cache("LKPKG_CACHE", "oci") }
+// DirEnv is the variable cmd/lkpkg reads to override DefaultDir (this
+// package reads no environment itself).
+const DirEnv = "LKPKG_CACHE"
+
+// DefaultDir is $XDG_CACHE_HOME/lkpkg/oci, else ~/.cache/lkpkg/oci; an
+// error when the user has no cache directory.
+func DefaultDir() (string, error) { return userdir.CacheDir("oci", "$"+DirEnv) }
 
 // Open opens the layout at dir, creating an empty one if it is missing.
 func Open(dir string) (*Cache, error) {

@@ -18,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/lkpkg/lkpkg/internal/atomicfile"
 )
 
 // Export writes refs to w as a tar. format "oci" gives an OCI image layout
@@ -39,6 +41,14 @@ func (c *Cache) Export(ctx context.Context, w io.Writer, format string, refs []s
 	default:
 		return fmt.Errorf("cache: export: unknown format %q (want oci or docker)", format)
 	}
+}
+
+// ExportFile is Export into the file path, written atomically: a failed or
+// interrupted export never leaves a truncated tar behind.
+func (c *Cache) ExportFile(ctx context.Context, path, format string, refs []string, platform *v1.Platform) error {
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		return c.Export(ctx, w, format, refs, platform)
+	})
 }
 
 func (c *Cache) exportDocker(w io.Writer, refs []string, platform v1.Platform) error {

@@ -20,9 +20,10 @@ const maxIndexJSON = 64 << 20
 
 // ImportOptions control Import.
 type ImportOptions struct {
-	// Force replaces refs that already exist in the cache with other
-	// content. Without it such an import is refused.
-	Force bool
+	// ReplaceRefs replaces refs that already exist in the cache with
+	// other content (cache import --force). Without it such an import is
+	// refused.
+	ReplaceRefs bool
 }
 
 // ErrRefExists is wrapped by the error of an Import that would replace refs
@@ -35,7 +36,7 @@ var ErrRefExists = errors.New("refs already in the cache with other content")
 // only touched once the whole tar has been checked. A ref the cache already
 // holds with the same digest is left as it is; one it holds with another
 // digest makes Import fail, naming both digests and writing nothing, unless
-// opts.Force is set.
+// opts.ReplaceRefs is set.
 func (c *Cache) Import(ctx context.Context, r io.Reader, opts ImportOptions) ([]string, error) {
 	// A locked temp dir: Prune leaves it alone however long spooling takes.
 	spoolDir, release, err := c.TempDir("import-")
@@ -69,7 +70,7 @@ func (c *Cache) Import(ctx context.Context, r io.Reader, opts ImportOptions) ([]
 	if err != nil {
 		return nil, err
 	}
-	add, err := newEntries(im.Manifests, roots, opts.Force)
+	add, err := newEntries(im.Manifests, roots, opts.ReplaceRefs)
 	if err != nil {
 		return nil, fmt.Errorf("cache: import: %w", err)
 	}
@@ -102,8 +103,8 @@ func (c *Cache) Import(ctx context.Context, r io.Reader, opts ImportOptions) ([]
 // newEntries compares roots with the current entries. Roots the cache
 // already holds with the same digest need no change and are left out of the
 // returned set of normalised refs to record; a root held with another
-// digest is a conflict unless force is set.
-func newEntries(current, roots []v1.Descriptor, force bool) (map[string]bool, error) {
+// digest is a conflict unless replace is set.
+func newEntries(current, roots []v1.Descriptor, replace bool) (map[string]bool, error) {
 	add := map[string]bool{}
 	var conflicts []string
 	for _, d := range roots {
@@ -112,7 +113,7 @@ func newEntries(current, roots []v1.Descriptor, force bool) (map[string]bool, er
 			if have.Digest == d.Digest {
 				continue
 			}
-			if !force {
+			if !replace {
 				conflicts = append(conflicts, fmt.Sprintf("%s: cache has %s, tar has %s", ref, have.Digest, d.Digest))
 				continue
 			}

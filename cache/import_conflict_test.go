@@ -40,7 +40,7 @@ func TestImportRefusesToReplaceDifferentContent(t *testing.T) {
 		t.Errorf("refused import left %d files in tmp/", len(des))
 	}
 
-	if _, err := dst.Import(ctx, bytes.NewReader(data), ImportOptions{Force: true}); err != nil {
+	if _, err := dst.Import(ctx, bytes.NewReader(data), ImportOptions{ReplaceRefs: true}); err != nil {
 		t.Fatalf("Import with Force: %v", err)
 	}
 	got, err := dst.ImageIndex("lkpkg/init:1")
@@ -57,7 +57,7 @@ func TestImportRefusesToReplaceDifferentContent(t *testing.T) {
 	// The same content again is a no-op, with or without Force.
 	before = readFile(t, index)
 	for _, force := range []bool{false, true} {
-		refs, err := dst.Import(ctx, bytes.NewReader(data), ImportOptions{Force: force})
+		refs, err := dst.Import(ctx, bytes.NewReader(data), ImportOptions{ReplaceRefs: force})
 		if err != nil {
 			t.Fatalf("re-import (force=%v): %v", force, err)
 		}

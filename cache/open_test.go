@@ -11,19 +11,19 @@ import (
 
 func TestDefaultDir(t *testing.T) {
 	tests := []struct {
-		name, lkpkg, xdg, home, want string
+		name, xdg, home, want string
 	}{
-		{"LKPKG_CACHE wins", "/x/cache", "/xdg", "/home/u", "/x/cache"},
-		{"XDG_CACHE_HOME", "", "/xdg", "/home/u", "/xdg/lkpkg/oci"},
-		{"home", "", "", "/home/u", "/home/u/.cache/lkpkg/oci"},
+		{"XDG_CACHE_HOME", "/xdg", "/home/u", "/xdg/lkpkg/oci"},
+		{"home", "", "/home/u", "/home/u/.cache/lkpkg/oci"},
+		{"none", "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("LKPKG_CACHE", tt.lkpkg)
 			t.Setenv("XDG_CACHE_HOME", tt.xdg)
 			t.Setenv("HOME", tt.home)
-			if got := DefaultDir(); got != tt.want {
-				t.Errorf("DefaultDir() = %q, want %q", got, tt.want)
+			got, err := DefaultDir()
+			if got != tt.want || (err != nil) != (tt.want == "") {
+				t.Errorf("DefaultDir() = %q, %v; want %q", got, err, tt.want)
 			}
 		})
 	}

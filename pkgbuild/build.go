@@ -36,19 +36,21 @@ const cacheStoreID = "lkpkg-cache"
 
 // Options control a build.
 type Options struct {
-	Force     bool     // rebuild even if the tag is in the cache
+	Rebuild   bool     // build even if the tag is already in the cache (pkg build --force)
 	NoCache   bool     // do not use BuildKit's build cache
 	Platforms []string // subset of the declared platforms; empty = all
 	Progress  string   // auto, plain, tty, quiet, rawjson
 	Out       io.Writer
 }
 
-// Builder builds packages into the local cache.
-type Builder struct {
-	Cache    *cache.Cache
-	Builders *Builders
-	Opts     Options
-	Mirror   mirror.Options // for mirror packages
+// Scheduler builds packages into the local cache: one at a time (Build)
+// or a whole tree in dependency order (BuildAll, BuildTree), on the
+// buildkitd daemons Daemons hands out.
+type Scheduler struct {
+	Cache   *cache.Cache
+	Daemons *Daemons
+	Opts    Options
+	Mirror  mirror.Options // for mirror packages
 }
 
 // Result says what a build did.
@@ -61,7 +63,7 @@ type Result struct {
 
 // Wanted returns the platforms of p to build: the declared ones,
 // restricted to Opts.Platforms when given.
-func (b *Builder) Wanted(p *Package) []string {
+func (b *Scheduler) Wanted(p *Package) []string {
 	declared := p.Platforms()
 	if len(b.Opts.Platforms) == 0 {
 		return declared
@@ -78,7 +80,7 @@ func (b *Builder) Wanted(p *Package) []string {
 }
 
 // Missing returns the wanted platforms of p not yet in the cache.
-func (b *Builder) Missing(p *Package) ([]string, error) {
+func (b *Scheduler) Missing(p *Package) ([]string, error) {
 	want := b.Wanted(p)
 	_, ok, err := b.Cache.Resolve(p.Ref())
 	if err != nil || !ok {
@@ -102,14 +104,14 @@ func (b *Builder) Missing(p *Package) ([]string, error) {
 }
 
 // Build builds p for the wanted platforms (only the missing ones unless
-// Force) and stores the merged index in the cache under p.Ref().
-func (b *Builder) Build(ctx context.Context, p *Package) (Result, error) {
+// Rebuild) and stores the merged index in the cache under p.Ref().
+func (b *Scheduler) Build(ctx context.Context, p *Package) (Result, error) {
 	res := Result{Ref: p.Ref()}
 	todo := b.Wanted(p)
 	if len(todo) == 0 {
 		return res, fmt.Errorf("%s: none of the requested platforms %v is in its arches %v", p.Dir, b.Opts.Platforms, p.Arches)
 	}
-	if !b.Opts.Force {
+	if !b.Opts.Rebuild {
 		missing, err := b.Missing(p)
 		if err != nil {
 			return res, err
@@ -145,8 +147,8 @@ func (b *Builder) Build(ctx context.Context, p *Package) (Result, error) {
 // several platforms) and returns one image per platform.
 // The images read lazily from export directories under the cache's tmp/;
 // cleanup removes them once the caller has stored the images.
-func (b *Builder) solveAll(ctx context.Context, p *Package, platforms []string, noCache bool) (imgs []manifest.PlatformImage, cleanup func(), err error) {
-	groups := b.Builders.Groups(platforms)
+func (b *Scheduler) solveAll(ctx context.Context, p *Package, platforms []string, noCache bool) (imgs []manifest.PlatformImage, cleanup func(), err error) {
+	groups := b.Daemons.Groups(platforms)
 	if len(p.DependImages) > 0 {
 		groups = perPlatform(groups) // each platform gets its own arch's images
 	}
@@ -185,8 +187,8 @@ func (b *Builder) solveAll(ctx context.Context, p *Package, platforms []string, 
 	return imgs, cleanup, nil
 }
 
-func (b *Builder) solve(ctx context.Context, p *Package, addr string, platforms []string, outDir string, noCache bool) ([]manifest.PlatformImage, error) {
-	c, err := b.Builders.Client(ctx, addr)
+func (b *Scheduler) solve(ctx context.Context, p *Package, addr string, platforms []string, outDir string, noCache bool) ([]manifest.PlatformImage, error) {
+	c, err := b.Daemons.Client(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -254,13 +256,13 @@ func (b *Builder) solve(ctx context.Context, p *Package, addr string, platforms 
 		return err
 	})
 	if err := eg.Wait(); err != nil {
-		return nil, fmt.Errorf("building %s (%s) for %s on %s: %w", p.Dir, p.Ref(), strings.Join(platforms, ","), b.Builders.Name(addr), err)
+		return nil, fmt.Errorf("building %s (%s) for %s on %s: %w", p.Dir, p.Ref(), strings.Join(platforms, ","), b.Daemons.Name(addr), err)
 	}
 	return readExport(outDir, platforms)
 }
 
 // frontendAttrs are the dockerfile frontend options for one solve.
-func (b *Builder) frontendAttrs(p *Package, platforms []string, store content.Store, noCache bool) (map[string]string, error) {
+func (b *Scheduler) frontendAttrs(p *Package, platforms []string, store content.Store, noCache bool) (map[string]string, error) {
 	attrs := map[string]string{
 		"filename":                    filepath.ToSlash(p.DockerfilePath),
 		"platform":                    strings.Join(platforms, ","),

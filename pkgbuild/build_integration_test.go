@@ -39,16 +39,16 @@ RUN `+run+"\n", 0o644)
 
 type buildEnv struct {
 	cache *cache.Cache
-	b     *Builder
+	b     *Scheduler
 }
 
-func newBuildEnv(t *testing.T, local *Builders) *buildEnv {
+func newBuildEnv(t *testing.T, local *Daemons) *buildEnv {
 	t.Helper()
 	c, err := cache.Open(filepath.Join(t.TempDir(), "cache"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &buildEnv{cache: c, b: &Builder{Cache: c, Builders: local, Opts: Options{Progress: "quiet"}}}
+	return &buildEnv{cache: c, b: &Scheduler{Cache: c, Daemons: local, Opts: Options{Progress: "quiet"}}}
 }
 
 func (e *buildEnv) load(t *testing.T, dirs ...string) []*Package {
@@ -60,8 +60,8 @@ func (e *buildEnv) load(t *testing.T, dirs ...string) []*Package {
 	return pkgs
 }
 
-func localBuilders(t *testing.T) *Builders {
-	bs := &Builders{Local: testenv.Buildkitd(t)}
+func localDaemons(t *testing.T) *Daemons {
+	bs := &Daemons{Local: testenv.Buildkitd(t)}
 	t.Cleanup(bs.Close)
 	return bs
 }
@@ -92,7 +92,7 @@ func fileInImage(t *testing.T, img v1.Image, path string) string {
 
 func TestBuildMultiArchFromAlpineMinirootfs(t *testing.T) {
 	testenv.Integration(t)
-	bs := localBuilders(t)
+	bs := localDaemons(t)
 	e := newBuildEnv(t, bs)
 	dir := t.TempDir()
 	pkg := alpinePackage(t, dir, "base", []string{"amd64", "arm64"}, "uname -m > /etc/arch && cat /etc/alpine-release > /etc/release",
@@ -153,7 +153,7 @@ func TestTwoCleanBuildsGiveIdenticalDigests(t *testing.T) {
 	var manifests [][]string
 	for i := 0; i < 2; i++ {
 		// A fresh buildkitd and a fresh cache each time: nothing shared.
-		e := newBuildEnv(t, localBuilders(t))
+		e := newBuildEnv(t, localDaemons(t))
 		e.b.Opts.NoCache = true
 		p := e.load(t, pkg)[0]
 		res, err := e.b.Build(context.Background(), p)
@@ -193,7 +193,7 @@ func TestNetworkIsOffUnlessAsked(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	url := "http://" + ln.Addr().String() + "/"
 
-	bs := localBuilders(t)
+	bs := localDaemons(t)
 	dir := t.TempDir()
 	off := alpinePackage(t, dir, "net-off", []string{"amd64"}, "wget -T 5 -q -O /page "+url, "")
 	on := alpinePackage(t, dir, "net-on", []string{"amd64"}, "wget -T 5 -q -O /page "+url, "network: true\n")
@@ -241,7 +241,7 @@ func TestBuildAllOrderAndFailureIsolation(t *testing.T) {
 	other := scratch("other", "", "")
 	_, _ = base, broken
 
-	e := newBuildEnv(t, localBuilders(t))
+	e := newBuildEnv(t, localDaemons(t))
 	pkgs := e.load(t, child, victim, other) // base and broken come in as dependencies
 	var order []string
 	outcomes := e.b.BuildAll(context.Background(), pkgs, 2, func(o Outcome) { order = append(order, o.Pkg.Image) })
@@ -286,7 +286,7 @@ func TestBuildAllOrderAndFailureIsolation(t *testing.T) {
 func TestDependsDockerImagesComeFromTheCache(t *testing.T) {
 	testenv.Integration(t)
 	dir := t.TempDir()
-	e := newBuildEnv(t, localBuilders(t))
+	e := newBuildEnv(t, localDaemons(t))
 	a := filepath.Join(dir, "a")
 	write(t, filepath.Join(a, "build.yml"), "image: a\norg: test\narches: [amd64, arm64]\n", 0o644)
 	write(t, filepath.Join(a, "Dockerfile"), "FROM scratch\nARG TARGETARCH\nCOPY build.yml /a-${TARGETARCH}\n", 0o644)

@@ -54,7 +54,7 @@ func dependImages(p *Package, cache Resolver) ([]string, error) {
 // withDependImages returns the build context plus the depends images for
 // platform, saved as docker-archive tars (from the local cache only) into
 // tmpDir, at `target` or under `target-dir` as LinuxKit places them.
-func (b *Builder) withDependImages(ctx context.Context, p *Package, platform, tmpDir string) (*BuildContext, error) {
+func (b *Scheduler) withDependImages(ctx context.Context, p *Package, platform, tmpDir string) (*BuildContext, error) {
 	plat, err := v1.ParsePlatform(platform)
 	if err != nil {
 		return nil, err

@@ -45,7 +45,7 @@ func loadMirror(dir, org string) (*Package, error) {
 }
 
 // buildMirror builds a mirror package's image into the cache.
-func (b *Builder) buildMirror(ctx context.Context, p *Package) (Result, error) {
+func (b *Scheduler) buildMirror(ctx context.Context, p *Package) (Result, error) {
 	opts := b.Mirror
 	if opts.Progress == nil {
 		opts.Progress = b.Opts.Out
@@ -61,7 +61,7 @@ func (b *Builder) buildMirror(ctx context.Context, p *Package) (Result, error) {
 }
 
 // verifyMirror rebuilds the mirror image in memory and compares digests.
-func (b *Builder) verifyMirror(ctx context.Context, p *Package) error {
+func (b *Scheduler) verifyMirror(ctx context.Context, p *Package) error {
 	want, ok, err := b.Cache.Resolve(p.Ref())
 	if err != nil || !ok {
 		return fmt.Errorf("%s: verify-reproducible needs a first build in the cache", p.Ref())

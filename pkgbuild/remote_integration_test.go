@@ -116,7 +116,7 @@ func TestBuilderMappingSendsPlatformsToTheirBuilders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bs := &Builders{Mapping: m, TLS: tls, Local: testenv.Buildkitd(t)}
+	bs := &Daemons{Mapping: m, TLS: tls, Local: testenv.Buildkitd(t)}
 	t.Cleanup(bs.Close)
 	e := newBuildEnv(t, bs)
 	pkg := alpinePackage(t, t.TempDir(), "mapped", []string{"amd64", "arm64"}, "uname -m > /arch", "")

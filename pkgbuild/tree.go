@@ -43,7 +43,7 @@ func WithDeps(pkgs []*Package) []*Package {
 // BuildAll builds pkgs and their dependencies, each after its
 // dependencies, at most jobs at a time. A failure stops only the packages
 // that depend on it. done is called once per package as it finishes.
-func (b *Builder) BuildAll(ctx context.Context, pkgs []*Package, jobs int, done func(Outcome)) []Outcome {
+func (b *Scheduler) BuildAll(ctx context.Context, pkgs []*Package, jobs int, done func(Outcome)) []Outcome {
 	if jobs < 1 {
 		jobs = 1
 	}
@@ -91,4 +91,52 @@ func (b *Builder) BuildAll(ctx context.Context, pkgs []*Package, jobs int, done 
 		out[i] = *outcomes[p]
 	}
 	return out
+}
+
+// TreeCounts says how a BuildTree went.
+type TreeCounts struct {
+	Built, UpToDate, Failed int
+}
+
+// BuildTree is BuildAll with the bookkeeping a command needs: it counts
+// the outcomes and fails when any package failed. With more than one job
+// at a time, Progress "auto" becomes "plain": several live tty displays
+// would overwrite each other.
+func (b *Scheduler) BuildTree(ctx context.Context, pkgs []*Package, jobs int, done func(Outcome)) (TreeCounts, error) {
+	if jobs > 1 && b.Opts.Progress == "auto" {
+		b.Opts.Progress = "plain"
+	}
+	var n TreeCounts
+	b.BuildAll(ctx, pkgs, jobs, func(o Outcome) {
+		switch {
+		case o.Err != nil:
+			n.Failed++
+		case o.Result.Skipped:
+			n.UpToDate++
+		default:
+			n.Built++
+		}
+		if done != nil {
+			done(o)
+		}
+	})
+	if n.Failed > 0 {
+		return n, fmt.Errorf("%d package(s) failed", n.Failed)
+	}
+	return n, nil
+}
+
+// VerifyTree runs VerifyReproducible on pkgs and their dependencies,
+// dependencies first, stopping at the first failure; verified is called
+// for each package that reproduced.
+func (b *Scheduler) VerifyTree(ctx context.Context, pkgs []*Package, verified func(*Package)) error {
+	for _, p := range WithDeps(pkgs) {
+		if err := b.VerifyReproducible(ctx, p); err != nil {
+			return err
+		}
+		if verified != nil {
+			verified(p)
+		}
+	}
+	return nil
 }

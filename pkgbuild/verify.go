@@ -11,7 +11,7 @@ import (
 // VerifyReproducible rebuilds p from scratch (no BuildKit cache) for the
 // wanted platforms and compares every platform's manifest digest with the
 // one in the local cache. The cache is not changed.
-func (b *Builder) VerifyReproducible(ctx context.Context, p *Package) error {
+func (b *Scheduler) VerifyReproducible(ctx context.Context, p *Package) error {
 	if p.Mirror != nil {
 		return b.verifyMirror(ctx, p)
 	}

@@ -6,79 +6,82 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/spf13/cobra"
+
+	"github.com/lkpkg/lkpkg/pkgbuild/buildkitd"
 )
 
+// newBuilderCmd is `lkpkg builder`: the embedded local buildkitd daemon
+// (buildkitd.Daemon). Remote daemons are chosen per build with --builder.
 func newBuilderCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "builder",
-		Short: "Manage the embedded local buildkitd",
-		Long: `lkpkg starts a local buildkitd (runc worker, overlayfs, state under
+		Short: "Manage the embedded local buildkitd daemon",
+		Long: `lkpkg starts a local buildkitd daemon (runc worker, overlayfs, state under
 ~/.cache/lkpkg/buildkit) the first time a build needs it, and reuses it
 afterwards. These commands start, stop, inspect and clean it explicitly.
-It needs root, runc and overlayfs; bin/buildkitd is built by "make".`,
+It needs root, runc and overlayfs; bin/buildkitd is built by "make".
+Remote buildkitd daemons are not managed here: "pkg build --builder" names them.`,
 	}
-	cmd.AddCommand(
-		&cobra.Command{
-			Use:   "start",
-			Short: "Start the local buildkitd (no-op if it is running)",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				addr, err := g.local().Ensure(cmd.Context())
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), addr)
-				return nil
-			},
-		},
-		newBuilderStopCmd(g),
-		&cobra.Command{
-			Use:   "status",
-			Short: "Show whether the local buildkitd runs, its address and platforms",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				l := g.local()
-				st, err := l.Status(cmd.Context())
-				if err != nil {
-					return err
-				}
-				out := cmd.OutOrStdout()
-				if !st.Running {
-					fmt.Fprintf(out, "not running (state %s)\n", l.StateDir)
-					return nil
-				}
-				fmt.Fprintf(out, "running\naddress:   %s\npid:       %d\nstate:     %s\n", st.Address, st.PID, l.StateDir)
-				if st.Version != "" {
-					fmt.Fprintf(out, "buildkit:  %s\n", st.Version)
-				}
-				for _, w := range st.Workers {
-					var ps []string
-					for _, p := range w.Platforms {
-						ps = append(ps, platforms.Format(p))
-					}
-					fmt.Fprintf(out, "worker %s: %s\n", w.ID, strings.Join(ps, ", "))
-				}
-				return nil
-			},
-		},
-		newBuilderPruneCmd(g),
-	)
+	cmd.AddCommand(newBuilderStartCmd(g), newBuilderStopCmd(g), newBuilderStatusCmd(g), newBuilderPruneCmd(g))
 	return cmd
 }
 
-func newBuilderStopCmd(g *globalFlags) *cobra.Command {
-	var force bool
-	cmd := &cobra.Command{
-		Use:   "stop",
-		Short: "Stop the local buildkitd (refused while other lkpkg processes build on it, unless --force)",
+func newBuilderStartCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "start",
+		Short: "Start the local buildkitd (no-op if it is running)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l := g.local()
-			stop := l.Stop
-			if force {
-				stop = l.ForceStop
+			addr, err := g.daemon().Ensure(cmd.Context())
+			if err != nil {
+				return err
 			}
-			was, err := stop(cmd.Context())
+			fmt.Fprintln(cmd.OutOrStdout(), addr)
+			return nil
+		},
+	}
+}
+
+func newBuilderStatusCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show whether the local buildkitd runs, its address and platforms",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d := g.daemon()
+			st, err := d.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if !st.Running {
+				fmt.Fprintf(out, "not running (state %s)\n", d.StateDir)
+				return nil
+			}
+			fmt.Fprintf(out, "running\naddress:   %s\npid:       %d\nstate:     %s\n", st.Address, st.PID, d.StateDir)
+			if st.Version != "" {
+				fmt.Fprintf(out, "buildkit:  %s\n", st.Version)
+			}
+			for _, w := range st.Workers {
+				var ps []string
+				for _, p := range w.Platforms {
+					ps = append(ps, platforms.Format(p))
+				}
+				fmt.Fprintf(out, "worker %s: %s\n", w.ID, strings.Join(ps, ", "))
+			}
+			return nil
+		},
+	}
+}
+
+func newBuilderStopCmd(g *globalFlags) *cobra.Command {
+	var opts buildkitd.StopOptions
+	cmd := &cobra.Command{
+		Use:   "stop",
+		Short: "Stop the local buildkitd (refused while lkpkg builds use it, unless --force)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			was, err := g.daemon().Stop(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}
@@ -90,23 +93,18 @@ func newBuilderStopCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&force, "force", false, "stop it even while builds are running on it")
+	cmd.Flags().BoolVar(&opts.WhileInUse, "force", false, "stop it even while lkpkg builds use it (those builds fail)")
 	return cmd
 }
 
 func newBuilderPruneCmd(g *globalFlags) *cobra.Command {
-	var all, force bool
+	var opts buildkitd.PruneOptions
 	cmd := &cobra.Command{
 		Use:   "prune",
 		Short: "Free the local buildkitd's build cache",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l := g.local()
-			prune := l.Prune
-			if force {
-				prune = l.ForcePrune
-			}
-			freed, err := prune(cmd.Context(), all)
+			freed, err := g.daemon().Prune(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}
@@ -114,7 +112,7 @@ func newBuilderPruneCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "remove everything, not only unused intermediate results")
-	cmd.Flags().BoolVar(&force, "force", false, "with --all: prune even while builds are running")
+	cmd.Flags().BoolVar(&opts.All, "all", false, "remove everything, not only unused intermediate results")
+	cmd.Flags().BoolVar(&opts.WhileInUse, "force", false, "with --all: prune even while lkpkg builds use it (those builds may fail)")
 	return cmd
 }

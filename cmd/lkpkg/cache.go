@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lkpkg/lkpkg/cache"
-	"github.com/lkpkg/lkpkg/internal/atomicfile"
 )
 
 func newCacheCmd(g *globalFlags) *cobra.Command {
@@ -32,11 +31,7 @@ func newCacheLsCmd(g *globalFlags) *cobra.Command {
 		Use:   "ls",
 		Short: "List cached images",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.openCache()
-			if err != nil {
-				return err
-			}
+		RunE: g.withCache(func(cmd *cobra.Command, c *cache.Cache, _ []string) error {
 			entries, err := c.List()
 			if err != nil {
 				return err
@@ -51,7 +46,7 @@ func newCacheLsCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Ref, e.Descriptor.Digest, plat)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 }
 
@@ -60,13 +55,9 @@ func newCacheRmCmd(g *globalFlags) *cobra.Command {
 		Use:   "rm REF...",
 		Short: "Remove images (and their per-arch entries) and free unreferenced blobs",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.openCache()
-			if err != nil {
-				return err
-			}
+		RunE: g.withCache(func(cmd *cobra.Command, c *cache.Cache, args []string) error {
 			return c.Remove(cmd.Context(), args...)
-		},
+		}),
 	}
 }
 
@@ -78,24 +69,19 @@ func newCacheExportCmd(g *globalFlags) *cobra.Command {
 		Example: `  lkpkg cache export -o dhcpcd.tar lkpkg/dhcpcd:<tag>
   lkpkg cache export --format docker --platform linux/arm64 -o - lkpkg/dhcpcd:<tag> | docker load`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.openCache()
-			if err != nil {
-				return err
-			}
+		RunE: g.withCache(func(cmd *cobra.Command, c *cache.Cache, args []string) error {
 			var plat *v1.Platform
 			if platform != "" {
+				var err error
 				if plat, err = v1.ParsePlatform(platform); err != nil {
 					return fmt.Errorf("--platform: %w", err)
 				}
 			}
-			export := func(w io.Writer) error { return c.Export(cmd.Context(), w, format, args, plat) }
 			if output == "-" {
-				return export(cmd.OutOrStdout())
+				return c.Export(cmd.Context(), cmd.OutOrStdout(), format, args, plat)
 			}
-			// Never leave a truncated tar behind.
-			return atomicfile.Write(output, 0o644, export)
-		},
+			return c.ExportFile(cmd.Context(), output, format, args, plat)
+		}),
 	}
 	cmd.Flags().StringVar(&format, "format", "oci", "oci (an OCI image layout tar, all platforms) or docker (docker-archive, one platform)")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "file to write (- for stdout); required")
@@ -105,18 +91,14 @@ func newCacheExportCmd(g *globalFlags) *cobra.Command {
 }
 
 func newCacheImportCmd(g *globalFlags) *cobra.Command {
-	var force bool
+	var opts cache.ImportOptions
 	cmd := &cobra.Command{
 		Use:   "import TAR",
 		Short: "Add the named images of an OCI layout tar (every blob verified by digest)",
 		Example: `  lkpkg cache import dhcpcd.tar
   buildctl build ... --output type=oci,dest=- | lkpkg cache import -`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.openCache()
-			if err != nil {
-				return err
-			}
+		RunE: g.withCache(func(cmd *cobra.Command, c *cache.Cache, args []string) error {
 			var r io.Reader = cmd.InOrStdin()
 			if args[0] != "-" {
 				f, err := os.Open(args[0])
@@ -126,7 +108,7 @@ func newCacheImportCmd(g *globalFlags) *cobra.Command {
 				defer f.Close()
 				r = f
 			}
-			refs, err := c.Import(cmd.Context(), r, cache.ImportOptions{Force: force})
+			refs, err := c.Import(cmd.Context(), r, opts)
 			if errors.Is(err, cache.ErrRefExists) {
 				return fmt.Errorf("%w (use --force to replace them)", err)
 			}
@@ -137,9 +119,9 @@ func newCacheImportCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), ref)
 			}
 			return nil
-		},
+		}),
 	}
-	cmd.Flags().BoolVar(&force, "force", false, "replace refs that already exist with other content")
+	cmd.Flags().BoolVar(&opts.ReplaceRefs, "force", false, "replace refs the cache already holds with other content (without it such an import fails and writes nothing)")
 	return cmd
 }
 
@@ -148,17 +130,13 @@ func newCacheVerifyCmd(g *globalFlags) *cobra.Command {
 		Use:   "verify",
 		Short: "Check every blob reachable from the cache's index against its digest",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.openCache()
-			if err != nil {
-				return err
-			}
+		RunE: g.withCache(func(cmd *cobra.Command, c *cache.Cache, _ []string) error {
 			if err := c.Verify(cmd.Context()); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "ok")
 			return nil
-		},
+		}),
 	}
 }
 
@@ -167,17 +145,25 @@ func newCachePruneCmd(g *globalFlags) *cobra.Command {
 		Use:   "prune",
 		Short: "Delete blobs no image uses and temp files left by killed builds (older than 1 hour)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.openCache()
-			if err != nil {
-				return err
-			}
+		RunE: g.withCache(func(cmd *cobra.Command, c *cache.Cache, _ []string) error {
 			freed, err := c.Prune(cmd.Context())
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "freed %.1f MB\n", float64(freed)/1e6)
 			return nil
-		},
+		}),
+	}
+}
+
+// withCache opens the cache (--cache, $LKPKG_CACHE or the default) before
+// running a cache command.
+func (g *globalFlags) withCache(run func(cmd *cobra.Command, c *cache.Cache, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := g.openCache()
+		if err != nil {
+			return err
+		}
+		return run(cmd, c, args)
 	}
 }

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"errors"
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -14,22 +14,19 @@ import (
 func buildFormat() string { return pkgbuild.BuildFormat }
 
 func (g *globalFlags) openCache() (*cache.Cache, error) {
-	dir := g.cacheDir
-	if dir == "" {
-		dir = cache.DefaultDir()
-	}
-	if dir == "" {
-		return nil, errors.New("no cache directory: set $HOME, $XDG_CACHE_HOME or $LKPKG_CACHE, or pass --cache")
+	dir, err := userCacheDir(g.cacheDir, cache.DirEnv, "oci")
+	if err != nil {
+		return nil, fmt.Errorf("no cache directory: set $HOME, $XDG_CACHE_HOME or $%s, or pass --cache", cache.DirEnv)
 	}
 	return cache.Open(dir)
 }
 
-func (g *globalFlags) local() *buildkitd.Local {
-	dir := g.builderDir
-	if dir == "" {
-		dir = buildkitd.DefaultStateDir()
-	}
-	return &buildkitd.Local{StateDir: dir, Log: os.Stderr}
+// daemon is the embedded local buildkitd. With no user cache directory its
+// StateDir stays empty: a build that needs no local daemon (every platform
+// on --builder) still runs, and one that does fails saying what to set.
+func (g *globalFlags) daemon() *buildkitd.Daemon {
+	dir, _ := userCacheDir(g.builderDir, buildkitd.StateDirEnv, "buildkit")
+	return &buildkitd.Daemon{StateDir: dir, Binary: os.Getenv(buildkitd.BinaryEnv), Log: os.Stderr}
 }
 
 // loadPackages opens the cache and loads the packages named by args.

@@ -1,6 +1,8 @@
 // Command lkpkg builds, caches, publishes and assembles LinuxKit-style
-// packages and images. It only parses flags; the work is done by the
-// libraries (pkgbuild, builder, cache, manifest, ...).
+// packages and images. It parses flags and reads the environment (env.go,
+// the only place that does), turns them into a library's Options, makes
+// one call and prints the result; the work is done by the libraries
+// (pkgbuild, pkgbuild/buildkitd, cache, manifest, ...).
 package main
 
 import (
@@ -41,12 +43,16 @@ Dockerfile) through BuildKit, reproducibly and offline, into a local OCI
 image cache.
 
 With no --builder and no BUILDKIT_HOST, lkpkg starts a local buildkitd
-once (state under ~/.cache/lkpkg/buildkit) and reuses it.`,
+daemon once (state under ~/.cache/lkpkg/buildkit) and reuses it; "lkpkg
+builder" manages that daemon.
+
+Environment:
+` + environmentHelp(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache", "", "local image cache (an OCI layout) (default $LKPKG_CACHE or ~/.cache/lkpkg/oci)")
-	root.PersistentFlags().StringVar(&g.builderDir, "builder-state", "", "state directory of the embedded buildkitd (default $LKPKG_BUILDER_DIR or ~/.cache/lkpkg/buildkit)")
+	root.PersistentFlags().StringVar(&g.builderDir, "builder-state", "", "state directory of the embedded local buildkitd daemon (default $LKPKG_BUILDER_DIR or ~/.cache/lkpkg/buildkit)")
 	root.AddCommand(newPkgCmd(g), newBuilderCmd(g), newCacheCmd(g), newMirrorCmd(g), newPushCmd(g), newSignCmd(), newVerifyCmd(), newKeysCmd(), newBuildCmd(g), newRunCmd(), newVersionCmd())
 	return root
 }

@@ -79,7 +79,8 @@ builder. DIR/... names every package below DIR.`,
 	return cmd
 }
 
-// builderFlags select where builds run.
+// builderFlags select the buildkitd daemons builds run on (--builder and
+// its TLS settings).
 type builderFlags struct {
 	spec          string
 	tls           buildkitd.TLS
@@ -88,25 +89,26 @@ type builderFlags struct {
 
 func (f *builderFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.spec, "builder", "", "buildkitd to use: ADDR for all platforms, or PLATFORM=ADDR,... (e.g. linux/arm64=tcp://arm:1234,linux/amd64=unix:///run/buildkit/buildkitd.sock); platforms not listed use the embedded local buildkitd (default $BUILDKIT_HOST, else the embedded one)")
-	cmd.Flags().StringVar(&f.tls.CACert, "builder-tlscacert", "", "CA certificate to verify remote builders")
-	cmd.Flags().StringVar(&f.tls.Cert, "builder-tlscert", "", "client certificate for remote builders")
-	cmd.Flags().StringVar(&f.tls.Key, "builder-tlskey", "", "client key for remote builders")
-	cmd.Flags().StringVar(&f.tls.ServerName, "builder-tlsservername", "", "server name expected in remote builders' certificates")
-	cmd.Flags().BoolVar(&f.allowMismatch, "allow-builder-version-mismatch", false, "use builders whose BuildKit differs from the pinned version (their images may not reproduce)")
+	cmd.Flags().StringVar(&f.tls.CACert, "builder-tlscacert", "", "CA certificate to verify remote buildkitd daemons (--builder)")
+	cmd.Flags().StringVar(&f.tls.Cert, "builder-tlscert", "", "client certificate for remote buildkitd daemons")
+	cmd.Flags().StringVar(&f.tls.Key, "builder-tlskey", "", "client key for remote buildkitd daemons")
+	cmd.Flags().StringVar(&f.tls.ServerName, "builder-tlsservername", "", "server name expected in remote buildkitd daemons' certificates")
+	cmd.Flags().BoolVar(&f.allowMismatch, "allow-builder-version-mismatch", false, "use buildkitd daemons (local or remote) whose BuildKit differs from the pinned version (their images may not reproduce)")
 }
 
-func (f *builderFlags) builders(g *globalFlags) (*pkgbuild.Builders, error) {
+// daemons turns the flags into the daemons a build runs on.
+func (f *builderFlags) daemons(g *globalFlags) (*pkgbuild.Daemons, error) {
 	spec := f.spec
 	if spec == "" {
-		spec = os.Getenv("BUILDKIT_HOST")
+		spec = os.Getenv(buildkitHostEnv)
 	}
 	m, err := buildkitd.ParseMapping(spec)
 	if err != nil {
 		return nil, fmt.Errorf("--builder: %w", err)
 	}
-	local := g.local()
+	local := g.daemon()
 	local.AllowVersionMismatch = f.allowMismatch
-	return &pkgbuild.Builders{Mapping: m, TLS: f.tls, Local: local, AllowVersionMismatch: f.allowMismatch}, nil
+	return &pkgbuild.Daemons{Mapping: m, TLS: f.tls, Local: local, AllowVersionMismatch: f.allowMismatch}, nil
 }
 
 func newPkgBuildCmd(g *globalFlags) *cobra.Command {
@@ -133,7 +135,7 @@ Packages are built in dependency order (a build arg set to @lkt:pkg:DIR
 names another package; a directory with mirror.yml is a mirror package,
 built by "lkpkg mirror build"), at most --jobs at a time; a failure stops only
 what depends on it. A package whose tag is already in the cache is not
-rebuilt unless --force. Builds run with network off unless build.yml says
+rebuilt unless --force (which rebuilds it). Builds run with network off unless build.yml says
 network: true, never pull images (bases come from the tree or the cache),
 and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
 		Example: `  lkpkg pkg build pkgs/dhcpcd
@@ -151,16 +153,13 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
 			if err != nil {
 				return err
 			}
-			bs, err := bf.builders(g)
+			bs, err := bf.daemons(g)
 			if err != nil {
 				return err
 			}
 			defer bs.Close()
 			opts.Out = cmd.ErrOrStderr()
-			if jobs > 1 && opts.Progress == "auto" {
-				opts.Progress = "plain" // several live tty displays would overwrite each other
-			}
-			b := &pkgbuild.Builder{Cache: c, Builders: bs, Opts: opts, Mirror: mopts}
+			b := &pkgbuild.Scheduler{Cache: c, Daemons: bs, Opts: opts, Mirror: mopts}
 			// Signing problems are found before building, not after.
 			if sf.sign && !push {
 				return errors.New("--sign signs what is pushed: add --push")
@@ -185,7 +184,7 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
 	}
 	lf.register(cmd)
 	bf.register(cmd)
-	cmd.Flags().BoolVar(&opts.Force, "force", false, "rebuild even if the tag is already in the cache")
+	cmd.Flags().BoolVar(&opts.Rebuild, "force", false, "rebuild packages whose tag is already in the cache")
 	cmd.Flags().BoolVar(&opts.NoCache, "no-cache", false, "do not use BuildKit's build cache")
 	cmd.Flags().StringVar(&platforms, "platforms", "", "comma-separated platforms to build, a subset of each package's arches (default: all of them)")
 	cmd.Flags().StringVar(&opts.Progress, "progress", "auto", "progress output: auto, plain, tty, quiet or rawjson (as BuildKit shows it)")
@@ -199,35 +198,25 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
 	return cmd
 }
 
-func runBuild(cmd *cobra.Command, b *pkgbuild.Builder, pkgs []*pkgbuild.Package, jobs int, verify bool) error {
-	out := cmd.OutOrStdout()
-	failed := 0
-	counts := map[string]int{}
-	b.BuildAll(cmd.Context(), pkgs, jobs, func(o pkgbuild.Outcome) {
+// runBuild builds the tree, printing each outcome as it comes, then, with
+// verify, proves every package reproducible.
+func runBuild(cmd *cobra.Command, b *pkgbuild.Scheduler, pkgs []*pkgbuild.Package, jobs int, verify bool) error {
+	out, log := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	n, err := b.BuildTree(cmd.Context(), pkgs, jobs, func(o pkgbuild.Outcome) {
 		switch {
 		case o.Err != nil:
-			failed++
-			fmt.Fprintf(cmd.ErrOrStderr(), "FAILED %s (%s): %v\n", o.Pkg.Ref(), o.Pkg.Dir, o.Err)
+			fmt.Fprintf(log, "FAILED %s (%s): %v\n", o.Pkg.Ref(), o.Pkg.Dir, o.Err)
 		case o.Result.Skipped:
-			counts["up to date"]++
 			fmt.Fprintf(out, "%s %s up to date\n", o.Result.Ref, o.Result.Digest)
 		default:
-			counts["built"]++
 			fmt.Fprintf(out, "%s %s built for %s\n", o.Result.Ref, o.Result.Digest, strings.Join(o.Result.Platforms, ","))
 		}
 	})
-	fmt.Fprintf(cmd.ErrOrStderr(), "%d built, %d up to date, %d failed\n", counts["built"], counts["up to date"], failed)
-	if failed > 0 {
-		return fmt.Errorf("%d package(s) failed", failed)
+	fmt.Fprintf(log, "%d built, %d up to date, %d failed\n", n.Built, n.UpToDate, n.Failed)
+	if err != nil || !verify {
+		return err
 	}
-	if !verify {
-		return nil
-	}
-	for _, p := range pkgbuild.WithDeps(pkgs) {
-		if err := b.VerifyReproducible(cmd.Context(), p); err != nil {
-			return err
-		}
+	return b.VerifyTree(cmd.Context(), pkgs, func(p *pkgbuild.Package) {
 		fmt.Fprintf(out, "%s reproducible: a build without cache gave the same digests\n", p.Ref())
-	}
-	return nil
+	})
 }

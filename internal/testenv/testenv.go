@@ -61,20 +61,20 @@ func BuildkitdBinary(t testing.TB) string {
 
 // Buildkitd starts a private buildkitd for the test (short state path:
 // unix socket paths are limited to 108 bytes) and stops it afterwards.
-func Buildkitd(t testing.TB) *buildkitd.Local {
+func Buildkitd(t testing.TB) *buildkitd.Daemon {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "lkt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &buildkitd.Local{StateDir: dir, Binary: BuildkitdBinary(t)}
+	l := &buildkitd.Daemon{StateDir: dir, Binary: BuildkitdBinary(t)}
 	if _, err := l.Ensure(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := l.ForceStop(ctx); err != nil {
+		if _, err := l.Stop(ctx, buildkitd.StopOptions{WhileInUse: true}); err != nil {
 			t.Errorf("stopping buildkitd: %v", err)
 		}
 		os.RemoveAll(dir)

@@ -1,4 +1,6 @@
-// Package userdir places lkpkg's per-user state.
+// Package userdir places lkpkg's per-user state below the user's cache
+// directory. It reads no lkpkg variables: overrides such as $LKPKG_CACHE
+// are read by cmd/lkpkg, which passes the result down as an option.
 package userdir
 
 import (
@@ -7,28 +9,32 @@ import (
 	"path/filepath"
 )
 
-// CacheDir returns $env if set, else sub under lkpkg's folder in the user's
-// cache directory ($XDG_CACHE_HOME, or $HOME/.cache).
+// CacheDir returns sub under lkpkg's folder in the user's cache directory
+// ($XDG_CACHE_HOME, or $HOME/.cache, as os.UserCacheDir finds it).
+// override names what else the user may set instead (e.g.
+// "$LKPKG_CACHE"); it only goes into the error.
 //
-// When neither gives a directory it fails rather than falling back to a
-// shared location such as /tmp/lkpkg: another local user could create that
-// first and plant a poisoned cache or a fake buildkitd socket.
-func CacheDir(env, sub string) (string, error) {
-	if d := os.Getenv(env); d != "" {
-		return d, nil
-	}
+// When there is no user cache directory it fails rather than falling back
+// to a shared location such as /tmp/lkpkg: another local user could create
+// that first and plant a poisoned cache or a fake buildkitd socket.
+func CacheDir(sub, override string) (string, error) {
 	d, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("no user cache directory: set $HOME, $XDG_CACHE_HOME or $%s (%v)", env, err)
+		return "", fmt.Errorf("no user cache directory: set $HOME, $XDG_CACHE_HOME or %s (%v)", override, err)
 	}
 	return filepath.Join(d, "lkpkg", sub), nil
 }
 
-// Cache is CacheDir without the error: it returns "" when there is no user
-// cache directory, so callers fail on the empty path instead of using a
-// shared one. Prefer CacheDir, whose error says what to set.
+// Cache returns $env if set, else CacheDir(sub), else "" (callers then fail
+// on the empty path instead of using a shared one).
+//
+// Deprecated: it reads the environment; only mirror/ still uses it until
+// its overrides are read by cmd/lkpkg (issue 10). Use CacheDir.
 func Cache(env, sub string) string {
-	d, err := CacheDir(env, sub)
+	if d := os.Getenv(env); d != "" {
+		return d
+	}
+	d, err := CacheDir(sub, "$"+env)
 	if err != nil {
 		return ""
 	}

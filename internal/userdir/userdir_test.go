@@ -6,21 +6,28 @@ import (
 )
 
 func TestCacheDir(t *testing.T) {
-	t.Setenv("LKPKG_TEST_DIR", "/x/explicit")
 	t.Setenv("XDG_CACHE_HOME", "/x/xdg")
 	t.Setenv("HOME", "/x/home")
-	if got, err := CacheDir("LKPKG_TEST_DIR", "sub"); err != nil || got != "/x/explicit" {
-		t.Errorf("with $LKPKG_TEST_DIR: %q, %v", got, err)
-	}
-
-	t.Setenv("LKPKG_TEST_DIR", "")
-	if got, err := CacheDir("LKPKG_TEST_DIR", "sub"); err != nil || got != "/x/xdg/lkpkg/sub" {
+	if got, err := CacheDir("sub", "$LKPKG_TEST_DIR"); err != nil || got != "/x/xdg/lkpkg/sub" {
 		t.Errorf("with $XDG_CACHE_HOME: %q, %v", got, err)
 	}
 
 	t.Setenv("XDG_CACHE_HOME", "")
-	if got, err := CacheDir("LKPKG_TEST_DIR", "sub"); err != nil || got != "/x/home/.cache/lkpkg/sub" {
+	if got, err := CacheDir("sub", "$LKPKG_TEST_DIR"); err != nil || got != "/x/home/.cache/lkpkg/sub" {
 		t.Errorf("with $HOME: %q, %v", got, err)
+	}
+}
+
+// The deprecated Cache still honours its variable first.
+func TestCacheOverride(t *testing.T) {
+	t.Setenv("LKPKG_TEST_DIR", "/x/explicit")
+	t.Setenv("XDG_CACHE_HOME", "/x/xdg")
+	if got := Cache("LKPKG_TEST_DIR", "sub"); got != "/x/explicit" {
+		t.Errorf("with $LKPKG_TEST_DIR: %q", got)
+	}
+	t.Setenv("LKPKG_TEST_DIR", "")
+	if got := Cache("LKPKG_TEST_DIR", "sub"); got != "/x/xdg/lkpkg/sub" {
+		t.Errorf("without $LKPKG_TEST_DIR: %q", got)
 	}
 }
 
@@ -31,7 +38,7 @@ func TestCacheDirNoUserDir(t *testing.T) {
 	t.Setenv("LKPKG_TEST_DIR", "")
 	t.Setenv("XDG_CACHE_HOME", "")
 	t.Setenv("HOME", "")
-	got, err := CacheDir("LKPKG_TEST_DIR", "sub")
+	got, err := CacheDir("sub", "$LKPKG_TEST_DIR")
 	if err == nil {
 		t.Fatalf("CacheDir = %q, want an error", got)
 	}
@@ -48,7 +55,7 @@ func TestCacheDirNoUserDir(t *testing.T) {
 
 	// A relative $XDG_CACHE_HOME is not a usable user cache directory either.
 	t.Setenv("XDG_CACHE_HOME", "relative/cache")
-	if got, err := CacheDir("LKPKG_TEST_DIR", "sub"); err == nil {
+	if got, err := CacheDir("sub", "$LKPKG_TEST_DIR"); err == nil {
 		t.Errorf("relative $XDG_CACHE_HOME: CacheDir = %q, want an error", got)
 	}
 }

@@ -22,7 +22,7 @@ func TestUseLease(t *testing.T) {
 	bin := testBinary(t)
 	dir := tempStateDir(t)
 	ctx := context.Background()
-	l := &Local{StateDir: dir, Binary: bin}
+	l := &Daemon{StateDir: dir, Binary: bin}
 
 	addr, release, err := l.Acquire(ctx)
 	if err != nil {
@@ -31,9 +31,9 @@ func TestUseLease(t *testing.T) {
 	if addr != l.Address() {
 		t.Fatalf("Acquire address %q, want %q", addr, l.Address())
 	}
-	// Leases are shared: a second build (here another Local on the same
+	// Leases are shared: a second build (here another Daemon on the same
 	// state, as another lkpkg process would be) gets one too.
-	addr2, release2, err := (&Local{StateDir: dir, Binary: bin}).Acquire(ctx)
+	addr2, release2, err := (&Daemon{StateDir: dir, Binary: bin}).Acquire(ctx)
 	if err != nil || addr2 != addr {
 		t.Fatalf("second Acquire = %q, %v", addr2, err)
 	}
@@ -42,8 +42,8 @@ func TestUseLease(t *testing.T) {
 		t.Fatal("no daemon after Acquire")
 	}
 
-	other := &Local{StateDir: dir} // e.g. `lkpkg builder stop` in another shell
-	was, err := other.Stop(ctx)
+	other := &Daemon{StateDir: dir} // e.g. `lkpkg builder stop` in another shell
+	was, err := other.Stop(ctx, StopOptions{})
 	if !errors.Is(err, ErrInUse) || !was {
 		t.Fatalf("Stop while leased = %v, %v; want true, ErrInUse", was, err)
 	}
@@ -52,10 +52,10 @@ func TestUseLease(t *testing.T) {
 			t.Errorf("Stop error does not mention %q: %v", want, err)
 		}
 	}
-	if _, err := other.Prune(ctx, true); !errors.Is(err, ErrInUse) {
+	if _, err := other.Prune(ctx, PruneOptions{All: true}); !errors.Is(err, ErrInUse) {
 		t.Fatalf("Prune(all) while leased: err = %v, want ErrInUse", err)
 	}
-	if _, err := other.Prune(ctx, false); err != nil {
+	if _, err := other.Prune(ctx, PruneOptions{}); err != nil {
 		t.Fatalf("Prune (unused only) while leased: %v", err)
 	}
 	if got := l.runningPID(); got != pid || !l.answers(ctx, time.Second) {
@@ -64,15 +64,15 @@ func TestUseLease(t *testing.T) {
 
 	release()
 	release() // idempotent
-	if _, err := other.Stop(ctx); !errors.Is(err, ErrInUse) {
+	if _, err := other.Stop(ctx, StopOptions{}); !errors.Is(err, ErrInUse) {
 		t.Fatalf("Stop with one lease left: err = %v, want ErrInUse", err)
 	}
 	release2()
 
-	if _, err := other.Prune(ctx, true); err != nil {
+	if _, err := other.Prune(ctx, PruneOptions{All: true}); err != nil {
 		t.Fatalf("Prune(all) after release: %v", err)
 	}
-	if was, err := other.Stop(ctx); err != nil || !was {
+	if was, err := other.Stop(ctx, StopOptions{}); err != nil || !was {
 		t.Fatalf("Stop after release = %v, %v; want true, nil", was, err)
 	}
 	if len(daemonsServing(t, l.sockPath())) != 0 {
@@ -85,17 +85,17 @@ func TestUseLease(t *testing.T) {
 			t.Fatalf("Acquire: %v", err)
 		}
 		defer release()
-		if _, err := other.ForcePrune(ctx, true); err != nil {
+		if _, err := other.Prune(ctx, PruneOptions{All: true, WhileInUse: true}); err != nil {
 			t.Fatalf("ForcePrune(all) while leased: %v", err)
 		}
-		if was, err := other.ForceStop(ctx); err != nil || !was {
+		if was, err := other.Stop(ctx, StopOptions{WhileInUse: true}); err != nil || !was {
 			t.Fatalf("ForceStop while leased = %v, %v; want true, nil", was, err)
 		}
 		if len(daemonsServing(t, l.sockPath())) != 0 {
 			t.Fatal("daemon still running after ForceStop")
 		}
 		// A stopped daemon is not an error even while leased.
-		if was, err := other.Stop(ctx); err != nil || was {
+		if was, err := other.Stop(ctx, StopOptions{}); err != nil || was {
 			t.Fatalf("Stop of a stopped daemon while leased = %v, %v; want false, nil", was, err)
 		}
 	})
@@ -104,7 +104,7 @@ func TestUseLease(t *testing.T) {
 // While a Stop (or Prune(all)) holds use.lock exclusively, Acquire waits
 // rather than handing out a daemon that is being torn down.
 func TestAcquireWaitsForStop(t *testing.T) {
-	l := &Local{StateDir: t.TempDir()}
+	l := &Daemon{StateDir: t.TempDir()}
 	unlock, err := l.lockUnused("stop it")
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestHelperHoldLease(t *testing.T) {
 	if dir == "" {
 		t.Skip("helper process only")
 	}
-	unlock, err := flock.Lock(context.Background(), (&Local{StateDir: dir}).path("use.lock"), flock.Shared)
+	unlock, err := flock.Lock(context.Background(), (&Daemon{StateDir: dir}).path("use.lock"), flock.Shared)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestHelperHoldLease(t *testing.T) {
 
 // The lease is a flock, so it works between processes, not only goroutines.
 func TestLeaseAcrossProcesses(t *testing.T) {
-	l := &Local{StateDir: t.TempDir()}
+	l := &Daemon{StateDir: t.TempDir()}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldLease$")
 	cmd.Env = append(os.Environ(), holdLeaseEnv+"="+l.StateDir)
 	stdin, err := cmd.StdinPipe()
@@ -186,7 +186,8 @@ func TestEmptyStateDir(t *testing.T) {
 	wd := t.TempDir()
 	t.Chdir(wd)
 	ctx := context.Background()
-	l := &Local{StateDir: DefaultStateDir()}
+	dir, _ := DefaultStateDir()
+	l := &Daemon{StateDir: dir}
 	if l.StateDir != "" {
 		t.Fatalf("DefaultStateDir() = %q with no $HOME", l.StateDir)
 	}
@@ -202,9 +203,9 @@ func TestEmptyStateDir(t *testing.T) {
 	_, release, err := l.Acquire(ctx)
 	check("Acquire", err)
 	release()
-	_, err = l.Stop(ctx)
+	_, err = l.Stop(ctx, StopOptions{})
 	check("Stop", err)
-	_, err = l.Prune(ctx, true)
+	_, err = l.Prune(ctx, PruneOptions{All: true})
 	check("Prune", err)
 	if ents, _ := os.ReadDir(wd); len(ents) != 0 {
 		t.Errorf("files created in the working directory: %v", ents)
@@ -212,7 +213,7 @@ func TestEmptyStateDir(t *testing.T) {
 
 	// Set, but not through the environment: still refused, differently.
 	t.Setenv("HOME", "/x/home")
-	if _, err := l.Ensure(ctx); err == nil || !strings.Contains(err.Error(), "Local.StateDir is empty") {
+	if _, err := l.Ensure(ctx); err == nil || !strings.Contains(err.Error(), "Daemon.StateDir is empty") {
 		t.Errorf("Ensure with StateDir \"\": err = %v", err)
 	}
 }

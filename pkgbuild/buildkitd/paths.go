@@ -10,30 +10,24 @@ import (
 	"github.com/lkpkg/lkpkg/internal/userdir"
 )
 
-// ResolveStateDir returns where the embedded builder keeps its state:
-// $LKPKG_BUILDER_DIR, else $XDG_CACHE_HOME/lkpkg/buildkit, else
-// ~/.cache/lkpkg/buildkit; an error if none of them is set (there is no
-// shared fallback such as /tmp, which another user could pre-create).
-func ResolveStateDir() (string, error) { return userdir.CacheDir("LKPKG_BUILDER_DIR", "buildkit") }
+// Environment variables cmd/lkpkg reads for this package (the package
+// itself reads none); they are named here so errors can point at them.
+const (
+	StateDirEnv = "LKPKG_BUILDER_DIR" // overrides DefaultStateDir
+	BinaryEnv   = "LKPKG_BUILDKITD"   // sets Daemon.Binary
+)
 
-// DefaultStateDir is ResolveStateDir without the error: "" when there is no
-// user cache directory, which Local's methods then reject with an error
-// saying what to set.
-func DefaultStateDir() string {
-	d, _ := ResolveStateDir()
-	return d
-}
+// DefaultStateDir returns where the embedded buildkitd keeps its state by
+// default: $XDG_CACHE_HOME/lkpkg/buildkit, else ~/.cache/lkpkg/buildkit; an
+// error if neither is set (there is no shared fallback such as /tmp, which
+// another user could pre-create).
+func DefaultStateDir() (string, error) { return userdir.CacheDir("buildkit", "$"+StateDirEnv) }
 
-// FindBinary locates buildkitd: $LKPKG_BUILDKITD, else next to the running
-// executable (symlinks resolved), else ../bin/buildkitd relative to it (the
-// layout `make` produces and `go test` binaries sit near), else $PATH.
+// FindBinary locates buildkitd when Daemon.Binary is not set: next to the
+// running executable (symlinks resolved), else ../bin/buildkitd relative
+// to it (the layout `make` produces and `go test` binaries sit near), else
+// $PATH.
 func FindBinary() (string, error) {
-	if p := os.Getenv("LKPKG_BUILDKITD"); p != "" {
-		if isExecutable(p) {
-			return p, nil
-		}
-		return "", fmt.Errorf("buildkitd: $LKPKG_BUILDKITD=%s is not an executable file", p)
-	}
 	var tried []string
 	if exe, err := os.Executable(); err == nil {
 		if r, err := filepath.EvalSymlinks(exe); err == nil {
@@ -54,8 +48,8 @@ func FindBinary() (string, error) {
 		return p, nil
 	}
 	tried = append(tried, "$PATH")
-	return "", fmt.Errorf("buildkitd not found (looked at $LKPKG_BUILDKITD, %s); run `make` to build bin/buildkitd",
-		strings.Join(tried, ", "))
+	return "", fmt.Errorf("buildkitd not found (looked at %s); set $%s or run `make` to build bin/buildkitd",
+		strings.Join(tried, ", "), BinaryEnv)
 }
 
 func isExecutable(p string) bool {

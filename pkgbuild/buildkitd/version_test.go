@@ -157,7 +157,7 @@ func TestEnsureChecksVersion(t *testing.T) {
 	ctx := context.Background()
 	pinned := PinnedVersion()
 
-	l := &Local{StateDir: dir, Binary: bad}
+	l := &Daemon{StateDir: dir, Binary: bad}
 	_, err := l.Ensure(ctx)
 	if !errors.Is(err, ErrVersionMismatch) {
 		t.Fatalf("Ensure with an unversioned buildkitd: err = %v, want ErrVersionMismatch", err)
@@ -179,7 +179,7 @@ func TestEnsureChecksVersion(t *testing.T) {
 
 	// Allowed: it runs, with a warning.
 	var log bytes.Buffer
-	allowed := &Local{StateDir: dir, Binary: bad, Log: &log, AllowVersionMismatch: true}
+	allowed := &Daemon{StateDir: dir, Binary: bad, Log: &log, AllowVersionMismatch: true}
 	addr, err := allowed.Ensure(ctx)
 	if err != nil {
 		t.Fatalf("Ensure with AllowVersionMismatch: %v", err)
@@ -200,7 +200,7 @@ func TestEnsureChecksVersion(t *testing.T) {
 	}
 
 	// Reused: the good binary does not help while the bad daemon runs.
-	l = &Local{StateDir: dir, Binary: good}
+	l = &Daemon{StateDir: dir, Binary: good}
 	_, err = l.Ensure(ctx)
 	if !errors.Is(err, ErrVersionMismatch) || !strings.Contains(err.Error(), "lkpkg builder stop") {
 		t.Fatalf("Ensure reusing an unversioned daemon: err = %v, want ErrVersionMismatch naming `lkpkg builder stop`", err)
@@ -208,7 +208,7 @@ func TestEnsureChecksVersion(t *testing.T) {
 	if len(daemonsServing(t, l.sockPath())) != 1 {
 		t.Fatal("Ensure must not stop a daemon it did not start")
 	}
-	if was, err := l.Stop(ctx); err != nil || !was {
+	if was, err := l.Stop(ctx, StopOptions{}); err != nil || !was {
 		t.Fatalf("Stop = %v, %v", was, err)
 	}
 	if _, err := l.Ensure(ctx); err != nil {

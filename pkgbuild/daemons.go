@@ -10,13 +10,13 @@ import (
 	"github.com/lkpkg/lkpkg/pkgbuild/buildkitd"
 )
 
-// Builders hands out BuildKit clients per platform: the --builder mapping
+// Daemons hands out BuildKit clients per platform: the --builder mapping
 // where it names one, the embedded local buildkitd otherwise. Connections
 // are made once and shared by all builds of a run.
-type Builders struct {
+type Daemons struct {
 	Mapping buildkitd.Mapping
 	TLS     buildkitd.TLS
-	Local   *buildkitd.Local
+	Local   *buildkitd.Daemon
 	// AllowVersionMismatch accepts remote builders whose BuildKit differs
 	// from the version pinned in go.mod (their output may differ).
 	AllowVersionMismatch bool
@@ -27,34 +27,34 @@ type Builders struct {
 }
 
 // Groups splits platforms by the builder that serves them.
-func (b *Builders) Groups(platforms []string) []buildkitd.Group {
-	return b.Mapping.Group(platforms)
+func (d *Daemons) Groups(platforms []string) []buildkitd.Group {
+	return d.Mapping.Group(platforms)
 }
 
 // Name describes a builder address for messages.
-func (b *Builders) Name(addr string) string {
+func (d *Daemons) Name(addr string) string {
 	if addr == "" {
-		return "the local buildkitd (" + b.Local.Address() + ")"
+		return "the local buildkitd (" + d.Local.Address() + ")"
 	}
 	return addr
 }
 
 // Client connects to the builder at addr ("" = the local one, started on
 // first use).
-func (b *Builders) Client(ctx context.Context, addr string) (*client.Client, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if c, ok := b.clients[addr]; ok {
+func (d *Daemons) Client(ctx context.Context, addr string) (*client.Client, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c, ok := d.clients[addr]; ok {
 		return c, nil
 	}
-	dial, tls := addr, b.TLS
+	dial, tls := addr, d.TLS
 	if addr == "" {
 		// The lease keeps `builder stop` from killing the daemon under us.
-		a, release, err := b.Local.Acquire(ctx)
+		a, release, err := d.Local.Acquire(ctx)
 		if err != nil {
 			return nil, err
 		}
-		b.releases = append(b.releases, release)
+		d.releases = append(d.releases, release)
 		dial, tls = a, buildkitd.TLS{}
 	}
 	c, err := buildkitd.Connect(ctx, dial, tls)
@@ -65,31 +65,31 @@ func (b *Builders) Client(ctx context.Context, addr string) (*client.Client, err
 		// The daemon's Dockerfile frontend shapes the output: another
 		// BuildKit version may give other digests for the same tag.
 		if v, err := buildkitd.CheckVersion(ctx, c); err != nil {
-			if !b.AllowVersionMismatch {
+			if !d.AllowVersionMismatch {
 				c.Close()
 				return nil, fmt.Errorf("builder %s: %w", addr, err)
 			}
-			if b.Local != nil && b.Local.Log != nil {
-				fmt.Fprintf(b.Local.Log, "warning: builder %s runs BuildKit %s, not %s: its images may not reproduce\n", addr, v, buildkitd.PinnedVersion())
+			if d.Local != nil && d.Local.Log != nil {
+				fmt.Fprintf(d.Local.Log, "warning: builder %s runs BuildKit %s, not %s: its images may not reproduce\n", addr, v, buildkitd.PinnedVersion())
 			}
 		}
 	}
-	if b.clients == nil {
-		b.clients = map[string]*client.Client{}
+	if d.clients == nil {
+		d.clients = map[string]*client.Client{}
 	}
-	b.clients[addr] = c
+	d.clients[addr] = c
 	return c, nil
 }
 
 // Close closes every connection.
-func (b *Builders) Close() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, c := range b.clients {
+func (d *Daemons) Close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.clients {
 		c.Close()
 	}
-	for _, r := range b.releases {
+	for _, r := range d.releases {
 		r()
 	}
-	b.clients, b.releases = nil, nil
+	d.clients, d.releases = nil, nil
 }

@@ -42,12 +42,12 @@ func tempStateDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		l := &Local{StateDir: dir}
+		l := &Daemon{StateDir: dir}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		// Force: a test that failed while holding a use lease must not
 		// leave its daemon behind.
-		if _, err := l.ForceStop(ctx); err != nil {
+		if _, err := l.Stop(ctx, StopOptions{WhileInUse: true}); err != nil {
 			t.Errorf("cleanup stop: %v", err)
 			if pid := l.runningPID(); pid != 0 {
 				syscall.Kill(pid, syscall.SIGKILL)
@@ -69,7 +69,7 @@ func TestLocalIntegration(t *testing.T) {
 	ctx := context.Background()
 
 	var out bytes.Buffer
-	l := &Local{StateDir: dir, Binary: bin, Log: &out}
+	l := &Daemon{StateDir: dir, Binary: bin, Log: &out}
 
 	start := time.Now()
 	addr, err := l.Ensure(ctx)
@@ -117,20 +117,20 @@ func TestLocalIntegration(t *testing.T) {
 		t.Fatalf("second Ensure: pid %d, want reused %d", st.PID, pid)
 	}
 
-	if _, err := l.Prune(ctx, true); err != nil {
+	if _, err := l.Prune(ctx, PruneOptions{All: true}); err != nil {
 		t.Fatalf("Prune: %v", err)
 	}
 
-	if was, err := l.Stop(ctx); err != nil || !was {
+	if was, err := l.Stop(ctx, StopOptions{}); err != nil || !was {
 		t.Fatalf("Stop = %v, %v; want true, nil", was, err)
 	}
 	if st, err := l.Status(ctx); err != nil || st.Running || st.PID != 0 {
 		t.Fatalf("Status after Stop = %+v, %v; want not running", st, err)
 	}
-	if was, err := l.Stop(ctx); err != nil || was {
+	if was, err := l.Stop(ctx, StopOptions{}); err != nil || was {
 		t.Fatalf("second Stop = %v, %v; want false, nil", was, err)
 	}
-	if _, err := l.Prune(ctx, false); err == nil || !strings.Contains(err.Error(), "local builder is not running") {
+	if _, err := l.Prune(ctx, PruneOptions{}); err == nil || !strings.Contains(err.Error(), "local builder is not running") {
 		t.Fatalf("Prune when stopped: err = %v", err)
 	}
 
@@ -144,7 +144,7 @@ func TestLocalIntegration(t *testing.T) {
 		)
 		for i := range n {
 			wg.Go(func() {
-				_, errs[i] = (&Local{StateDir: dir, Binary: bin, Log: &logs[i]}).Ensure(ctx)
+				_, errs[i] = (&Daemon{StateDir: dir, Binary: bin, Log: &logs[i]}).Ensure(ctx)
 			})
 		}
 		wg.Wait()
@@ -169,7 +169,7 @@ func TestLocalIntegration(t *testing.T) {
 		if got := daemonsServing(t, l.sockPath()); got[0] != st.PID {
 			t.Fatalf("running pid %d, pid file says %d", got[0], st.PID)
 		}
-		if was, err := l.Stop(ctx); err != nil || !was {
+		if was, err := l.Stop(ctx, StopOptions{}); err != nil || !was {
 			t.Fatalf("Stop = %v, %v", was, err)
 		}
 		if got := daemonsServing(t, l.sockPath()); len(got) != 0 {
@@ -197,7 +197,7 @@ func daemonsServing(t *testing.T, sock string) []int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &Local{StateDir: filepath.Dir(sock)}
+	l := &Daemon{StateDir: filepath.Dir(sock)}
 	var pids []int
 	for _, e := range entries {
 		var pid int
@@ -214,7 +214,7 @@ func daemonsServing(t *testing.T, sock string) []int {
 func TestEnsurePrerequisites(t *testing.T) {
 	t.Run("no runc in PATH", func(t *testing.T) {
 		t.Setenv("PATH", t.TempDir())
-		l := &Local{StateDir: tempStateDir(t), Binary: filepath.Join(t.TempDir(), "no-buildkitd")}
+		l := &Daemon{StateDir: tempStateDir(t), Binary: filepath.Join(t.TempDir(), "no-buildkitd")}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_, err := l.Ensure(ctx)
@@ -241,7 +241,7 @@ func TestEnsureReportsEarlyExit(t *testing.T) {
 	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho 'boom: cannot start' >&2\nexit 1\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	l := &Local{StateDir: tempStateDir(t), Binary: fake}
+	l := &Daemon{StateDir: tempStateDir(t), Binary: fake}
 	start := time.Now()
 	_, err := l.Ensure(context.Background())
 	if err == nil {
