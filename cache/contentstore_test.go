@@ -11,22 +11,29 @@ import (
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/errdefs"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
+// contentStoreFixture is a cache holding one index, and its content store.
+func contentStoreFixture(t *testing.T) (c *Cache, idx v1.ImageIndex, desc v1.Descriptor, cs content.Store) {
+	t.Helper()
+	c = openTest(t)
+	idx = newTestIndex(t)
+	desc, err := c.WriteIndex(context.Background(), "lkpkg/cs:1", idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs, err = c.ContentStore(); err != nil {
+		t.Fatal(err)
+	}
+	return c, idx, desc, cs
+}
+
 func TestContentStoreReadsLayout(t *testing.T) {
 	ctx := context.Background()
-	c := openTest(t)
-	idx := newTestIndex(t)
-	desc, err := c.WriteIndex(ctx, "lkpkg/cs:1", idx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := c.ContentStore()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, idx, desc, cs := contentStoreFixture(t)
 	dgst := digest.Digest(desc.Digest.String())
 	info, err := cs.Info(ctx, dgst)
 	if err != nil {
@@ -50,17 +57,8 @@ func TestContentStoreReadsLayout(t *testing.T) {
 
 func TestContentStoreIsReadOnly(t *testing.T) {
 	ctx := context.Background()
-	c := openTest(t)
-	idx := newTestIndex(t)
-	desc, err := c.WriteIndex(ctx, "lkpkg/cs:1", idx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _, desc, cs := contentStoreFixture(t)
 	before := blobNames(t, c)
-	cs, err := c.ContentStore()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := os.Stat(filepath.Join(c.Dir(), "ingest")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("ContentStore created %s/ingest (stat err %v)", c.Dir(), err)
 	}
@@ -76,7 +74,7 @@ func TestContentStoreIsReadOnly(t *testing.T) {
 		t.Errorf("Abort err = %v, want ErrPermissionDenied", err)
 	}
 	data := []byte("smuggled blob")
-	err = content.WriteBlob(ctx, cs, "smuggle", bytes.NewReader(data),
+	err := content.WriteBlob(ctx, cs, "smuggle", bytes.NewReader(data),
 		ocispec.Descriptor{Digest: digest.FromBytes(data), Size: int64(len(data))})
 	if !errdefs.IsPermissionDenied(err) {
 		t.Errorf("WriteBlob err = %v, want ErrPermissionDenied", err)

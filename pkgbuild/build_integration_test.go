@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/internal/testenv"
@@ -60,6 +59,17 @@ func (e *buildEnv) load(t *testing.T, dirs ...string) []*Package {
 	return pkgs
 }
 
+// amd64File is the content of file name in the linux/amd64 image of ref
+// in the cache.
+func (e *buildEnv) amd64File(t *testing.T, ref, name string) string {
+	t.Helper()
+	img, err := e.cache.Image(ref, v1.Platform{OS: "linux", Architecture: "amd64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fileInImage(t, img, name)
+}
+
 func localDaemons(t *testing.T) *Daemons {
 	bs := &Daemons{Local: testenv.Buildkitd(t)}
 	t.Cleanup(bs.Close)
@@ -69,25 +79,22 @@ func localDaemons(t *testing.T) *Daemons {
 // fileInImage returns the content of path in img's flattened filesystem.
 func fileInImage(t *testing.T, img v1.Image, path string) string {
 	t.Helper()
-	rc := mutate.Extract(img)
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			t.Fatalf("%s not in image", path)
+	var content []byte
+	found := false
+	testenv.EachFile(t, img, func(h *tar.Header, r io.Reader) {
+		if found || strings.TrimPrefix(h.Name, "/") != strings.TrimPrefix(path, "/") {
+			return
 		}
+		b, err := io.ReadAll(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.TrimPrefix(h.Name, "/") == strings.TrimPrefix(path, "/") {
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return string(b)
-		}
+		content, found = b, true
+	})
+	if !found {
+		t.Fatalf("%s not in image", path)
 	}
+	return string(content)
 }
 
 func TestBuildMultiArchFromAlpineMinirootfs(t *testing.T) {
@@ -215,11 +222,7 @@ func TestNetworkIsOffUnlessAsked(t *testing.T) {
 	if _, err := e.b.Build(context.Background(), p); err != nil {
 		t.Fatalf("network: true build failed: %v", err)
 	}
-	img, err := e.cache.Image(p.Ref(), v1.Platform{OS: "linux", Architecture: "amd64"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := fileInImage(t, img, "page"); got != "reached\n" {
+	if got := e.amd64File(t, p.Ref(), "page"); got != "reached\n" {
 		t.Fatalf("downloaded %q", got)
 	}
 }
@@ -274,11 +277,7 @@ func TestBuildAllOrderAndFailureIsolation(t *testing.T) {
 	if pos("base") > pos("child") {
 		t.Errorf("child finished before its base: %v", order)
 	}
-	img, err := e.cache.Image(byName["child"].Pkg.Ref(), v1.Platform{OS: "linux", Architecture: "amd64"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := fileInImage(t, img, "base"); got != "base\n" {
+	if got := e.amd64File(t, byName["child"].Pkg.Ref(), "base"); got != "base\n" {
 		t.Errorf("child image lacks its base's file: %q", got)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/internal/testenv"
@@ -142,19 +141,7 @@ func TestBuildProjectPackages(t *testing.T) {
 
 func eachFile(t *testing.T, img v1.Image, fn func(h *tar.Header, r io.Reader)) {
 	t.Helper()
-	rc := mutate.Extract(img)
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn(h, tr)
-	}
+	testenv.EachFile(t, img, fn)
 }
 
 func listFiles(t *testing.T, img v1.Image) []string {
