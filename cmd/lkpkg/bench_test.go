@@ -36,20 +36,15 @@ func BenchmarkNoopBuildTree10(b *testing.B) {
 	if n := len(parseBuild(b, r)); n != 10 {
 		b.Fatalf("setup build reported %d packages, want 10:\n%s", n, r)
 	}
-	var total time.Duration
-	n := 0
-	for b.Loop() {
+	s, n := meanRun(b, "s/build", func() time.Duration {
 		r := l.ok("pkg", "build", "--progress", "quiet", root+"/...")
-		total += r.dur
-		n++
 		for ref, bl := range parseBuild(b, r) {
 			if !bl.upToDate {
 				b.Fatalf("%s rebuilt:\n%s", ref, r)
 			}
 		}
-	}
-	s := total.Seconds() / float64(n)
-	b.ReportMetric(s, "s/build")
+		return r.dur
+	})
 	fmt.Printf("BENCH no-op pkg build of 10 built packages: %.3f s (target < 1 s), mean of %d runs\n", s, n)
 }
 
@@ -60,14 +55,7 @@ func BenchmarkShowTag(b *testing.B) {
 	l := newLKNoBuilder(b)
 	dir := alpinePkg(b, filepath.Join(b.TempDir(), "alpine"))
 	l.ok("pkg", "show-tag", dir)
-	var total time.Duration
-	n := 0
-	for b.Loop() {
-		total += l.ok("pkg", "show-tag", dir).dur
-		n++
-	}
-	s := total.Seconds() / float64(n)
-	b.ReportMetric(s, "s/show-tag")
+	s, n := meanRun(b, "s/show-tag", func() time.Duration { return l.ok("pkg", "show-tag", dir).dur })
 	fmt.Printf("BENCH show-tag of the Alpine minirootfs package (~6 MB extra sources): %.3f s, mean of %d runs\n", s, n)
 }
 
@@ -79,20 +67,29 @@ func BenchmarkColdFixtureBuild(b *testing.B) {
 	l := newLK(b)
 	dir := alpinePkg(b, filepath.Join(b.TempDir(), "alpine"))
 	l.ok("builder", "start") // the daemon start is not part of a build
-	var total time.Duration
-	n := 0
-	for b.Loop() {
+	s, n := meanRun(b, "s/build", func() time.Duration {
 		b.StopTimer()
 		l.cache = b.TempDir()
 		b.StartTimer()
 		r := l.ok("pkg", "build", "--force", "--no-cache", "--platforms", "linux/amd64", "--progress", "quiet", dir)
-		total += r.dur
-		n++
 		if lines := parseBuild(b, r); len(lines) != 1 {
 			b.Fatalf("build reported %d packages:\n%s", len(lines), r)
 		}
-	}
-	s := total.Seconds() / float64(n)
-	b.ReportMetric(s, "s/build")
+		return r.dur
+	})
 	fmt.Printf("BENCH cold build of the Alpine minirootfs fixture (linux/amd64, --force --no-cache, empty cache): %.2f s, mean of %d runs\n", s, n)
+}
+
+// meanRun runs run once per b.Loop iteration and reports the mean of the
+// durations it returns (the command's own time, not the harness's) as
+// metric; it returns that mean in seconds and the number of runs.
+func meanRun(b *testing.B, metric string, run func() time.Duration) (mean float64, n int) {
+	var total time.Duration
+	for b.Loop() {
+		total += run()
+		n++
+	}
+	mean = total.Seconds() / float64(n)
+	b.ReportMetric(mean, metric)
+	return mean, n
 }

@@ -60,6 +60,22 @@ func TestBadInputs(t *testing.T) {
 		}
 		return dir
 	}
+	// badBuildYML is a package in dir/sub with build.yml yml; the error must
+	// name build.yml with the position suffix at, then each of want.
+	badBuildYML := func(name, sub, yml, at string, want ...string) tc {
+		return tc{
+			name: name,
+			setup: func(t *testing.T, dir string) []string {
+				return []string{"pkg", "build", writeFiles(t, filepath.Join(dir, sub), map[string]string{
+					"build.yml":  yml,
+					"Dockerfile": "FROM scratch\n",
+				})}
+			},
+			want: func(dir string) []string {
+				return append([]string{filepath.Join(dir, sub, "build.yml") + at}, want...)
+			},
+		}
+	}
 	cases := []tc{
 		{
 			name: "missing Dockerfile",
@@ -70,42 +86,12 @@ func TestBadInputs(t *testing.T) {
 				return []string{filepath.Join(dir, "nodf", "Dockerfile"), "no such file"}
 			},
 		},
-		{
-			name: "malformed YAML",
-			setup: func(t *testing.T, dir string) []string {
-				return []string{"pkg", "build", writeFiles(t, filepath.Join(dir, "yaml"), map[string]string{
-					"build.yml":  "image: yaml\norg: lktest\narches: [amd64]\nbuildArgs: A: b\n",
-					"Dockerfile": "FROM scratch\n",
-				})}
-			},
-			want: func(dir string) []string {
-				return []string{filepath.Join(dir, "yaml", "build.yml") + ":4:", "mapping values are not allowed"}
-			},
-		},
-		{
-			name: "unknown field",
-			setup: func(t *testing.T, dir string) []string {
-				return []string{"pkg", "build", writeFiles(t, filepath.Join(dir, "unk"), map[string]string{
-					"build.yml":  "image: unk\narches: [amd64]\nbogus-field: 1\n",
-					"Dockerfile": "FROM scratch\n",
-				})}
-			},
-			want: func(dir string) []string {
-				return []string{filepath.Join(dir, "unk", "build.yml") + ":3", "bogus-field"}
-			},
-		},
-		{
-			name: "unknown arch",
-			setup: func(t *testing.T, dir string) []string {
-				return []string{"pkg", "build", writeFiles(t, filepath.Join(dir, "arch"), map[string]string{
-					"build.yml":  "image: arch\narches:\n  - amd64\n  - sparc\n",
-					"Dockerfile": "FROM scratch\n",
-				})}
-			},
-			want: func(dir string) []string {
-				return []string{filepath.Join(dir, "arch", "build.yml") + ":4", `"arches"`, `"sparc"`}
-			},
-		},
+		badBuildYML("malformed YAML", "yaml", "image: yaml\norg: lktest\narches: [amd64]\nbuildArgs: A: b\n",
+			":4:", "mapping values are not allowed"),
+		badBuildYML("unknown field", "unk", "image: unk\narches: [amd64]\nbogus-field: 1\n",
+			":3", "bogus-field"),
+		badBuildYML("unknown arch", "arch", "image: arch\narches:\n  - amd64\n  - sparc\n",
+			":4", `"arches"`, `"sparc"`),
 		{
 			name: "unreachable builder",
 			setup: func(t *testing.T, dir string) []string {
