@@ -47,29 +47,10 @@ func externalImagesByUse(file string, dockerfile []byte, buildArgs map[string]st
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
-	env, err := platformArgs(platform)
+	lex := shell.NewLex(res.EscapeToken)
+	env, err := globalArgs(file, metaArgs, buildArgs, platform, lex)
 	if err != nil {
 		return nil, nil, err
-	}
-	lex := shell.NewLex(res.EscapeToken)
-	for _, cmd := range metaArgs {
-		for _, kv := range cmd.Args {
-			if v, ok := buildArgs[kv.Key]; ok {
-				env[kv.Key] = v
-				continue
-			}
-			if kv.Value == nil {
-				if _, ok := env[kv.Key]; !ok {
-					env[kv.Key] = ""
-				}
-				continue
-			}
-			v, _, err := lex.ProcessWord(*kv.Value, envGetter(env))
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: ARG %s: %w", file, kv.Key, err)
-			}
-			env[kv.Key] = v
-		}
 	}
 
 	stageNames := map[string]bool{}
@@ -158,6 +139,36 @@ func externalImagesByUse(file string, dockerfile []byte, buildArgs map[string]st
 		}
 	}
 	return out, buildOnly, nil
+}
+
+// globalArgs is the environment FROM lines are expanded in: the platform
+// args, then the ARGs before the first FROM, in order, each taking its
+// build arg if given, else its default expanded in what came before.
+func globalArgs(file string, metaArgs []instructions.ArgCommand, buildArgs map[string]string, platform string, lex *shell.Lex) (map[string]string, error) {
+	env, err := platformArgs(platform)
+	if err != nil {
+		return nil, err
+	}
+	for _, cmd := range metaArgs {
+		for _, kv := range cmd.Args {
+			if v, ok := buildArgs[kv.Key]; ok {
+				env[kv.Key] = v
+				continue
+			}
+			if kv.Value == nil {
+				if _, ok := env[kv.Key]; !ok {
+					env[kv.Key] = ""
+				}
+				continue
+			}
+			v, _, err := lex.ProcessWord(*kv.Value, envGetter(env))
+			if err != nil {
+				return nil, fmt.Errorf("%s: ARG %s: %w", file, kv.Key, err)
+			}
+			env[kv.Key] = v
+		}
+	}
+	return env, nil
 }
 
 // checkAddSources refuses ADD of a URL or git repository without a

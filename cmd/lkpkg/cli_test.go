@@ -37,14 +37,16 @@ func snapshotCache(t *testing.T, dir string) cacheSnapshot {
 	return cacheSnapshot{idx, blobs}
 }
 
-func TestBadInputs(t *testing.T) {
-	testenv.Integration(t)
-	type tc struct {
-		name  string
-		setup func(t *testing.T, dir string) []string // returns lkpkg args
-		want  func(dir string) []string               // substrings of stderr
-		quick time.Duration                           // if set, must fail within this
-	}
+type badInput struct {
+	name  string
+	setup func(t *testing.T, dir string) []string // returns lkpkg args
+	want  func(dir string) []string               // substrings of stderr
+	quick time.Duration                           // if set, must fail within this
+}
+
+// badInputCases are the inputs TestBadInputs feeds lkpkg, none of which
+// may need a buildkitd.
+func badInputCases() []badInput {
 	okPkg := func(t *testing.T, dir string) string {
 		return writePkg(t, filepath.Join(dir, "ok"), pkgSpec{image: "ok", files: map[string]string{"f": "f\n"}})
 	}
@@ -62,8 +64,8 @@ func TestBadInputs(t *testing.T) {
 	}
 	// badBuildYML is a package in dir/sub with build.yml yml; the error must
 	// name build.yml with the position suffix at, then each of want.
-	badBuildYML := func(name, sub, yml, at string, want ...string) tc {
-		return tc{
+	badBuildYML := func(name, sub, yml, at string, want ...string) badInput {
+		return badInput{
 			name: name,
 			setup: func(t *testing.T, dir string) []string {
 				return []string{"pkg", "build", writeFiles(t, filepath.Join(dir, sub), map[string]string{
@@ -76,7 +78,7 @@ func TestBadInputs(t *testing.T) {
 			},
 		}
 	}
-	cases := []tc{
+	return []badInput{
 		{
 			name: "missing Dockerfile",
 			setup: func(t *testing.T, dir string) []string {
@@ -148,7 +150,11 @@ func TestBadInputs(t *testing.T) {
 			},
 		},
 	}
-	for _, c := range cases {
+}
+
+func TestBadInputs(t *testing.T) {
+	testenv.Integration(t)
+	for _, c := range badInputCases() {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			// No buildkitd available: none of these may need one.
