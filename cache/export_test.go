@@ -199,15 +199,7 @@ func TestImportRefusesBadTar(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Import() = %v, %v; want error containing %q", refs, err, tt.wantErr)
 			}
-			if !bytes.Equal(before, readFile(t, index)) {
-				t.Error("refused import changed index.json")
-			}
-			if after := blobNames(t, dst); len(after) != len(blobsBefore) {
-				t.Errorf("refused import left blobs: %d before, %d after", len(blobsBefore), len(after))
-			}
-			if des, _ := os.ReadDir(filepath.Join(dst.Dir(), "tmp")); len(des) != 0 {
-				t.Errorf("refused import left %d files in tmp/", len(des))
-			}
+			checkRefusedImport(t, dst, before, blobsBefore)
 		})
 	}
 }
@@ -310,15 +302,7 @@ func TestImportRefusesToReplaceDifferentContent(t *testing.T) {
 			t.Errorf("error %q does not name %s", err, s)
 		}
 	}
-	if !bytes.Equal(before, readFile(t, index)) {
-		t.Error("refused import changed index.json")
-	}
-	if after := blobNames(t, dst); len(after) != len(blobsBefore) {
-		t.Errorf("refused import stored blobs: %d before, %d after", len(blobsBefore), len(after))
-	}
-	if des, _ := os.ReadDir(filepath.Join(dst.Dir(), "tmp")); len(des) != 0 {
-		t.Errorf("refused import left %d files in tmp/", len(des))
-	}
+	checkRefusedImport(t, dst, before, blobsBefore)
 
 	if _, err := dst.Import(ctx, bytes.NewReader(data), ImportOptions{ReplaceRefs: true}); err != nil {
 		t.Fatalf("Import with Force: %v", err)
@@ -347,5 +331,21 @@ func TestImportRefusesToReplaceDifferentContent(t *testing.T) {
 		if !bytes.Equal(before, readFile(t, index)) {
 			t.Errorf("re-import of identical content (force=%v) changed index.json", force)
 		}
+	}
+}
+
+// checkRefusedImport fails t unless a refused import left dst as it was:
+// index.json byte for byte (before), the same number of blobs, nothing in
+// tmp/.
+func checkRefusedImport(t *testing.T, dst *Cache, before []byte, blobsBefore map[string]bool) {
+	t.Helper()
+	if !bytes.Equal(before, readFile(t, filepath.Join(dst.Dir(), "index.json"))) {
+		t.Error("refused import changed index.json")
+	}
+	if after := blobNames(t, dst); len(after) != len(blobsBefore) {
+		t.Errorf("refused import stored blobs: %d before, %d after", len(blobsBefore), len(after))
+	}
+	if des, _ := os.ReadDir(filepath.Join(dst.Dir(), "tmp")); len(des) != 0 {
+		t.Errorf("refused import left %d files in tmp/", len(des))
 	}
 }

@@ -60,16 +60,23 @@ func tempStateDir(t *testing.T) string {
 	return dir
 }
 
-func TestLocalIntegration(t *testing.T) {
+// realDaemon is a Daemon on the built buildkitd with a fresh state
+// directory; it skips the test under -short.
+func realDaemon(t *testing.T) (l *Daemon, bin, dir string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a real buildkitd")
 	}
-	bin := testBinary(t)
-	dir := tempStateDir(t)
+	bin, dir = testBinary(t), tempStateDir(t)
+	return &Daemon{StateDir: dir, Binary: bin}, bin, dir
+}
+
+func TestLocalIntegration(t *testing.T) {
+	l, bin, dir := realDaemon(t)
 	ctx := context.Background()
 
 	var out bytes.Buffer
-	l := &Daemon{StateDir: dir, Binary: bin, Log: &out}
+	l.Log = &out
 
 	start := time.Now()
 	addr, err := l.Ensure(ctx)

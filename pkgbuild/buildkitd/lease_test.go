@@ -14,15 +14,11 @@ import (
 )
 
 // TestUseLease shows that builds holding a lease (Acquire) keep Stop and
-// Prune(all) away from the daemon, and that ForceStop still works.
+// Prune(all) away from the daemon, and that StopOptions.WhileInUse still
+// stops it.
 func TestUseLease(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a real buildkitd")
-	}
-	bin := testBinary(t)
-	dir := tempStateDir(t)
+	l, bin, dir := realDaemon(t)
 	ctx := context.Background()
-	l := &Daemon{StateDir: dir, Binary: bin}
 
 	addr, release, err := l.Acquire(ctx)
 	if err != nil {
@@ -79,20 +75,20 @@ func TestUseLease(t *testing.T) {
 		t.Fatal("daemon still running after Stop")
 	}
 
-	t.Run("ForceStop ignores leases", func(t *testing.T) {
+	t.Run("WhileInUse ignores leases", func(t *testing.T) {
 		_, release, err := l.Acquire(ctx)
 		if err != nil {
 			t.Fatalf("Acquire: %v", err)
 		}
 		defer release()
 		if _, err := other.Prune(ctx, PruneOptions{All: true, WhileInUse: true}); err != nil {
-			t.Fatalf("ForcePrune(all) while leased: %v", err)
+			t.Fatalf("Prune(All, WhileInUse) while leased: %v", err)
 		}
 		if was, err := other.Stop(ctx, StopOptions{WhileInUse: true}); err != nil || !was {
-			t.Fatalf("ForceStop while leased = %v, %v; want true, nil", was, err)
+			t.Fatalf("Stop(WhileInUse) while leased = %v, %v; want true, nil", was, err)
 		}
 		if len(daemonsServing(t, l.sockPath())) != 0 {
-			t.Fatal("daemon still running after ForceStop")
+			t.Fatal("daemon still running after Stop(WhileInUse)")
 		}
 		// A stopped daemon is not an error even while leased.
 		if was, err := other.Stop(ctx, StopOptions{}); err != nil || was {
