@@ -3,9 +3,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 
 	"github.com/lkpkg/lkpkg/internal/testenv"
 )
@@ -285,53 +286,30 @@ func TestPlatformsSubsetThenAll(t *testing.T) {
 	}
 }
 
-// fileInImage reads path from the layers of the manifest with digest dgst
-// in an OCI layout cache (the last layer holding it wins).
+// fileInImage reads path from the file system of the manifest with
+// digest dgst in an OCI layout cache (layers applied in order, so the last
+// layer holding it wins).
 func fileInImage(t *testing.T, cacheDir, dgst, path string) (string, bool) {
 	t.Helper()
-	blob := func(d string) string {
-		return filepath.Join(cacheDir, "blobs", "sha256", strings.TrimPrefix(d, "sha256:"))
-	}
-	b, err := os.ReadFile(blob(dgst))
+	h, err := v1.NewHash(dgst)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m struct {
-		Layers []struct{ Digest string } `json:"layers"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
+	img, err := layout.Path(cacheDir).Image(h)
+	if err != nil {
 		t.Fatal(err)
 	}
 	content, found := "", false
-	for _, l := range m.Layers {
-		f, err := os.Open(blob(l.Digest))
+	testenv.EachFile(t, img, func(hd *tar.Header, r io.Reader) {
+		if strings.TrimPrefix(hd.Name, "/") != path {
+			return
+		}
+		data, err := io.ReadAll(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			f.Close()
-			t.Fatal(err)
-		}
-		tr := tar.NewReader(zr)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if strings.TrimPrefix(h.Name, "/") == path {
-				data, err := io.ReadAll(tr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				content, found = string(data), true
-			}
-		}
-		f.Close()
-	}
+		content, found = string(data), true
+	})
 	return content, found
 }
 
