@@ -111,14 +111,7 @@ func TestPrune(t *testing.T) {
 	if n != 1100 {
 		t.Errorf("Prune removed %d bytes, want 1100", n)
 	}
-	for _, tt := range []struct {
-		path string
-		want bool
-	}{{stale, false}, {fresh, true}, {orphan, false}} {
-		if _, err := os.Stat(tt.path); (err == nil) != tt.want {
-			t.Errorf("%s exists = %v, want %v", tt.path, err == nil, tt.want)
-		}
-	}
+	checkPruned(t, []string{stale, orphan}, []string{fresh})
 	if err := c.Verify(ctx); err != nil {
 		t.Fatalf("Prune broke the cache: %v", err)
 	}

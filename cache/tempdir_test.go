@@ -91,14 +91,7 @@ func TestPruneRemovesDeadTempDirs(t *testing.T) {
 	if n != 100 {
 		t.Errorf("Prune freed %d bytes, want 100", n)
 	}
-	for _, tt := range []struct {
-		path string
-		want bool
-	}{{deadDir, false}, {deadLock, false}, {orphanLock, false}, {youngDir, true}, {youngLock, true}} {
-		if exists(tt.path) != tt.want {
-			t.Errorf("%s exists = %v, want %v", tt.path, !tt.want, tt.want)
-		}
-	}
+	checkPruned(t, []string{deadDir, deadLock, orphanLock}, []string{youngDir, youngLock})
 }
 
 func TestTempDirBadPrefix(t *testing.T) {
@@ -169,5 +162,21 @@ func TestImportSpoolSurvivesPrune(t *testing.T) {
 	}
 	if _, err := os.Stat(spool); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("spool dir left behind: %v", err)
+	}
+}
+
+// checkPruned fails t unless every path in gone is gone and every path in
+// kept is still there.
+func checkPruned(t *testing.T, gone, kept []string) {
+	t.Helper()
+	for _, p := range gone {
+		if exists(p) {
+			t.Errorf("%s exists after Prune, want it removed", p)
+		}
+	}
+	for _, p := range kept {
+		if !exists(p) {
+			t.Errorf("%s removed by Prune, want it kept", p)
+		}
 	}
 }
