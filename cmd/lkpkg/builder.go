@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/containerd/platforms"
@@ -26,34 +28,38 @@ Remote buildkitd daemons are not managed here: "pkg build --builder" names them.
 	return cmd
 }
 
-func newBuilderStartCmd(g *globalFlags) *cobra.Command {
+// daemonCmd is a `lkpkg builder` subcommand without arguments: run acts
+// on the local daemon and prints to out.
+func daemonCmd(g *globalFlags, use, short string, run func(ctx context.Context, d *buildkitd.Daemon, out io.Writer) error) *cobra.Command {
 	return &cobra.Command{
-		Use:   "start",
-		Short: "Start the local buildkitd (no-op if it is running)",
+		Use:   use,
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			addr, err := g.daemon().Ensure(cmd.Context())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), addr)
-			return nil
+			return run(cmd.Context(), g.daemon(), cmd.OutOrStdout())
 		},
 	}
 }
 
-func newBuilderStatusCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "status",
-		Short: "Show whether the local buildkitd runs, its address and platforms",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d := g.daemon()
-			st, err := d.Status(cmd.Context())
+func newBuilderStartCmd(g *globalFlags) *cobra.Command {
+	return daemonCmd(g, "start", "Start the local buildkitd (no-op if it is running)",
+		func(ctx context.Context, d *buildkitd.Daemon, out io.Writer) error {
+			addr, err := d.Ensure(ctx)
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
+			fmt.Fprintln(out, addr)
+			return nil
+		})
+}
+
+func newBuilderStatusCmd(g *globalFlags) *cobra.Command {
+	return daemonCmd(g, "status", "Show whether the local buildkitd runs, its address and platforms",
+		func(ctx context.Context, d *buildkitd.Daemon, out io.Writer) error {
+			st, err := d.Status(ctx)
+			if err != nil {
+				return err
+			}
 			if !st.Running {
 				fmt.Fprintf(out, "not running (state %s)\n", d.StateDir)
 				return nil
@@ -70,48 +76,39 @@ func newBuilderStatusCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(out, "worker %s: %s\n", w.ID, strings.Join(ps, ", "))
 			}
 			return nil
-		},
-	}
+		})
 }
 
 func newBuilderStopCmd(g *globalFlags) *cobra.Command {
 	var opts buildkitd.StopOptions
-	cmd := &cobra.Command{
-		Use:   "stop",
-		Short: "Stop the local buildkitd (refused while lkpkg builds use it, unless --force)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			was, err := g.daemon().Stop(cmd.Context(), opts)
+	cmd := daemonCmd(g, "stop", "Stop the local buildkitd (refused while lkpkg builds use it, unless --force)",
+		func(ctx context.Context, d *buildkitd.Daemon, out io.Writer) error {
+			was, err := d.Stop(ctx, opts)
 			if err != nil {
 				return err
 			}
 			if was {
-				fmt.Fprintln(cmd.OutOrStdout(), "stopped")
+				fmt.Fprintln(out, "stopped")
 			} else {
-				fmt.Fprintln(cmd.OutOrStdout(), "not running")
+				fmt.Fprintln(out, "not running")
 			}
 			return nil
-		},
-	}
+		})
 	cmd.Flags().BoolVar(&opts.WhileInUse, "force", false, "stop it even while lkpkg builds use it (those builds fail)")
 	return cmd
 }
 
 func newBuilderPruneCmd(g *globalFlags) *cobra.Command {
 	var opts buildkitd.PruneOptions
-	cmd := &cobra.Command{
-		Use:   "prune",
-		Short: "Free the local buildkitd's build cache",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			freed, err := g.daemon().Prune(cmd.Context(), opts)
+	cmd := daemonCmd(g, "prune", "Free the local buildkitd's build cache",
+		func(ctx context.Context, d *buildkitd.Daemon, out io.Writer) error {
+			freed, err := d.Prune(ctx, opts)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "freed %.1f MB\n", float64(freed)/1e6)
+			fmt.Fprintf(out, "freed %.1f MB\n", float64(freed)/1e6)
 			return nil
-		},
-	}
+		})
 	cmd.Flags().BoolVar(&opts.All, "all", false, "remove everything, not only unused intermediate results")
 	cmd.Flags().BoolVar(&opts.WhileInUse, "force", false, "with --all: prune even while lkpkg builds use it (those builds may fail)")
 	return cmd
