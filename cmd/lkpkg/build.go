@@ -75,13 +75,7 @@ Boot any of them with "lkpkg run qemu DIR/NAME".`,
 				}
 				opts.DiskSize = n
 			}
-			for _, f := range formats {
-				for _, s := range strings.Split(f, ",") {
-					if s = strings.TrimSpace(s); s != "" {
-						opts.Formats = append(opts.Formats, s)
-					}
-				}
-			}
+			opts.Formats = splitList(formats...)
 			if trustKey != "" || trustPolicy != "" || trustStore != "" {
 				p := sign.Policy{NotationPolicy: trustPolicy, NotationTrustStore: trustStore}
 				if trustKey != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -10,6 +11,20 @@ import (
 	"github.com/lkpkg/lkpkg/pkgbuild"
 	"github.com/lkpkg/lkpkg/pkgbuild/buildkitd"
 )
+
+// splitList splits comma-separated flag values into their non-empty,
+// trimmed items ("a, b,,c" -> a b c).
+func splitList(values ...string) []string {
+	var out []string
+	for _, v := range values {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
 
 func buildFormat() string { return pkgbuild.BuildFormat }
 

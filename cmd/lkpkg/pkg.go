@@ -144,11 +144,7 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
   lkpkg pkg build --builder linux/arm64=tcp://arm-builder:1234 pkgs/...`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, p := range strings.Split(platforms, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					opts.Platforms = append(opts.Platforms, p)
-				}
-			}
+			opts.Platforms = append(opts.Platforms, splitList(platforms)...)
 			c, pkgs, err := g.loadPackages(cmd, &lf, args)
 			if err != nil {
 				return err
