@@ -16,6 +16,9 @@ import (
 // ErrMismatch marks content whose size or SHA-256 is not the pinned one.
 var ErrMismatch = errors.New("hash mismatch")
 
+// ErrTooLarge marks content of unknown size beyond Request.MaxSize.
+var ErrTooLarge = errors.New("too large")
+
 // ErrNoRange is what a Source returns (wrapped) when it cannot start at
 // the offset asked for; the download then starts again from byte zero.
 var ErrNoRange = errors.New("the source cannot resume this download")
@@ -176,7 +179,7 @@ func (r *Request) check(path string) error {
 func (r *Request) checkSize(n int64) error {
 	if r.Size < 0 {
 		if n > r.MaxSize {
-			return fmt.Errorf("larger than %d bytes", r.MaxSize)
+			return fmt.Errorf("%w: larger than %d bytes", ErrTooLarge, r.MaxSize)
 		}
 		return nil
 	}
