@@ -2,7 +2,6 @@ package rootfs
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/lkpkg/lkpkg/mirror/deb"
 )
@@ -16,45 +15,21 @@ type relation struct {
 }
 
 // parseRelations parses a comma-separated relation field such as
-// "libfoo (<< 1.2-1), bar:any". Architecture qualifiers are dropped:
+// "libfoo (<< 1.2-1), bar:any" with deb.ParseRelations, the one parser of
+// Debian relationship fields. Architecture qualifiers are dropped:
 // Replaces of one package by another is decided by name and version.
+// Alternatives ("a | b") have no meaning in Replaces and are refused.
 func parseRelations(field string) ([]relation, error) {
+	rels, err := deb.ParseRelations(field)
+	if err != nil {
+		return nil, err
+	}
 	var out []relation
-	for _, part := range strings.Split(field, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
+	for _, r := range rels {
+		if len(r) != 1 {
+			return nil, fmt.Errorf("bad relation %q: alternatives in Replaces", r)
 		}
-		var r relation
-		name, cons, hasCons := strings.Cut(part, "(")
-		r.name, _, _ = strings.Cut(strings.TrimSpace(name), ":")
-		if r.name == "" || strings.ContainsAny(r.name, " |[") {
-			return nil, fmt.Errorf("bad relation %q", part)
-		}
-		if hasCons {
-			cons, ok := strings.CutSuffix(strings.TrimSpace(cons), ")")
-			if !ok {
-				return nil, fmt.Errorf("bad relation %q", part)
-			}
-			cons = strings.TrimSpace(cons)
-			for _, op := range []string{"<<", "<=", ">=", ">>", "=", "<", ">"} {
-				if v, ok := strings.CutPrefix(cons, op); ok {
-					r.op, r.version = op, strings.TrimSpace(v)
-					break
-				}
-			}
-			// "<" and ">" are obsolete spellings of "<=" and ">=".
-			switch r.op {
-			case "<":
-				r.op = "<="
-			case ">":
-				r.op = ">="
-			}
-			if r.op == "" || r.version == "" {
-				return nil, fmt.Errorf("bad relation %q", part)
-			}
-		}
-		out = append(out, r)
+		out = append(out, relation{name: r[0].Name, op: r[0].Op, version: r[0].Version})
 	}
 	return out, nil
 }
