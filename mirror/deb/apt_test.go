@@ -127,6 +127,16 @@ func runApt(t *testing.T, aptGet, root string, args ...string) string {
 // aptSimulate returns apt's "name[:arch] version" selection, sorted.
 func aptSimulate(t *testing.T, aptGet, root string, want []string) []string {
 	out := runApt(t, aptGet, root, append([]string{"install", "-s"}, want...)...)
+	sel := aptSelection(out)
+	if len(sel) == 0 {
+		t.Fatalf("apt selected nothing:\n%s", out)
+	}
+	return sel
+}
+
+// aptSelection reads the "Inst" lines of `apt-get install -s` output as
+// sorted "name[:arch] version" entries.
+func aptSelection(out string) []string {
 	var sel []string
 	for _, line := range strings.Split(out, "\n") {
 		// Inst libseccomp-dev:arm64 (2.5.4-1+deb12u1 Debian:12.15/oldstable [arm64])
@@ -136,8 +146,5 @@ func aptSimulate(t *testing.T, aptGet, root string, want []string) []string {
 		}
 	}
 	sort.Strings(sel)
-	if len(sel) == 0 {
-		t.Fatalf("apt selected nothing:\n%s", out)
-	}
 	return sel
 }

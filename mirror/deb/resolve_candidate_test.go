@@ -213,13 +213,5 @@ func aptTry(t *testing.T, root string, want []string) ([]string, string, bool) {
 		}
 		return nil, out, false
 	}
-	var sel []string
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 3 && f[0] == "Inst" {
-			sel = append(sel, f[1]+" "+strings.TrimPrefix(f[2], "("))
-		}
-	}
-	sort.Strings(sel)
-	return sel, out, true
+	return aptSelection(out), out, true
 }
