@@ -29,7 +29,7 @@ type Client struct {
 	Progress io.Writer    // nil: silent
 }
 
-// maxInRelease bounds an InRelease download; bookworm's is ~150 KB.
+// maxInRelease bounds an InRelease download; bookworm's is ~150 KiB.
 const maxInRelease = 32 << 20
 
 func (c *Client) logf(format string, args ...any) {

@@ -7,7 +7,7 @@ import (
 
 // fieldScanner walks deb822 text (Packages, Release) one field at a time.
 // Names and values are substrings of the input, continuation lines
-// included, so scanning a 50 MB Packages index allocates nothing per field.
+// included, so scanning a 50 MiB Packages index allocates nothing per field.
 type fieldScanner struct {
 	text string
 	pos  int
