@@ -35,11 +35,7 @@ func TestRealResolveMatchesApt(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var ours []string
-			for _, p := range got {
-				ours = append(ours, aptName(p.Name, p.Architecture)+" "+p.Version)
-			}
-			sort.Strings(ours)
+			ours := selection(got)
 			theirs := aptSimulate(t, aptGet, root, want)
 			if !reflect.DeepEqual(ours, theirs) {
 				t.Fatalf("selection differs from apt's:\nours:  %v\napt's: %v", ours, theirs)
@@ -147,4 +143,14 @@ func aptSelection(out string) []string {
 	}
 	sort.Strings(sel)
 	return sel
+}
+
+// selection is a resolver answer in aptSelection's form.
+func selection(got []*Package) []string {
+	var ours []string
+	for _, p := range got {
+		ours = append(ours, aptName(p.Name, p.Architecture)+" "+p.Version)
+	}
+	sort.Strings(ours)
+	return ours
 }

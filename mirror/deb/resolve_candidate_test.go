@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -135,11 +134,7 @@ func TestResolveCandidateTwoSuites(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var ours []string
-				for _, p := range got {
-					ours = append(ours, aptName(p.Name, p.Architecture)+" "+p.Version)
-				}
-				sort.Strings(ours)
+				ours := selection(got)
 				if !reflect.DeepEqual(ours, tc.result) {
 					t.Fatalf("Resolve(%q) = %v, want %v", tc.want, ours, tc.result)
 				}
