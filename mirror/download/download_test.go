@@ -61,99 +61,103 @@ func request(dir string, u *upstream, content []byte) Request {
 	}
 }
 
-func TestFetch(t *testing.T) {
-	content := bytes.Repeat([]byte("lkpkg download cache "), 1000)
-	tests := []struct {
-		name      string
-		serve     []byte // what the upstream has; nil = content
-		prepare   func(t *testing.T, r Request)
-		edit      func(r *Request)
-		noRange   bool
-		wantErr   []string
-		wantSent  int64
-		wantCache bool
-		wantLog   string
-	}{
-		{name: "miss", wantSent: int64(len(content))},
-		{
-			name:      "hit",
-			prepare:   func(t *testing.T, r Request) { write(t, r.Path, content) },
-			wantCache: true,
+// content is what the fake upstream serves in TestFetch.
+var content = bytes.Repeat([]byte("lkpkg download cache "), 1000)
+
+// fetchCases are the cache situations TestFetch covers.
+var fetchCases = []struct {
+	name      string
+	serve     []byte // what the upstream has; nil = content
+	prepare   func(t *testing.T, r Request)
+	edit      func(r *Request)
+	noRange   bool
+	wantErr   []string
+	wantSent  int64
+	wantCache bool
+	wantLog   string
+}{
+	{name: "miss", wantSent: int64(len(content))},
+	{
+		name:      "hit",
+		prepare:   func(t *testing.T, r Request) { write(t, r.Path, content) },
+		wantCache: true,
+	},
+	{
+		name: "corrupt hit is fetched again",
+		prepare: func(t *testing.T, r Request) {
+			bad := bytes.Clone(content)
+			bad[len(bad)/2] ^= 1
+			write(t, r.Path, bad)
 		},
-		{
-			name: "corrupt hit is fetched again",
-			prepare: func(t *testing.T, r Request) {
-				bad := bytes.Clone(content)
-				bad[len(bad)/2] ^= 1
-				write(t, r.Path, bad)
-			},
-			wantSent: int64(len(content)),
-			wantLog:  "is corrupt",
+		wantSent: int64(len(content)),
+		wantLog:  "is corrupt",
+	},
+	{
+		name: "hit failing Verify is fetched again",
+		prepare: func(t *testing.T, r Request) {
+			write(t, r.Path, bytes.ToUpper(content))
 		},
-		{
-			name: "hit failing Verify is fetched again",
-			prepare: func(t *testing.T, r Request) {
-				write(t, r.Path, bytes.ToUpper(content))
-			},
-			edit: func(r *Request) {
-				// Only Verify pins the content, as the APK signature does.
-				r.SHA256 = ""
-				r.Verify = func(p string) error {
-					if got, _ := os.ReadFile(p); !bytes.Equal(got, content) {
-						return errors.New("bad signature")
-					}
-					return nil
+		edit: func(r *Request) {
+			// Only Verify pins the content, as the APK signature does.
+			r.SHA256 = ""
+			r.Verify = func(p string) error {
+				if got, _ := os.ReadFile(p); !bytes.Equal(got, content) {
+					return errors.New("bad signature")
 				}
-			},
-			wantSent: int64(len(content)),
-			wantLog:  "bad signature",
+				return nil
+			}
 		},
-		{
-			name:    "upstream too short",
-			serve:   content[:len(content)-1],
-			wantErr: []string{"size: expected", "got " + strconv.Itoa(len(content)-1)},
+		wantSent: int64(len(content)),
+		wantLog:  "bad signature",
+	},
+	{
+		name:    "upstream too short",
+		serve:   content[:len(content)-1],
+		wantErr: []string{"size: expected", "got " + strconv.Itoa(len(content)-1)},
+	},
+	{
+		name:    "upstream too long",
+		serve:   append(bytes.Clone(content), 'x'),
+		wantErr: []string{"size: expected", "or more"},
+	},
+	{
+		name:    "upstream other bytes",
+		serve:   bytes.ToUpper(content),
+		wantErr: []string{"sha256: expected " + hexSHA(content), "got " + hexSHA(bytes.ToUpper(content))},
+	},
+	{
+		name:     "resume sends only the missing bytes",
+		prepare:  func(t *testing.T, r Request) { write(t, r.Path+".part", content[:1000]) },
+		wantSent: int64(len(content) - 1000),
+	},
+	{
+		name:     "resume without range support starts over",
+		prepare:  func(t *testing.T, r Request) { write(t, r.Path+".part", content[:1000]) },
+		noRange:  true,
+		wantSent: int64(len(content)),
+	},
+	{
+		name: "corrupt part is fetched again from zero",
+		prepare: func(t *testing.T, r Request) {
+			write(t, r.Path+".part", bytes.ToUpper(content[:1000]))
 		},
-		{
-			name:    "upstream too long",
-			serve:   append(bytes.Clone(content), 'x'),
-			wantErr: []string{"size: expected", "or more"},
-		},
-		{
-			name:    "upstream other bytes",
-			serve:   bytes.ToUpper(content),
-			wantErr: []string{"sha256: expected " + hexSHA(content), "got " + hexSHA(bytes.ToUpper(content))},
-		},
-		{
-			name:     "resume sends only the missing bytes",
-			prepare:  func(t *testing.T, r Request) { write(t, r.Path+".part", content[:1000]) },
-			wantSent: int64(len(content) - 1000),
-		},
-		{
-			name:     "resume without range support starts over",
-			prepare:  func(t *testing.T, r Request) { write(t, r.Path+".part", content[:1000]) },
-			noRange:  true,
-			wantSent: int64(len(content)),
-		},
-		{
-			name: "corrupt part is fetched again from zero",
-			prepare: func(t *testing.T, r Request) {
-				write(t, r.Path+".part", bytes.ToUpper(content[:1000]))
-			},
-			wantSent: int64(len(content) - 1000 + len(content)),
-			wantLog:  "failed verification",
-		},
-		{
-			name:     "unknown size bounded by MaxSize",
-			edit:     func(r *Request) { r.Size, r.MaxSize = -1, int64(len(content)) },
-			wantSent: int64(len(content)),
-		},
-		{
-			name:    "unknown size over MaxSize",
-			edit:    func(r *Request) { r.Size, r.MaxSize = -1, 100 },
-			wantErr: []string{"larger than 100 bytes"},
-		},
-	}
-	for _, tc := range tests {
+		wantSent: int64(len(content) - 1000 + len(content)),
+		wantLog:  "failed verification",
+	},
+	{
+		name:     "unknown size bounded by MaxSize",
+		edit:     func(r *Request) { r.Size, r.MaxSize = -1, int64(len(content)) },
+		wantSent: int64(len(content)),
+	},
+	{
+		name:    "unknown size over MaxSize",
+		edit:    func(r *Request) { r.Size, r.MaxSize = -1, 100 },
+		wantErr: []string{"larger than 100 bytes"},
+	},
+}
+
+func TestFetch(t *testing.T) {
+	for _, tc := range fetchCases {
 		t.Run(tc.name, func(t *testing.T) {
 			u := &upstream{content: content, noRange: tc.noRange}
 			if tc.serve != nil {
