@@ -107,17 +107,11 @@ func TestDownloadRefusesTampering(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newFakeWorld(t, pflagLike)
-			c := w.client()
-			m := w.module(pflagLike.key())
-			f, err := c.Download(context.Background(), m)
-			if err != nil {
-				t.Fatal(err)
-			}
+			w, c, m, f := downloadedWorld(t)
 			var progress strings.Builder
 			c.Progress = &progress
 			tc.tamper(t, w, c, f)
-			_, err = c.Download(context.Background(), m)
+			_, err := c.Download(context.Background(), m)
 			if strings.Contains(tc.name, "cache") {
 				if err != nil {
 					t.Fatalf("a corrupt cached file was not fetched again: %v", err)
