@@ -19,6 +19,8 @@ import (
 //
 //	CacheDir/sha256/<digest>        every verified download, by content
 //	CacheDir/inrelease/<url digest> the last verified InRelease per URL
+//	CacheDir/partial/<digest>.part  a download in progress, resumed next time
+//	CacheDir/partial/<digest>.lock  held by the one process downloading it
 //
 // Downloads go through mirror/download: a Client is safe for concurrent
 // use, and concurrent fetchers of one file (in any process) download it
