@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sys/unix"
 
 	"github.com/lkpkg/lkpkg/internal/userdir"
 	"github.com/lkpkg/lkpkg/mirror/apksign"
+	"github.com/lkpkg/lkpkg/mirror/download"
 )
 
 // Fetcher downloads locked packages into a content-addressed download
@@ -93,7 +93,7 @@ func (f *Fetcher) Fetch(ctx context.Context, lock *Lock, arches []string) (Fetch
 			if f.Progress != nil {
 				state := "cached"
 				if n > 0 {
-					state = fmt.Sprintf("%.1f kB", float64(n)/1e3)
+					state = download.FormatSize(n)
 				}
 				fmt.Fprintf(f.Progress, "[%d/%d] %s/%s %s (%s)\n", i, len(todo), p.Arch, p.Name, p.Version, state)
 			}
@@ -130,82 +130,31 @@ func (f *Fetcher) fetchOne(ctx context.Context, dir string, p LockedPackage) (pa
 	if err != nil {
 		return "", 0, err
 	}
-	path = filepath.Join(dir, name)
-	if f.verify(path, p) == nil {
-		return path, 0, nil
-	}
-	// One downloader per package across processes; others wait and reuse.
-	unlock, err := lockFile(ctx, path+".lock")
-	if err != nil {
-		return "", 0, err
-	}
-	defer unlock()
-	if f.verify(path, p) == nil {
-		return path, 0, nil
-	}
-	part := path + ".part"
-	n, err = f.download(ctx, p, part)
-	if err != nil {
-		return "", n, err
-	}
-	if err := f.verify(part, p); err != nil {
-		os.Remove(part) // bad bytes: never resume from them
-		return "", n, err
-	}
-	if err := os.Rename(part, path); err != nil {
-		return "", n, err
-	}
-	return path, n, nil
-}
-
-// download appends to part, resuming from its current size.
-func (f *Fetcher) download(ctx context.Context, p LockedPackage, part string) (int64, error) {
 	rel := p.Repository + "/" + p.Arch + "/" + p.Filename()
-	file, err := os.OpenFile(part, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	var missing error // said as it is, without the "fetching" prefix
+	res, err := download.Fetch(ctx, download.Request{
+		Path:   filepath.Join(dir, name),
+		Size:   p.Size,
+		Verify: func(path string) error { return f.verify(path, p) },
+		Open: func(ctx context.Context, offset int64) (io.ReadCloser, error) {
+			rc, err := f.Upstream.Open(ctx, rel, offset)
+			if errors.Is(err, errBadRange) {
+				return nil, fmt.Errorf("%w: %w", download.ErrNoRange, err)
+			}
+			if errors.Is(err, ErrNotFound) {
+				missing = fmt.Errorf("locked package %s-%s (%s) is missing upstream at %s", p.Name, p.Version, p.Arch, f.Upstream.URL(rel))
+				return nil, missing
+			}
+			return rc, err
+		},
+	})
 	if err != nil {
-		return 0, err
-	}
-	defer file.Close()
-	offset, err := file.Seek(0, io.SeekEnd)
-	if err != nil {
-		return 0, err
-	}
-	if offset > p.Size {
-		if err := file.Truncate(0); err != nil {
-			return 0, err
+		if missing != nil {
+			return "", res.Bytes, missing
 		}
-		offset = 0
+		return "", res.Bytes, fmt.Errorf("fetching %s-%s: %w", p.Name, p.Version, err)
 	}
-	if offset == p.Size && p.Size > 0 {
-		return 0, nil
-	}
-	rc, err := f.Upstream.Open(ctx, rel, offset)
-	if errors.Is(err, errBadRange) && offset > 0 {
-		// The partial file cannot be continued: start again from zero.
-		if err := file.Truncate(0); err != nil {
-			return 0, err
-		}
-		if _, err := file.Seek(0, io.SeekStart); err != nil {
-			return 0, err
-		}
-		offset = 0
-		rc, err = f.Upstream.Open(ctx, rel, 0)
-	}
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return 0, fmt.Errorf("locked package %s-%s (%s) is missing upstream at %s", p.Name, p.Version, p.Arch, f.Upstream.URL(rel))
-		}
-		return 0, fmt.Errorf("fetching %s-%s: %w", p.Name, p.Version, err)
-	}
-	defer rc.Close()
-	n, err := io.Copy(file, io.LimitReader(rc, p.Size-offset+1))
-	if err != nil {
-		return n, fmt.Errorf("fetching %s-%s: %w (the partial download is kept and resumed next time)", p.Name, p.Version, err)
-	}
-	if err := file.Sync(); err != nil {
-		return n, err
-	}
-	return n, nil
+	return res.Path, res.Bytes, nil
 }
 
 // verify checks a file against the lock and its signature.
@@ -238,26 +187,4 @@ func first(v []string) string {
 		return ""
 	}
 	return v[0]
-}
-
-// lockFile takes an exclusive flock on path, polling so ctx can cancel.
-func lockFile(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
-			return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
-		} else if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }

@@ -35,11 +35,7 @@ func TestRealResolveMatchesApt(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var ours []string
-			for _, p := range got {
-				ours = append(ours, aptName(p.Name, p.Architecture)+" "+p.Version)
-			}
-			sort.Strings(ours)
+			ours := selection(got)
 			theirs := aptSimulate(t, aptGet, root, want)
 			if !reflect.DeepEqual(ours, theirs) {
 				t.Fatalf("selection differs from apt's:\nours:  %v\napt's: %v", ours, theirs)
@@ -127,6 +123,16 @@ func runApt(t *testing.T, aptGet, root string, args ...string) string {
 // aptSimulate returns apt's "name[:arch] version" selection, sorted.
 func aptSimulate(t *testing.T, aptGet, root string, want []string) []string {
 	out := runApt(t, aptGet, root, append([]string{"install", "-s"}, want...)...)
+	sel := aptSelection(out)
+	if len(sel) == 0 {
+		t.Fatalf("apt selected nothing:\n%s", out)
+	}
+	return sel
+}
+
+// aptSelection reads the "Inst" lines of `apt-get install -s` output as
+// sorted "name[:arch] version" entries.
+func aptSelection(out string) []string {
 	var sel []string
 	for _, line := range strings.Split(out, "\n") {
 		// Inst libseccomp-dev:arm64 (2.5.4-1+deb12u1 Debian:12.15/oldstable [arm64])
@@ -136,8 +142,15 @@ func aptSimulate(t *testing.T, aptGet, root string, want []string) []string {
 		}
 	}
 	sort.Strings(sel)
-	if len(sel) == 0 {
-		t.Fatalf("apt selected nothing:\n%s", out)
-	}
 	return sel
+}
+
+// selection is a resolver answer in aptSelection's form.
+func selection(got []*Package) []string {
+	var ours []string
+	for _, p := range got {
+		ours = append(ours, aptName(p.Name, p.Architecture)+" "+p.Version)
+	}
+	sort.Strings(ours)
+	return ours
 }

@@ -3,16 +3,15 @@ package deb
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/lkpkg/lkpkg/mirror/download"
 )
 
 // Client fetches from a Debian archive over HTTP(S) or file:// and keeps
@@ -20,17 +19,19 @@ import (
 //
 //	CacheDir/sha256/<digest>        every verified download, by content
 //	CacheDir/inrelease/<url digest> the last verified InRelease per URL
+//	CacheDir/partial/<digest>.part  a download in progress, resumed next time
+//	CacheDir/partial/<digest>.lock  held by the one process downloading it
 //
-// A Client is safe for concurrent use; concurrent downloads of one file
-// each write their own temporary file and the last rename wins with
-// identical content.
+// Downloads go through mirror/download: a Client is safe for concurrent
+// use, and concurrent fetchers of one file (in any process) download it
+// once.
 type Client struct {
 	HTTP     *http.Client // nil: a client with connect/header timeouts
 	CacheDir string       // required
 	Progress io.Writer    // nil: silent
 }
 
-// maxInRelease bounds an InRelease download; bookworm's is ~150 KB.
+// maxInRelease bounds an InRelease download; bookworm's is ~150 KiB.
 const maxInRelease = 32 << 20
 
 func (c *Client) logf(format string, args ...any) {
@@ -118,10 +119,6 @@ func (c *Client) fetch(ctx context.Context, baseURL string, paths []string, name
 	if size < 0 {
 		return "", fmt.Errorf("deb: fetch %s: negative size", name)
 	}
-	dst := c.blobPath(sha256sum)
-	if c.cachedOK(dst, sha256sum, size) {
-		return dst, nil
-	}
 	var lastErr error
 	for _, p := range paths {
 		if err := validateRelPath(p); err != nil {
@@ -131,11 +128,14 @@ func (c *Client) fetch(ctx context.Context, baseURL string, paths []string, name
 		if err != nil {
 			return "", fmt.Errorf("deb: %w", err)
 		}
-		err = c.download(ctx, u, dst, name, sha256sum, size)
+		res, err := download.Fetch(ctx, c.request(u, sha256sum, size))
 		if err == nil {
-			return dst, nil
+			return res.Path, nil
 		}
-		lastErr = err
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		lastErr = fmt.Errorf("deb: fetch %s: %w", name, err)
 		if !errors.Is(err, errNotFound) {
 			break
 		}
@@ -143,46 +143,20 @@ func (c *Client) fetch(ctx context.Context, baseURL string, paths []string, name
 	return "", lastErr
 }
 
-// download streams one URL into dst through a temporary file, verifying
-// size and digest before the rename.
-func (c *Client) download(ctx context.Context, u *url.URL, dst, name, want string, size int64) error {
-	c.logf("deb: fetch %s (%s)", u, humanSize(size))
-	body, err := c.open(ctx, u)
-	if err != nil {
-		return fmt.Errorf("deb: fetch %s: %w", name, err)
+// request is the download of u into the cache, pinned by its digest and
+// size.
+func (c *Client) request(u *url.URL, sum string, size int64) download.Request {
+	partial := c.partialPath(sum)
+	return download.Request{
+		Path:   c.blobPath(sum),
+		Part:   partial + ".part",
+		Lock:   partial + ".lock",
+		Size:   size,
+		SHA256: sum,
+		Open: func(ctx context.Context, offset int64) (io.ReadCloser, error) {
+			c.logf("deb: fetch %s (%s)", u, download.FormatSize(size-offset))
+			return c.open(ctx, u, offset)
+		},
+		Logf: func(format string, args ...any) { c.logf("deb: "+format, args...) },
 	}
-	defer body.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("deb: cache: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".part-*")
-	if err != nil {
-		return fmt.Errorf("deb: cache: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	defer tmp.Close()
-	h := sha256.New()
-	// Reading one byte past size is enough to detect an oversized body
-	// without letting a hostile server fill the disk.
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(body, size+1))
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("deb: fetch %s: %w", name, err)
-	}
-	if n != size {
-		more := ""
-		if n > size {
-			more = " or more"
-		}
-		return fmt.Errorf("deb: fetch %s: %w: size: expected %d bytes, got %d%s", name, ErrHashMismatch, size, n, more)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return fmt.Errorf("deb: fetch %s: %w: sha256: expected %s, got %s", name, ErrHashMismatch, want, got)
-	}
-	if err := finishFile(tmp, dst); err != nil {
-		return fmt.Errorf("deb: cache: %w", err)
-	}
-	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -132,16 +133,23 @@ func (a *testArchive) takeRequests() []string {
 // validNow is a time at which the test archive's InRelease is valid.
 var validNow = t0.Add(time.Hour)
 
-func TestClientRoundTrip(t *testing.T) {
-	ctx := context.Background()
+// releasedClient is a client with an empty cache that has fetched the
+// test archive's verified InRelease.
+func releasedClient(t *testing.T, progress io.Writer) (*testArchive, *Client, *Release) {
+	t.Helper()
 	a := newTestArchive(t, archiveOpts{})
-	var progress bytes.Buffer
-	c := &Client{CacheDir: t.TempDir(), Progress: &progress}
-
-	rel, err := c.Release(ctx, a.srv.URL, "testy", a.kr, validNow)
+	c := &Client{CacheDir: t.TempDir(), Progress: progress}
+	rel, err := c.Release(context.Background(), a.srv.URL, "testy", a.kr, validNow)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a, c, rel
+}
+
+func TestClientRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	var progress bytes.Buffer
+	a, c, rel := releasedClient(t, &progress)
 	if rel.Dist != "testy" || rel.SignedBy != a.key.fingerprint() {
 		t.Fatalf("Release = %+v", rel)
 	}
@@ -325,19 +333,14 @@ func TestClientReleaseRefusals(t *testing.T) {
 
 func TestClientPackagesHashMismatch(t *testing.T) {
 	ctx := context.Background()
-	a := newTestArchive(t, archiveOpts{})
-	c := &Client{CacheDir: t.TempDir()}
-	rel, err := c.Release(ctx, a.srv.URL, "testy", a.kr, validNow)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, c, rel := releasedClient(t, nil)
 	// Same size, one byte different.
 	p := filepath.Join(a.root, "dists/testy/main/binary-amd64/Packages.xz")
 	data, _ := os.ReadFile(p)
 	want := sha(data)
 	data[len(data)/2] ^= 0xff
 	os.WriteFile(p, data, 0o644)
-	_, err = c.Packages(ctx, a.srv.URL, rel, "main", "amd64")
+	_, err := c.Packages(ctx, a.srv.URL, rel, "main", "amd64")
 	if !errors.Is(err, ErrHashMismatch) {
 		t.Fatalf("err = %v, want ErrHashMismatch", err)
 	}
@@ -390,13 +393,8 @@ func TestClientFetchRefusals(t *testing.T) {
 
 func TestClientCacheCorruption(t *testing.T) {
 	ctx := context.Background()
-	a := newTestArchive(t, archiveOpts{})
 	var progress bytes.Buffer
-	c := &Client{CacheDir: t.TempDir(), Progress: &progress}
-	rel, err := c.Release(ctx, a.srv.URL, "testy", a.kr, validNow)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, c, rel := releasedClient(t, &progress)
 	if _, err := c.Packages(ctx, a.srv.URL, rel, "main", "amd64"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
-// Package deb is a native client for Debian archives: it verifies a suite's
-// InRelease against trusted OpenPGP keys, downloads Packages indexes and
-// .deb files into a content-addressed cache (so a rerun works offline), and
+// Package deb is the Debian source of the mirror stage, a native client for
+// Debian archives: it verifies a suite's InRelease against trusted OpenPGP
+// keys, downloads Packages indexes and .deb files through mirror/download
+// into a content-addressed cache (so a rerun works offline), and
 // resolves a set of wanted packages to the closure apt would install on an
 // empty root, multi-arch included.
 //
@@ -8,6 +9,10 @@
 // whose SHA256 list pins every index file, and every Packages stanza pins
 // its .deb by SHA256 and size. Nothing is parsed or handed back before the
 // bytes it came from have been checked against the level above.
+//
+// Versions are ordered by CompareVersions, the one dpkg version comparison
+// of lkpkg (mirror/rootfs uses it too); deb822 text is tokenized by
+// debfile.Scanner.
 //
 // The resolver is deliberately simpler than apt's: it never backtracks and
 // keeps one version per (name, architecture), the highest that satisfies

@@ -1,6 +1,10 @@
 package deb
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/lkpkg/lkpkg/mirror/download"
+)
 
 // Sentinel errors, wrapped with context (suite, key, file) by the functions
 // that return them, so callers can tell refusals apart with errors.Is.
@@ -27,5 +31,5 @@ var (
 	// ErrNotYetValid: the InRelease's Date is in the future.
 	ErrNotYetValid = errors.New("release not yet valid (Date in the future)")
 	// ErrHashMismatch: downloaded bytes do not match the pinned SHA256/size.
-	ErrHashMismatch = errors.New("hash mismatch")
+	ErrHashMismatch = download.ErrMismatch
 )

@@ -7,7 +7,7 @@ import (
 
 // FuzzCompareVersions checks that CompareVersions is a total order on any
 // input (valid or not): reflexive, antisymmetric and transitive, and that
-// it agrees with versionSatisfies.
+// it agrees with VersionSatisfies.
 func FuzzCompareVersions(f *testing.F) {
 	for _, tc := range versionPairs {
 		f.Add(tc.a, tc.b, "1.0")
@@ -31,8 +31,8 @@ func FuzzCompareVersions(f *testing.F) {
 		if ab >= 0 && bc >= 0 && ac < 0 {
 			t.Fatalf("not transitive: %q >= %q >= %q but %q < %q", a, b, c, a, c)
 		}
-		if versionSatisfies(a, "<<", b) != (ab < 0) || versionSatisfies(a, "=", b) != (ab == 0) {
-			t.Fatalf("versionSatisfies disagrees with Compare(%q, %q) = %d", a, b, ab)
+		if VersionSatisfies(a, "<<", b) != (ab < 0) || VersionSatisfies(a, "=", b) != (ab == 0) {
+			t.Fatalf("VersionSatisfies disagrees with Compare(%q, %q) = %d", a, b, ab)
 		}
 	})
 }

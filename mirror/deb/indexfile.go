@@ -16,7 +16,7 @@ import (
 
 // maxIndexSize bounds a decompressed index whose plain size the Release
 // does not list, so a compression bomb cannot exhaust memory. bookworm's
-// main/binary-amd64/Packages is ~50 MB.
+// main/binary-amd64/Packages is ~50 MiB.
 const maxIndexSize = 1 << 30
 
 // Packages fetches the Packages index of component/arch named in rel
@@ -115,7 +115,7 @@ func (c *Client) decompress(path, ext, name string, want *FileHash) (string, err
 	}
 	defer f.Close()
 	// The xz decoder reads byte by byte when its source is not an
-	// io.ByteReader: buffering makes it ~7x faster on a 50 MB index.
+	// io.ByteReader: buffering makes it ~7x faster on a 50 MiB index.
 	br := bufio.NewReaderSize(f, 1<<20)
 	var r io.Reader = br
 	switch ext {

@@ -15,6 +15,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"github.com/lkpkg/lkpkg/mirror/debfile"
 )
 
 // maxClockSkew is how far in the future a Release's Date (and signature
@@ -101,9 +103,9 @@ func claimedSuite(text []byte) string {
 		}
 		switch strings.ToLower(name) {
 		case "codename":
-			return clip(strings.TrimSpace(v))
+			return debfile.Clip(strings.TrimSpace(v))
 		case "suite":
-			suite = clip(strings.TrimSpace(v))
+			suite = debfile.Clip(strings.TrimSpace(v))
 		}
 	}
 	if suite == "" {

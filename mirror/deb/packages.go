@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/lkpkg/lkpkg/mirror/debfile"
 )
 
 // Package is one stanza of a Packages index. Strings share the memory of
@@ -92,16 +94,16 @@ func parsePackagesText(text, repository string) ([]*Package, error) {
 		cur = nil
 		return nil
 	}
-	sc := newFieldScanner(text)
+	sc := debfile.NewScanner(text)
 	for {
-		ok, err := sc.next()
+		ok, err := sc.Next()
 		if err != nil {
 			return nil, fmt.Errorf("deb: Packages (%s): %w", repository, err)
 		}
 		if !ok {
 			break
 		}
-		if sc.newStanza || cur == nil {
+		if sc.NewStanza || cur == nil {
 			if err := finish(); err != nil {
 				return nil, err
 			}
@@ -111,22 +113,22 @@ func parsePackagesText(text, repository string) ([]*Package, error) {
 			slab = slab[:len(slab)+1]
 			cur = &slab[len(slab)-1]
 			cur.Repository = repository
-			seen, start = 0, sc.fieldLine
+			seen, start = 0, sc.Line
 		}
-		id := fieldID(sc.name)
+		id := fieldID(sc.Name)
 		if id < 0 {
 			continue
 		}
 		if seen&(1<<id) != 0 {
-			return nil, fmt.Errorf("deb: Packages (%s) line %d: duplicate field %s", repository, sc.fieldLine, sc.name)
+			return nil, fmt.Errorf("deb: Packages (%s) line %d: duplicate field %s", repository, sc.Line, sc.Name)
 		}
 		seen |= 1 << id
-		if err := setPackageField(cur, id, sc.value, arena); err != nil {
+		if err := setPackageField(cur, id, sc.Value, arena); err != nil {
 			what := cur.Name
 			if what == "" {
 				what = "stanza"
 			}
-			return nil, fmt.Errorf("deb: Packages (%s) line %d: %s: field %s: %w", repository, sc.fieldLine, what, sc.name, err)
+			return nil, fmt.Errorf("deb: Packages (%s) line %d: %s: field %s: %w", repository, sc.Line, what, sc.Name, err)
 		}
 	}
 	if err := finish(); err != nil {

@@ -282,11 +282,11 @@ func TestRealPackagesHashMismatch(t *testing.T) {
 func satisfiedBy(rel Relation, sel []*Package) bool {
 	for _, d := range rel {
 		for _, q := range sel {
-			if q.Name == d.Name && versionSatisfies(q.Version, d.Op, d.Version) {
+			if q.Name == d.Name && VersionSatisfies(q.Version, d.Op, d.Version) {
 				return true
 			}
 			for _, pr := range q.Provides {
-				if p := pr[0]; p.Name == d.Name && (d.Op == "" || (p.Version != "" && versionSatisfies(p.Version, d.Op, d.Version))) {
+				if p := pr[0]; p.Name == d.Name && (d.Op == "" || (p.Version != "" && VersionSatisfies(p.Version, d.Op, d.Version))) {
 					return true
 				}
 			}

@@ -68,24 +68,25 @@ func (a *relArena) newDeps(n int) []Dep {
 	if a == nil {
 		return make([]Dep, 0, n)
 	}
-	if cap(a.deps)-len(a.deps) < n {
-		a.deps = make([]Dep, 0, max(n, arenaChunk))
-	}
-	l := len(a.deps)
-	a.deps = a.deps[:l+n]
-	return a.deps[l : l : l+n]
+	return carve(&a.deps, n)
 }
 
 func (a *relArena) newRels(n int) []Relation {
 	if a == nil {
 		return make([]Relation, 0, n)
 	}
-	if cap(a.rels)-len(a.rels) < n {
-		a.rels = make([]Relation, 0, max(n, arenaChunk))
+	return carve(&a.rels, n)
+}
+
+// carve returns an empty slice with room for n taken from *chunk, starting
+// a new chunk when the current one is too full.
+func carve[T any](chunk *[]T, n int) []T {
+	if cap(*chunk)-len(*chunk) < n {
+		*chunk = make([]T, 0, max(n, arenaChunk))
 	}
-	l := len(a.rels)
-	a.rels = a.rels[:l+n]
-	return a.rels[l : l : l+n]
+	l := len(*chunk)
+	*chunk = (*chunk)[:l+n]
+	return (*chunk)[l : l : l+n]
 }
 
 // parseRelations is ParseRelations drawing memory from a (nil: the heap).

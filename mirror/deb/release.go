@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/lkpkg/lkpkg/mirror/debfile"
 )
 
 // Release is a verified InRelease.
@@ -43,20 +45,20 @@ type FileHash struct {
 func parseRelease(text string) (*Release, error) {
 	rel := &Release{Files: map[string]FileHash{}}
 	var haveDate, haveSHA bool
-	sc := newFieldScanner(text)
+	sc := debfile.NewScanner(text)
 	for first := true; ; first = false {
-		ok, err := sc.next()
+		ok, err := sc.Next()
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			break
 		}
-		if sc.newStanza && !first {
-			return nil, fmt.Errorf("line %d: more than one paragraph", sc.fieldLine)
+		if sc.NewStanza && !first {
+			return nil, fmt.Errorf("line %d: more than one paragraph", sc.Line)
 		}
-		v := sc.value
-		switch strings.ToLower(sc.name) {
+		v := sc.Value
+		switch strings.ToLower(sc.Name) {
 		case "origin":
 			rel.Origin = v
 		case "label":
@@ -83,7 +85,7 @@ func parseRelease(text string) (*Release, error) {
 			err = parseFileHashes(v, rel.Files)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %s: %w", sc.fieldLine, sc.name, err)
+			return nil, fmt.Errorf("line %d: %s: %w", sc.Line, sc.Name, err)
 		}
 	}
 	switch {
@@ -106,7 +108,7 @@ func parseFileHashes(v string, files map[string]FileHash) error {
 			continue
 		}
 		if len(f) != 3 {
-			return fmt.Errorf("malformed line %q: want \"sha256 size path\"", clip(strings.TrimSpace(line)))
+			return fmt.Errorf("malformed line %q: want \"sha256 size path\"", debfile.Clip(strings.TrimSpace(line)))
 		}
 		if err := validateSHA256(f[0]); err != nil {
 			return err

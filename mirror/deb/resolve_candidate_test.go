@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -135,11 +134,7 @@ func TestResolveCandidateTwoSuites(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var ours []string
-				for _, p := range got {
-					ours = append(ours, aptName(p.Name, p.Architecture)+" "+p.Version)
-				}
-				sort.Strings(ours)
+				ours := selection(got)
 				if !reflect.DeepEqual(ours, tc.result) {
 					t.Fatalf("Resolve(%q) = %v, want %v", tc.want, ours, tc.result)
 				}
@@ -213,13 +208,5 @@ func aptTry(t *testing.T, root string, want []string) ([]string, string, bool) {
 		}
 		return nil, out, false
 	}
-	var sel []string
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 3 && f[0] == "Inst" {
-			sel = append(sel, f[1]+" "+strings.TrimPrefix(f[2], "("))
-		}
-	}
-	sort.Strings(sel)
-	return sel, out, true
+	return aptSelection(out), out, true
 }

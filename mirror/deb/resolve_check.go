@@ -45,7 +45,7 @@ func (r *resolver) checkConflicts() error {
 			for _, rel := range f.rels {
 				for _, d := range rel {
 					for _, m := range r.byName[d.Name] {
-						if m.pkg.Name != n.pkg.Name && r.conflictArch(d, m) && versionSatisfies(m.pkg.Version, d.Op, d.Version) {
+						if m.pkg.Name != n.pkg.Name && r.conflictArch(d, m) && VersionSatisfies(m.pkg.Version, d.Op, d.Version) {
 							report(n, f.name, d, m, "")
 						}
 					}
@@ -54,7 +54,7 @@ func (r *resolver) checkConflicts() error {
 						if m.pkg.Name == n.pkg.Name || m.pkg.Name == d.Name || !r.conflictArch(d, m) {
 							continue
 						}
-						if d.Op == "" || (pv.version != "" && versionSatisfies(pv.version, d.Op, d.Version)) {
+						if d.Op == "" || (pv.version != "" && VersionSatisfies(pv.version, d.Op, d.Version)) {
 							report(n, f.name, d, m, " and provides "+d.Name)
 						}
 					}

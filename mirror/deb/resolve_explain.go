@@ -55,7 +55,7 @@ func (r *resolver) explainNotCandidate(d Dep, fromArch string, root bool) string
 		}
 		if r.isCandidate(q) {
 			cands = append(cands, q)
-		} else if versionSatisfies(q.Version, d.Op, d.Version) {
+		} else if VersionSatisfies(q.Version, d.Op, d.Version) {
 			older = append(older, q)
 		}
 	}

@@ -79,7 +79,7 @@ func (r *resolver) isCandidate(q *Package) bool {
 func (r *resolver) candidates(d Dep, fromArch string, anyVersion bool) []cand {
 	var real, virt []cand
 	for _, q := range r.ix.byName[d.Name] {
-		if r.archSatisfies(q, d.Arch, fromArch) && versionSatisfies(q.Version, d.Op, d.Version) &&
+		if r.archSatisfies(q, d.Arch, fromArch) && VersionSatisfies(q.Version, d.Op, d.Version) &&
 			(anyVersion || r.isCandidate(q)) {
 			real = append(real, cand{q, r.effArch(q)})
 		}
@@ -89,7 +89,7 @@ func (r *resolver) candidates(d Dep, fromArch string, anyVersion bool) []cand {
 			continue
 		}
 		// A versioned dependency is only met by a versioned provide.
-		if d.Op != "" && (pv.version == "" || !versionSatisfies(pv.version, d.Op, d.Version)) {
+		if d.Op != "" && (pv.version == "" || !VersionSatisfies(pv.version, d.Op, d.Version)) {
 			continue
 		}
 		virt = append(virt, cand{pv.pkg, r.effArch(pv.pkg)})

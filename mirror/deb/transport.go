@@ -9,7 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
+
+	"github.com/lkpkg/lkpkg/mirror/download"
 )
 
 // defaultHTTP bounds every phase that can hang except reading the body:
@@ -54,12 +57,19 @@ func joinURL(base, rel string) (*url.URL, error) {
 	return u.JoinPath(rel), nil
 }
 
-// open starts reading u. The caller closes the body.
-func (c *Client) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
+// open starts reading u at byte offset (a Range request, to resume a
+// download); a body that cannot start there is download.ErrNoRange. The
+// caller closes the body.
+func (c *Client) open(ctx context.Context, u *url.URL, offset int64) (io.ReadCloser, error) {
 	if u.Scheme == "file" {
 		f, err := os.Open(u.Path)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s: %w", u, errNotFound)
+		}
+		if err == nil && offset > 0 {
+			if _, err = f.Seek(offset, io.SeekStart); err != nil {
+				f.Close()
+			}
 		}
 		return f, err
 	}
@@ -68,6 +78,9 @@ func (c *Client) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 		return nil, err
 	}
 	req.Header.Set("User-Agent", "lkpkg-deb")
+	if offset > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = defaultHTTP
@@ -80,7 +93,12 @@ func (c *Client) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 		return nil, &unreachableError{err}
 	}
 	switch {
-	case resp.StatusCode == http.StatusOK:
+	case offset > 0 && (resp.StatusCode != http.StatusPartialContent ||
+		!strings.HasPrefix(resp.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-", offset))):
+		// Only a range that starts where we asked can be appended.
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET %s: %s: %w", u, resp.Status, download.ErrNoRange)
+	case resp.StatusCode == http.StatusOK || offset > 0:
 		return resp.Body, nil
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
 		resp.Body.Close()
@@ -96,7 +114,7 @@ func (c *Client) open(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 
 // readSmall reads all of u, refusing more than limit bytes.
 func (c *Client) readSmall(ctx context.Context, u *url.URL, limit int64) ([]byte, error) {
-	body, err := c.open(ctx, u)
+	body, err := c.open(ctx, u, 0)
 	if err != nil {
 		return nil, err
 	}

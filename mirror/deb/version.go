@@ -121,9 +121,9 @@ func isLowerAlnum(c byte) bool {
 	return isDigit(c) || (c >= 'a' && c <= 'z')
 }
 
-// versionSatisfies reports whether version v satisfies "op want"; an empty
-// op is always satisfied.
-func versionSatisfies(v, op, want string) bool {
+// VersionSatisfies reports whether version v satisfies "op want" (op one
+// of <<, <=, =, >=, >>); an empty op is always satisfied.
+func VersionSatisfies(v, op, want string) bool {
 	if op == "" {
 		return true
 	}

@@ -73,6 +73,15 @@ var versionPairs = []struct {
 	{"1:1.2.13.dfsg-1", "1.3", 1},
 	{"1.0~rc1", "1.0~rc1~", 1},
 	{"99999999999999999999999", "99999999999999999999998", 1},
+	// Cases the root filesystem builder relies on (Replaces decisions).
+	{"1.10", "1.9", 1},
+	{"1.0", "1.0+b1", -1},
+	{"1:0.1", "9.9", 1},
+	{"2.36-9+deb12u14", "2.36-9+deb12u9", 1},
+	{"1.0a", "1.0", 1},
+	{"1.0~", "1.0~~", 1},
+	{"1.001", "1.1", 0},
+	{"1.0-1", "1.0", 1},
 	{"1.00000000000000000000000000001", "1.1", 0},
 }
 
@@ -104,7 +113,7 @@ func TestVersionSatisfies(t *testing.T) {
 		{"1.1", "!=", "1.1", false},
 	}
 	for _, tc := range tests {
-		if got := versionSatisfies(tc.v, tc.op, tc.want); got != tc.ok {
+		if got := VersionSatisfies(tc.v, tc.op, tc.want); got != tc.ok {
 			t.Errorf("%s %s %s = %v, want %v", tc.v, tc.op, tc.want, got, tc.ok)
 		}
 	}

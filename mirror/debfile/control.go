@@ -25,36 +25,28 @@ func ParseControl(b []byte) (map[string]string, []string, error) {
 	fields := map[string]string{}
 	var order []string
 	seen := map[string]bool{}
-	cur := ""      // field receiving continuation lines
-	ended := false // a blank line followed the stanza
-	for i, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimRight(line, " \t\r")
-		switch {
-		case line == "":
-			ended = len(order) > 0
-			continue
-		case line[0] == '#':
-			continue
-		case ended:
-			return nil, nil, fmt.Errorf("line %d: more than one stanza", i+1)
-		case line[0] == ' ' || line[0] == '\t':
-			if cur == "" {
-				return nil, nil, fmt.Errorf("line %d: continuation line before any field", i+1)
-			}
-			fields[cur] += "\n" + line
-			continue
+	sc := NewScanner(string(b))
+	sc.Comments = true
+	for {
+		ok, err := sc.Next()
+		if err != nil {
+			return nil, nil, err
 		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || name == "" || strings.ContainsAny(name, " \t") || name[0] == '-' {
-			return nil, nil, fmt.Errorf("line %d: not a field: %q", i+1, line)
+		if !ok {
+			break
 		}
-		if seen[strings.ToLower(name)] {
-			return nil, nil, fmt.Errorf("line %d: duplicate field %s", i+1, name)
+		switch lower := strings.ToLower(sc.Name); {
+		case sc.NewStanza && len(order) > 0:
+			return nil, nil, fmt.Errorf("line %d: more than one stanza", sc.Line)
+		case sc.Name[0] == '-':
+			return nil, nil, fmt.Errorf("line %d: not a field: %q", sc.Line, sc.Name)
+		case seen[lower]:
+			return nil, nil, fmt.Errorf("line %d: duplicate field %s", sc.Line, sc.Name)
+		default:
+			seen[lower] = true
 		}
-		seen[strings.ToLower(name)] = true
-		fields[name] = strings.TrimLeft(value, " \t")
-		order = append(order, name)
-		cur = name
+		fields[sc.Name] = sc.Verbatim()
+		order = append(order, sc.Name)
 	}
 	if len(order) == 0 {
 		return nil, nil, errors.New("empty stanza")

@@ -51,17 +51,10 @@ func TestOpenCompressions(t *testing.T) {
 		{"", ""}, {".gz", ".gz"}, {".xz", ".xz"}, {".zst", ".zst"}, {".gz", ".xz"}, {".xz", ".zst"},
 	} {
 		t.Run("control.tar"+tt.control+"+data.tar"+tt.data, func(t *testing.T) {
-			b, err := debtest.Deb{
+			d := openBuilt(t, debtest.Deb{
 				Control: control, Scripts: map[string]string{"postinst": "#!/bin/sh\n"},
 				Files: helloFiles, ControlCompression: tt.control, DataCompression: tt.data,
-			}.Build()
-			if err != nil {
-				t.Fatal(err)
-			}
-			d, err := debfile.Open(bytes.NewReader(b), int64(len(b)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			})
 			if string(d.Control) != control || d.Fields["Package"] != "hello" || d.Format != "2.0" {
 				t.Fatalf("control = %q, fields = %q", d.Control, d.Fields)
 			}

@@ -1,4 +1,6 @@
-// Package debfile reads Debian binary packages (.deb files) without dpkg.
+// Package debfile reads Debian binary packages (.deb files) without dpkg,
+// for the mirror stage's root filesystems. Its Scanner is the one deb822
+// (control file) tokenizer, shared with the archive client mirror/deb.
 //
 // A .deb is an ar archive of three members, in this order:
 //

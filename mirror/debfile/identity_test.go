@@ -43,18 +43,11 @@ func TestCheckIdentity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"_"+tt.version+"_"+tt.arch, func(t *testing.T) {
-			b, err := debtest.Deb{
+			d := openBuilt(t, debtest.Deb{
 				Control: "Package: " + tt.name + "\nVersion: " + tt.version + "\nArchitecture: " + tt.arch + "\nDescription: d\n",
 				Files:   helloFiles,
-			}.Build()
-			if err != nil {
-				t.Fatal(err)
-			}
-			d, err := debfile.Open(bytes.NewReader(b), int64(len(b)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = d.CheckIdentity()
+			})
+			err := d.CheckIdentity()
 			if tt.err == nil {
 				if err != nil {
 					t.Fatal(err)
@@ -79,17 +72,24 @@ func TestCheckIdentity(t *testing.T) {
 					ctl += f + "\n"
 				}
 			}
-			b, err := debtest.Deb{Control: ctl + "Description: d\n", Files: helloFiles}.Build()
-			if err != nil {
-				t.Fatal(err)
-			}
-			d, err := debfile.Open(bytes.NewReader(b), int64(len(b)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := openBuilt(t, debtest.Deb{Control: ctl + "Description: d\n", Files: helloFiles})
 			if err := d.CheckIdentity(); err == nil || !strings.Contains(err.Error(), "no "+missing+" field") {
 				t.Fatalf("err = %v", err)
 			}
 		})
 	}
+}
+
+// openBuilt builds spec and opens the result.
+func openBuilt(t *testing.T, spec debtest.Deb) *debfile.Deb {
+	t.Helper()
+	b, err := spec.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := debfile.Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -1,14 +1,3 @@
-// Package gomod mirrors the official Go toolchain and Go module sources
-// from a Go module proxy, checked against the Go checksum database, so
-// package builds can compile with the network off.
-//
-// The toolchain is the module golang.org/toolchain@v0.0.1-goX.Y.Z.linux-ARCH,
-// the same one `GOTOOLCHAIN=goX.Y.Z` downloads, so it carries go.sum hashes
-// in the checksum database like any other module.
-//
-// The download cache (Client.CacheDir) has the layout of the go command's
-// $GOMODCACHE/cache/download, plus the checksum database's state; it is
-// safe to share between processes.
 package gomod
 
 import (
@@ -67,7 +56,7 @@ type Client struct {
 	// reruns work offline.
 	CacheDir string
 	// HTTP is the client for remote requests; nil means a client with a
-	// generous timeout (toolchain zips are ~70 MB).
+	// generous timeout (toolchain zips are ~70 MiB).
 	HTTP *http.Client
 	// Progress gets one line per file downloaded; nil is silent.
 	Progress io.Writer

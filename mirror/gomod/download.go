@@ -15,6 +15,8 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/dirhash"
 	modzip "golang.org/x/mod/zip"
+
+	"github.com/lkpkg/lkpkg/mirror/download"
 )
 
 // maxInfo bounds a .info file: a version, a time and perhaps an origin.
@@ -22,9 +24,8 @@ const maxInfo = 1 << 20
 
 // Download makes m's .info, .mod and (unless m.Sum is "") .zip available
 // in the cache, verified against m.GoModSum and m.Sum. A file already in
-// the cache is verified again and never fetched: a mismatch there is an
-// error (the cache only ever holds files that were verified when written,
-// so a mismatch means tampering or a lock that changed its mind).
+// the cache is verified again; one that fails (tampering, bit rot) is
+// fetched again and verified again, never trusted.
 func (c *Client) Download(ctx context.Context, m Module) (Files, error) {
 	dir, err := c.cacheDir()
 	if err != nil {
@@ -55,60 +56,40 @@ func (c *Client) Download(ctx context.Context, m Module) (Files, error) {
 	return f, nil
 }
 
-// fetch makes dst a verified copy of the proxy's rel. A download goes to a
-// temporary file beside dst and is renamed into place only once verified,
-// so concurrent fetches (even from other processes) are safe and the cache
-// never holds an unverified file.
+// fetch makes dst a verified copy of the proxy's rel through the shared
+// download cache: a file already there is verified again, and one that
+// fails is fetched again rather than trusted.
 func (c *Client) fetch(ctx context.Context, rel, dst string, max int64, verify func(string) error) error {
-	if _, err := os.Stat(dst); err == nil {
-		if err := verify(dst); err != nil {
-			return fmt.Errorf("%w\n\t(in the download cache; remove %s to download it again)", err, dst)
-		}
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
 	start := time.Now()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	n, err := c.copyFrom(ctx, rel, tmp, max)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := verify(tmp.Name()); err != nil {
+	var refused error // the downloaded file's verification failure
+	res, err := download.Fetch(ctx, download.Request{
+		Path:    dst,
+		Size:    -1,
+		MaxSize: max,
+		Verify: func(p string) error {
+			refused = verify(p)
+			return refused
+		},
+		Open: func(ctx context.Context, offset int64) (io.ReadCloser, error) {
+			if offset > 0 {
+				return nil, download.ErrNoRange // proxies serve whole files
+			}
+			return c.open(ctx, c.proxy(), rel)
+		},
+		Logf: c.logf,
+	})
+	switch {
+	case err != nil && refused != nil && errors.Is(err, refused):
 		return fmt.Errorf("%w\n\t(downloaded from %s/%s)", err, c.proxy(), rel)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
+	case err != nil && errors.Is(err, download.ErrTooLarge):
+		return fmt.Errorf("%s/%s: %w", c.proxy(), rel, err)
+	case err != nil:
 		return err
 	}
-	c.logf("downloaded %s (%.1f kB in %s)", rel, float64(n)/1e3, time.Since(start).Round(time.Millisecond))
+	if !res.Cached {
+		c.logf("downloaded %s (%s in %s)", rel, download.FormatSize(res.Bytes), time.Since(start).Round(time.Millisecond))
+	}
 	return nil
-}
-
-func (c *Client) copyFrom(ctx context.Context, rel string, w io.Writer, max int64) (int64, error) {
-	rc, err := c.open(ctx, c.proxy(), rel)
-	if err != nil {
-		return 0, err
-	}
-	defer rc.Close()
-	n, err := io.Copy(w, io.LimitReader(rc, max+1))
-	if err != nil {
-		return n, fmt.Errorf("%s/%s: %w", c.proxy(), rel, err)
-	}
-	if n > max {
-		return n, fmt.Errorf("%s/%s: larger than %d bytes", c.proxy(), rel, max)
-	}
-	return n, nil
 }
 
 // mismatch is the error for content that is not what the hashes say.

@@ -49,6 +49,8 @@ func TestLookupAndDownload(t *testing.T) {
 	}
 }
 
+// Tampering with the cache is repaired (the file is fetched and verified
+// again, and the progress says why); tampering by the proxy is refused.
 func TestDownloadRefusesTampering(t *testing.T) {
 	other := buildFake(t, fakeModule{path: pflagLike.path, version: pflagLike.version, goMod: pflagLike.goMod, files: map[string]string{"lib.go": "package lib // evil\n"}})
 	for _, tc := range []struct {
@@ -61,21 +63,21 @@ func TestDownloadRefusesTampering(t *testing.T) {
 			tamper: func(t *testing.T, w *fakeWorld, c *Client, f Files) {
 				flipByte(t, f.Zip, -30) // inside the central directory's last name
 			},
-			want: []string{"example.com/Lib@v1.2.3", "zip", "expected h1:", "remove"},
+			want: []string{"example.com/Lib@v1.2.3", "zip", "expected h1:", "is corrupt", "fetching it again"},
 		},
 		{
 			name: "file data in cached zip",
 			tamper: func(t *testing.T, w *fakeWorld, c *Client, f Files) {
 				flipByte(t, f.Zip, 62) // inside the first file's data (30-byte header, 29-byte name)
 			},
-			want: []string{"example.com/Lib@v1.2.3", "zip", "expected h1:", "refusing"},
+			want: []string{"example.com/Lib@v1.2.3", "zip", "expected h1:", "is corrupt", "fetching it again"},
 		},
 		{
 			name: "go.mod in cache",
 			tamper: func(t *testing.T, w *fakeWorld, c *Client, f Files) {
 				writeFile(t, f.Mod, pflagLike.goMod+"require evil.example v1.0.0\n")
 			},
-			want: []string{"example.com/Lib@v1.2.3", "go.mod checksum mismatch", "expected h1:", "got h1:"},
+			want: []string{"example.com/Lib@v1.2.3", "go.mod checksum mismatch", "expected h1:", "got h1:", "is corrupt"},
 		},
 		{
 			name: "proxy serves another zip",
@@ -105,15 +107,25 @@ func TestDownloadRefusesTampering(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newFakeWorld(t, pflagLike)
-			c := w.client()
-			m := w.module(pflagLike.key())
-			f, err := c.Download(context.Background(), m)
-			if err != nil {
-				t.Fatal(err)
-			}
+			w, c, m, f := downloadedWorld(t)
+			var progress strings.Builder
+			c.Progress = &progress
 			tc.tamper(t, w, c, f)
-			_, err = c.Download(context.Background(), m)
+			_, err := c.Download(context.Background(), m)
+			if strings.Contains(tc.name, "cache") {
+				if err != nil {
+					t.Fatalf("a corrupt cached file was not fetched again: %v", err)
+				}
+				for _, s := range tc.want {
+					if !strings.Contains(progress.String(), s) {
+						t.Errorf("progress %q does not mention %q", progress.String(), s)
+					}
+				}
+				if _, err := c.Download(context.Background(), m); err != nil {
+					t.Fatalf("the repaired cache does not verify: %v", err)
+				}
+				return
+			}
 			if err == nil {
 				t.Fatal("Download accepted tampered content")
 			}
@@ -128,7 +140,7 @@ func TestDownloadRefusesTampering(t *testing.T) {
 				if _, err := os.Stat(f.Zip); err == nil && !strings.Contains(tc.name, "info") && !strings.Contains(tc.name, "go.mod") {
 					t.Errorf("the refused zip is in the cache")
 				}
-				leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(f.Zip), ".*tmp-*"))
+				leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(f.Zip), "*.part"))
 				if len(leftovers) > 0 {
 					t.Errorf("temporary files left: %v", leftovers)
 				}

@@ -346,3 +346,16 @@ func tarNames(t *testing.T, b []byte) []string {
 		names = append(names, h.Name)
 	}
 }
+
+// downloadedWorld is a fake world in which pflagLike has been downloaded.
+func downloadedWorld(t *testing.T) (*fakeWorld, *Client, Module, Files) {
+	t.Helper()
+	w := newFakeWorld(t, pflagLike)
+	c := w.client()
+	m := w.module(pflagLike.key())
+	f, err := c.Download(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, c, m, f
+}

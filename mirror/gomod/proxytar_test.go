@@ -73,13 +73,7 @@ func TestWriteProxyTar(t *testing.T) {
 }
 
 func TestWriteProxyTarRefuses(t *testing.T) {
-	w := newFakeWorld(t, pflagLike)
-	c := w.client()
-	m := w.module(pflagLike.key())
-	f, err := c.Download(context.Background(), m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, m, f := downloadedWorld(t)
 	other := m
 	other.GoModSum = "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 	for _, tc := range []struct {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/lkpkg/lkpkg/internal/atomicfile"
+	"github.com/lkpkg/lkpkg/internal/flock"
 )
 
 // knownSumDB are the verifier keys of well-known checksum databases, as
@@ -128,7 +129,9 @@ func (o *sumOps) WriteConfig(file string, old, new []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	unlock, err := lockFile(o.ctx, p+".lock")
+	// The lock serialises the compare-and-swap between processes sharing
+	// a cache.
+	unlock, err := flock.Lock(o.ctx, p+".lock", flock.Exclusive)
 	if err != nil {
 		return err
 	}

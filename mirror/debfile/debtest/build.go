@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -134,41 +135,28 @@ func Tar(files []File) ([]byte, error) {
 // ".zst").
 func Compress(b []byte, suffix string) ([]byte, error) {
 	var out bytes.Buffer
+	var w io.WriteCloser
+	var err error
 	switch suffix {
 	case "":
 		return b, nil
 	case ".gz":
-		w := gzip.NewWriter(&out)
-		if _, err := w.Write(b); err != nil {
-			return nil, err
-		}
-		if err := w.Close(); err != nil {
-			return nil, err
-		}
+		w = gzip.NewWriter(&out)
 	case ".xz":
-		w, err := xz.NewWriter(&out)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := w.Write(b); err != nil {
-			return nil, err
-		}
-		if err := w.Close(); err != nil {
-			return nil, err
-		}
+		w, err = xz.NewWriter(&out)
 	case ".zst":
-		w, err := zstd.NewWriter(&out)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := w.Write(b); err != nil {
-			return nil, err
-		}
-		if err := w.Close(); err != nil {
-			return nil, err
-		}
+		w, err = zstd.NewWriter(&out)
 	default:
 		return nil, fmt.Errorf("debtest: unsupported compression %q", suffix)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(b); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
 	}
 	return out.Bytes(), nil
 }

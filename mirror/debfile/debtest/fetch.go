@@ -3,9 +3,7 @@ package debtest
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/lkpkg/lkpkg/mirror/download"
 )
 
 // Mirror is where pinned paths are fetched from. Plain HTTP is enough:
@@ -112,18 +112,21 @@ func Fetch(tb testing.TB, pins ...Pin) []string {
 	return paths
 }
 
-// ensure makes file hold p, checked, fetching it if needed.
+// ensure makes file hold p, checked, fetching it if needed, through the
+// same verified download cache as the mirror's Debian source.
 func ensure(file string, p Pin) error {
-	if checkFile(file, p) == nil {
-		return nil
-	}
 	var errs []string
 	for _, u := range urls(p) {
-		err := download(file, u, p)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		_, err := download.Fetch(ctx, download.Request{
+			Path: file, Size: p.Size, SHA256: p.SHA256,
+			Open: func(ctx context.Context, offset int64) (io.ReadCloser, error) { return get(ctx, u, offset) },
+		})
+		cancel()
 		if err == nil {
 			return nil
 		}
-		errs = append(errs, err.Error())
+		errs = append(errs, fmt.Sprintf("GET %s: %v", u, err))
 	}
 	return fmt.Errorf("%s %s is neither in the cache (%s) nor fetchable: %s; "+
 		"if upstream superseded it, run mirror/debfile/debtest/update-pins.sh on bookworm",
@@ -141,53 +144,22 @@ func urls(p Pin) []string {
 	return out
 }
 
-func download(file, url string, p Pin) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
+// get reads url whole; a resumed download starts over (ErrNoRange).
+func get(ctx context.Context, url string, offset int64) (io.ReadCloser, error) {
+	if offset > 0 {
+		return nil, download.ErrNoRange
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s", resp.Status)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".fetch-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = io.Copy(tmp, io.LimitReader(resp.Body, p.Size+1))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", url, err)
-	}
-	if err := checkFile(tmp.Name(), p); err != nil {
-		return fmt.Errorf("GET %s: %w", url, err)
-	}
-	return os.Rename(tmp.Name(), file)
-}
-
-// checkFile checks file's size and SHA-256 against p.
-func checkFile(file string, p Pin) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return err
-	}
-	if sum := hex.EncodeToString(h.Sum(nil)); n != p.Size || sum != p.SHA256 {
-		return fmt.Errorf("%s: got %d bytes sha256 %s, pinned %d bytes sha256 %s", file, n, sum, p.Size, p.SHA256)
-	}
-	return nil
+	return resp.Body, nil
 }

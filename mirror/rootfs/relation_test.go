@@ -5,45 +5,6 @@ import (
 	"testing"
 )
 
-func TestCompareVersions(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want int // sign
-	}{
-		{"1.0", "1.0", 0},
-		{"1.0", "1.1", -1},
-		{"1.10", "1.9", 1},
-		{"1.0~rc1", "1.0", -1},
-		{"1.0", "1.0+b1", -1},
-		{"1.0-1", "1.0-2", -1},
-		{"1:0.1", "9.9", 1},
-		{"2.36-9+deb12u14", "2.36-9+deb12u9", 1},
-		{"12.2.0-14+deb12u1", "12.2.0-14", 1},
-		{"1.0a", "1.0", 1},
-		{"1.0~", "1.0~~", 1},
-		{"0:1.0", "1.0", 0},
-		{"1.001", "1.1", 0},
-		{"1.0-1", "1.0", 1},
-	}
-	sign := func(c int) int {
-		switch {
-		case c < 0:
-			return -1
-		case c > 0:
-			return 1
-		}
-		return 0
-	}
-	for _, tt := range tests {
-		if got := sign(compareVersions(tt.a, tt.b)); got != tt.want {
-			t.Errorf("compareVersions(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-		}
-		if got := sign(compareVersions(tt.b, tt.a)); got != -tt.want {
-			t.Errorf("compareVersions(%q, %q) = %d, want %d", tt.b, tt.a, got, -tt.want)
-		}
-	}
-}
-
 func TestParseRelations(t *testing.T) {
 	tests := []struct {
 		in   string
