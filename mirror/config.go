@@ -26,8 +26,8 @@ type Config struct {
 	Image string `yaml:"image"`
 	Org   string `yaml:"org"`
 	// Upstream is the base URL repositories are relative to
-	// (http://, https:// or file://). --upstream / $LKPKG_APK_UPSTREAM
-	// replace it without changing the lock.
+	// (http://, https:// or file://). Options.APKUpstream replaces it
+	// without changing the lock.
 	Upstream string `yaml:"upstream"`
 	// Repositories are paths below Upstream, e.g. v3.19/main.
 	Repositories []string `yaml:"repositories"`
@@ -231,12 +231,8 @@ func contains(list []string, s string) bool {
 func (c *Config) OCIArches() ([]string, error) {
 	var out []string
 	var from string
-	add := func(section string, arches []string, conv func(string) string) error {
-		var set []string
-		for _, a := range arches {
-			set = append(set, conv(a))
-		}
-		sort.Strings(set)
+	add := func(section string, arches []string) error {
+		set := sortedStrings(arches)
 		if out == nil {
 			out, from = set, section
 			return nil
@@ -246,18 +242,8 @@ func (c *Config) OCIArches() ([]string, error) {
 		}
 		return nil
 	}
-	if c.HasAlpine() {
-		if err := add("arches", c.Arches, GOARCH); err != nil {
-			return nil, err
-		}
-	}
-	if c.Debian != nil {
-		if err := add("debian.arches", c.Debian.Arches, debGOARCH); err != nil {
-			return nil, err
-		}
-	}
-	if c.Go != nil {
-		if err := add("go.arches", c.Go.Arches, func(a string) string { return a }); err != nil {
+	for _, s := range c.Sources() {
+		if err := add(s.arches()); err != nil {
 			return nil, err
 		}
 	}

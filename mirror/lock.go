@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -59,58 +57,19 @@ type LockedPackage struct {
 // Filename is the package's file name in a repository.
 func (p LockedPackage) Filename() string { return p.Name + "-" + p.Version + ".apk" }
 
-// InputsDigest hashes what decides the resolution: repositories, arches,
-// the wanted packages per arch and the trusted key names.
+// InputsDigest hashes what decides the resolution: each source's
+// repositories, arches, wanted packages and trusted keys. Sources add
+// their lines in a fixed order, so Alpine-only locks keep the digest they
+// always had.
 func (c *Config) InputsDigest() (string, error) {
 	var b bytes.Buffer
-	if c.HasAlpine() {
-		if err := c.alpineInputs(&b); err != nil {
+	for _, s := range c.Sources() {
+		if err := s.writeInputs(&b); err != nil {
 			return "", err
 		}
-	}
-	// Alpine-only locks keep the digest they always had.
-	if c.Debian != nil {
-		if err := c.Debian.inputs(c, &b); err != nil {
-			return "", err
-		}
-	}
-	if c.Go != nil {
-		c.Go.inputs(&b)
 	}
 	sum := sha256.Sum256(b.Bytes())
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
-}
-
-func (c *Config) alpineInputs(b *bytes.Buffer) error {
-	keys, err := filepath.Glob(filepath.Join(c.Path(c.Keys), "*.pub"))
-	if err != nil || len(keys) == 0 {
-		return fmt.Errorf("%s: keys: no *.pub files in %s", c.file, c.Path(c.Keys))
-	}
-	fmt.Fprintf(b, "repositories %s\n", strings.Join(c.Repositories, " "))
-	arches := append([]string(nil), c.Arches...)
-	sort.Strings(arches)
-	for _, a := range arches {
-		fmt.Fprintf(b, "world %s %s\n", a, strings.Join(c.World(a), " "))
-	}
-	for _, k := range keys { // Glob sorts
-		sum, err := fileSHA256(k)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(b, "key %s sha256:%s\n", filepath.Base(k), sum)
-	}
-	// What a root filesystem has installed is not locked again, so a new
-	// root filesystem needs a new lock.
-	for _, a := range arches {
-		if r := c.Rootfs[a]; r != "" {
-			sum, err := fileSHA256(c.Path(r))
-			if err != nil {
-				return fmt.Errorf("%s: rootfs %s: %w", c.file, a, err)
-			}
-			fmt.Fprintf(b, "rootfs %s %s\n", a, sum)
-		}
-	}
-	return nil
 }
 
 // Marshal encodes the lock deterministically.
@@ -170,24 +129,9 @@ func ReadLock(file string, c *Config) (*Lock, error) {
 	if (c.Debian == nil) != (l.Debian == nil) || (c.Go == nil) != (l.Go == nil) {
 		return nil, fmt.Errorf("%s no longer matches %s (sections added or removed): run `lkpkg mirror lock` again", file, c.file)
 	}
-	if c.Debian != nil {
-		if err := l.Debian.validate(c); err != nil {
+	for _, s := range c.Sources() {
+		if err := s.checkLock(&l); err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-	}
-	if c.Go != nil {
-		if err := l.Go.validate(c); err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-	}
-	for _, a := range c.Arches {
-		if _, ok := l.Packages[a]; !ok {
-			return nil, fmt.Errorf("%s: arch %s is not locked: run `lkpkg mirror lock` again", file, a)
-		}
-		for _, p := range l.Packages[a] {
-			if err := p.validate(c, a); err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", file, a, err)
-			}
 		}
 	}
 	return &l, nil

@@ -60,7 +60,7 @@ func newFixture(t *testing.T, world []string, rootfs bool) *fixture {
 	if err := os.WriteFile(filepath.Join(f.dir, "mirror.yml"), []byte(yml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f.opts = Options{Upstream: serve(t, f.alpine), DownloadDir: filepath.Join(f.dir, "downloads")}
+	f.opts = Options{APKUpstream: serve(t, f.alpine), APKDownloadDir: filepath.Join(f.dir, "downloads")}
 	return f
 }
 
@@ -111,7 +111,7 @@ func TestLockMatchesRealApkAndIsStable(t *testing.T) {
 	first, _ := os.ReadFile(c.LockFile())
 	// Same inputs from another copy of the upstream (file:// instead of
 	// HTTP): byte-identical lock.
-	f.opts.Upstream = "file://" + f.alpine
+	f.opts.APKUpstream = "file://" + f.alpine
 	if _, err := LockAndWrite(context.Background(), c, f.opts); err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestRefusals(t *testing.T) {
 		b, _ := os.ReadFile(idx)
 		b[len(b)/2] ^= 0x01
 		os.WriteFile(idx, b, 0o644)
-		f.opts.Upstream = serve(t, filepath.Dir(bad))
+		f.opts.APKUpstream = serve(t, filepath.Dir(bad))
 		_, err := LockAndWrite(ctx, f.config(t), f.opts)
 		wantErr(t, err, "v3.19/main/x86_64/APKINDEX.tar.gz")
 		if _, statErr := os.Stat(f.config(t).LockFile()); statErr == nil {
@@ -158,10 +158,10 @@ func TestRefusals(t *testing.T) {
 		b, _ := os.ReadFile(apk)
 		b[len(b)-100] ^= 0x01
 		os.WriteFile(apk, b, 0o644)
-		f.opts.Upstream = serve(t, filepath.Dir(bad))
+		f.opts.APKUpstream = serve(t, filepath.Dir(bad))
 		_, _, _, err := Fetch(ctx, c, f.opts)
 		wantErr(t, err, "zlib-1.3.1-r0")
-		if entries, _ := filepath.Glob(filepath.Join(f.opts.DownloadDir, "*.apk")); len(entries) > 1 {
+		if entries, _ := filepath.Glob(filepath.Join(f.opts.APKDownloadDir, "*.apk")); len(entries) > 1 {
 			t.Errorf("bad package kept in the download cache: %v", entries)
 		}
 	})
@@ -199,7 +199,7 @@ func TestBuildIsReproducible(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		// A clean download cache and a clean image cache each time.
 		o := f.opts
-		o.DownloadDir = filepath.Join(t.TempDir(), "downloads")
+		o.APKDownloadDir = filepath.Join(t.TempDir(), "downloads")
 		store, err := cache.Open(filepath.Join(t.TempDir(), "cache"))
 		if err != nil {
 			t.Fatal(err)
@@ -276,11 +276,11 @@ func TestFetchResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	name, _ := cacheName(zlib)
-	os.MkdirAll(f.opts.DownloadDir, 0o755)
+	os.MkdirAll(f.opts.APKDownloadDir, 0o755)
 	half := int64(len(full) / 2)
-	os.WriteFile(filepath.Join(f.opts.DownloadDir, name+".part"), full[:half], 0o644)
+	os.WriteFile(filepath.Join(f.opts.APKDownloadDir, name+".part"), full[:half], 0o644)
 
-	_, st, err := (&Fetcher{Upstream: mustUpstream(t, c, f.opts.Upstream), Keys: mustKeys(t, c), Dir: f.opts.DownloadDir}).
+	_, st, err := (&Fetcher{Upstream: mustUpstream(t, c, f.opts.APKUpstream), Keys: mustKeys(t, c), Dir: f.opts.APKDownloadDir}).
 		Fetch(ctx, &Lock{Packages: map[string][]LockedPackage{"x86_64": {zlib}}}, []string{"x86_64"})
 	if err != nil {
 		t.Fatal(err)
@@ -288,12 +288,12 @@ func TestFetchResumes(t *testing.T) {
 	if st.Bytes != int64(len(full))-half {
 		t.Fatalf("transferred %d bytes, want only the missing %d", st.Bytes, int64(len(full))-half)
 	}
-	got, _ := os.ReadFile(filepath.Join(f.opts.DownloadDir, name))
+	got, _ := os.ReadFile(filepath.Join(f.opts.APKDownloadDir, name))
 	if string(got) != string(full) {
 		t.Fatal("resumed file differs from the upstream's")
 	}
 	// A second fetch transfers nothing: the cache is content-addressed.
-	_, st, err = (&Fetcher{Upstream: mustUpstream(t, c, f.opts.Upstream), Keys: mustKeys(t, c), Dir: f.opts.DownloadDir}).
+	_, st, err = (&Fetcher{Upstream: mustUpstream(t, c, f.opts.APKUpstream), Keys: mustKeys(t, c), Dir: f.opts.APKDownloadDir}).
 		Fetch(ctx, &Lock{Packages: map[string][]LockedPackage{"x86_64": {zlib}}}, []string{"x86_64"})
 	if err != nil || st.Bytes != 0 || st.Downloaded != 0 {
 		t.Fatalf("second fetch: %+v %v", st, err)

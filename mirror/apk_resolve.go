@@ -25,39 +25,25 @@ func ResolveLock(ctx context.Context, c *Config, up *Upstream, keys *apksign.Key
 	if err != nil {
 		return nil, err
 	}
-	lock := &Lock{Version: LockVersion, Inputs: inputs, Packages: map[string][]LockedPackage{}}
+	lock := &Lock{Version: LockVersion, Inputs: inputs}
+	if err := resolveAPK(ctx, c, up, keys, progress, lock); err != nil {
+		return nil, err
+	}
+	return lock, nil
+}
+
+// resolveAPK writes the Alpine part of lock: indexes and packages.
+func resolveAPK(ctx context.Context, c *Config, up *Upstream, keys *apksign.Keyring, progress io.Writer, lock *Lock) error {
+	lock.Packages = map[string][]LockedPackage{}
 	for _, arch := range sortedArches(c) {
-		// Repositories are fetched, verified and parsed in parallel.
-		repos := make([]apk.Repository, len(c.Repositories))
-		indexes := make([]LockedIndex, len(c.Repositories))
-		eg, ectx := errgroup.WithContext(ctx)
-		for i, r := range c.Repositories {
-			eg.Go(func() error {
-				rel := r + "/" + arch + "/APKINDEX.tar.gz"
-				data, err := up.ReadAll(ectx, rel, maxIndexSize)
-				if err != nil {
-					return err
-				}
-				pkgs, keyName, err := VerifyAndParse(data, keys)
-				if err != nil {
-					return fmt.Errorf("%s: %w", up.URL(rel), err)
-				}
-				sum := sha256.Sum256(data)
-				indexes[i] = LockedIndex{Repository: r, Arch: arch, SHA256: hex.EncodeToString(sum[:]), SignedBy: keyName}
-				repos[i] = apk.Repository{Name: r, Packages: pkgs}
-				if progress != nil {
-					fmt.Fprintf(progress, "%s: %d packages, signed by %s\n", up.URL(rel), len(pkgs), keyName)
-				}
-				return nil
-			})
-		}
-		if err := eg.Wait(); err != nil {
-			return nil, err
+		repos, indexes, err := verifiedIndexes(ctx, c, up, keys, progress, arch)
+		if err != nil {
+			return err
 		}
 		lock.Indexes = append(lock.Indexes, indexes...)
 		selected, err := resolveArch(c, arch, repos)
 		if err != nil {
-			return nil, fmt.Errorf("resolving %s for %s: %w", c.file, arch, err)
+			return fmt.Errorf("resolving %s for %s: %w", c.file, arch, err)
 		}
 		lock.Packages[arch] = []LockedPackage{} // an arch the rootfs fully covers is still locked
 		for _, p := range selected {
@@ -67,7 +53,39 @@ func ResolveLock(ctx context.Context, c *Config, up *Upstream, keys *apksign.Key
 			})
 		}
 	}
-	return lock, nil
+	return nil
+}
+
+// verifiedIndexes fetches, verifies and parses every repository's index
+// for arch, in parallel.
+func verifiedIndexes(ctx context.Context, c *Config, up *Upstream, keys *apksign.Keyring, progress io.Writer, arch string) ([]apk.Repository, []LockedIndex, error) {
+	repos := make([]apk.Repository, len(c.Repositories))
+	indexes := make([]LockedIndex, len(c.Repositories))
+	eg, ectx := errgroup.WithContext(ctx)
+	for i, r := range c.Repositories {
+		eg.Go(func() error {
+			rel := r + "/" + arch + "/APKINDEX.tar.gz"
+			data, err := up.ReadAll(ectx, rel, maxIndexSize)
+			if err != nil {
+				return err
+			}
+			pkgs, keyName, err := VerifyAndParse(data, keys)
+			if err != nil {
+				return fmt.Errorf("%s: %w", up.URL(rel), err)
+			}
+			sum := sha256.Sum256(data)
+			indexes[i] = LockedIndex{Repository: r, Arch: arch, SHA256: hex.EncodeToString(sum[:]), SignedBy: keyName}
+			repos[i] = apk.Repository{Name: r, Packages: pkgs}
+			if progress != nil {
+				fmt.Fprintf(progress, "%s: %d packages, signed by %s\n", up.URL(rel), len(pkgs), keyName)
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, nil, err
+	}
+	return repos, indexes, nil
 }
 
 // VerifyAndParse checks an APKINDEX.tar.gz's signature against keys and
