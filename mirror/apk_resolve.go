@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
 
 	"golang.org/x/sync/errgroup"
 
@@ -21,14 +22,15 @@ const maxIndexSize = 256 << 20
 // its signature against the trusted keys, resolves the wanted packages as
 // apk-tools would and returns the lock.
 func ResolveLock(ctx context.Context, c *Config, up *Upstream, keys *apksign.Keyring, progress io.Writer) (*Lock, error) {
-	inputs, err := c.InputsDigest()
-	if err != nil {
-		return nil, err
-	}
-	lock := &Lock{Version: LockVersion, Inputs: inputs}
+	lock := &Lock{Version: LockVersion}
 	if err := resolveAPK(ctx, c, up, keys, progress, lock); err != nil {
 		return nil, err
 	}
+	inputs, err := c.InputsDigest(lock)
+	if err != nil {
+		return nil, err
+	}
+	lock.Inputs = inputs
 	return lock, nil
 }
 
@@ -41,7 +43,7 @@ func resolveAPK(ctx context.Context, c *Config, up *Upstream, keys *apksign.Keyr
 			return err
 		}
 		lock.Indexes = append(lock.Indexes, indexes...)
-		selected, err := resolveArch(c, arch, repos)
+		selected, err := resolveArch(ctx, c, up, arch, repos, lock)
 		if err != nil {
 			return fmt.Errorf("resolving %s for %s: %w", c.file, arch, err)
 		}
@@ -113,13 +115,23 @@ func repoOf(repos []apk.Repository, p apk.Package) string {
 
 // resolveArch picks what the mirror must hold for arch: the closure of the
 // wanted packages, less what the base root filesystem already has and
-// `apk add` would keep (it is in the image already).
-func resolveArch(c *Config, arch string, repos []apk.Repository) ([]apk.Package, error) {
-	r := c.Rootfs[arch]
-	if r == "" {
+// `apk add` would keep (it is in the image already). It pins the root
+// filesystem in lock.
+func resolveArch(ctx context.Context, c *Config, up *Upstream, arch string, repos []apk.Repository, lock *Lock) ([]apk.Package, error) {
+	rel := c.Rootfs[arch]
+	if rel == "" {
 		return apk.Resolve(repos, c.World(arch))
 	}
-	root, err := ReadRoot(c.Path(r))
+	file, pin, err := downloadRootfs(ctx, up, rel, "")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(file)
+	if lock.Rootfs == nil {
+		lock.Rootfs = map[string]LockedRootfs{}
+	}
+	lock.Rootfs[arch] = pin
+	root, err := ReadRoot(file)
 	if err != nil {
 		return nil, err
 	}

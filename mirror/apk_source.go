@@ -62,7 +62,7 @@ func (s *apkSource) arches() (string, []string) {
 
 // writeInputs hashes repositories, arches, the wanted packages per arch,
 // the trusted keys and the base root filesystems.
-func (s *apkSource) writeInputs(b io.Writer) error {
+func (s *apkSource) writeInputs(b io.Writer, l *Lock) error {
 	c := s.c
 	keys, err := filepath.Glob(filepath.Join(c.Path(c.Keys), "*.pub"))
 	if err != nil || len(keys) == 0 {
@@ -82,19 +82,22 @@ func (s *apkSource) writeInputs(b io.Writer) error {
 	}
 	// What a root filesystem has installed is not locked again, so a new
 	// root filesystem needs a new lock.
-	return s.writeRootfsSums(b, "rootfs %s %s\n")
+	return s.writeRootfsSums(b, l, "rootfs %s %s\n")
 }
 
-// writeRootfsSums writes one line per arch with a base root filesystem.
-func (s *apkSource) writeRootfsSums(w io.Writer, format string) error {
+// writeRootfsSums writes one line per arch with a base root filesystem:
+// its SHA-256 as l pins it, for the root filesystem mirror.yml names.
+func (s *apkSource) writeRootfsSums(w io.Writer, l *Lock, format string) error {
 	for _, a := range sortedArches(s.c) {
-		if r := s.c.Rootfs[a]; r != "" {
-			sum, err := fileSHA256(s.c.Path(r))
-			if err != nil {
-				return fmt.Errorf("%s: rootfs %s: %w", s.c.file, a, err)
-			}
-			fmt.Fprintf(w, format, a, sum)
+		rel := s.c.Rootfs[a]
+		if rel == "" {
+			continue
 		}
+		pin, ok := l.Rootfs[a]
+		if !ok || pin.URL != rel {
+			return fmt.Errorf("%s: rootfs %s: %s is not locked: run `lkpkg mirror lock` again", s.c.file, a, rel)
+		}
+		fmt.Fprintf(w, format, a, pin.SHA256)
 	}
 	return nil
 }
@@ -112,6 +115,14 @@ func (s *apkSource) lock(ctx context.Context, l *Lock, opts Options) error {
 }
 
 func (s *apkSource) checkLock(l *Lock) error {
+	for a, pin := range l.Rootfs {
+		if s.c.Rootfs[a] != pin.URL {
+			return fmt.Errorf("rootfs %s: %s is not mirror.yml's: run `lkpkg mirror lock` again", a, pin.URL)
+		}
+		if err := pin.validate(); err != nil {
+			return err
+		}
+	}
 	for _, a := range s.c.Arches {
 		if _, ok := l.Packages[a]; !ok {
 			return fmt.Errorf("arch %s is not locked: run `lkpkg mirror lock` again", a)
@@ -143,7 +154,18 @@ func (s *apkSource) fetch(ctx context.Context, l *Lock, opts Options, out *Conte
 	stats.Downloaded += st.Downloaded
 	stats.Bytes += st.Bytes
 	out.APK = fetched
-	return err
+	if err != nil {
+		return err
+	}
+	out.APKRootfs = map[string]string{}
+	for _, a := range sortedArches(s.c) {
+		if pin, ok := l.Rootfs[a]; ok {
+			if out.APKRootfs[a], err = fetchRootfs(ctx, up, opts.APKDownloadDir, pin); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // prepareImage loads the mirror's private key and checks it is the one
@@ -180,8 +202,8 @@ func (s *apkSource) layers(goarch string, l *Lock, contents *Contents, epoch tim
 	c := s.c
 	arch := apkArch(goarch)
 	var layers []namedLayer
-	if r := c.Rootfs[arch]; r != "" {
-		base, err := tarball.LayerFromFile(c.Path(r), tarball.WithMediaType(types.OCILayer))
+	if r := contents.APKRootfs[arch]; r != "" {
+		base, err := tarball.LayerFromFile(r, tarball.WithMediaType(types.OCILayer))
 		if err != nil {
 			return nil, imageSettings{}, fmt.Errorf("%s: rootfs %s: %w", c.file, arch, err)
 		}
@@ -201,7 +223,7 @@ func (s *apkSource) layers(goarch string, l *Lock, contents *Contents, epoch tim
 }
 
 // writeTag hashes the mirror's public key: a new key is a new image.
-func (s *apkSource) writeTag(w io.Writer) error {
+func (s *apkSource) writeTag(w io.Writer, _ *Lock) error {
 	pub, err := os.ReadFile(s.c.Path(s.c.SigningKey))
 	if err != nil {
 		return fmt.Errorf("%s: signing-key: %w", s.c.file, err)
@@ -212,8 +234,8 @@ func (s *apkSource) writeTag(w io.Writer) error {
 
 // writeTagTail hashes each base root filesystem, after the other
 // sources' lines as the tag always has.
-func (s *apkSource) writeTagTail(w io.Writer) error {
-	return s.writeRootfsSums(w, "rootfs %s sha256:%s\n")
+func (s *apkSource) writeTagTail(w io.Writer, l *Lock) error {
+	return s.writeRootfsSums(w, l, "rootfs %s sha256:%s\n")
 }
 
 // Signer loads the mirror's private key: keyFile, else the signing-key

@@ -363,7 +363,7 @@ func (s *debSource) arches() (string, []string) {
 	return "debian.arches", out
 }
 
-func (s *debSource) writeInputs(w io.Writer) error { return s.c.Debian.inputs(s.c, w) }
+func (s *debSource) writeInputs(w io.Writer, _ *Lock) error { return s.c.Debian.inputs(s.c, w) }
 
 func (s *debSource) lock(ctx context.Context, l *Lock, opts Options) error {
 	var err error
@@ -388,7 +388,7 @@ func (s *debSource) layers(goarch string, l *Lock, contents *Contents, epoch tim
 }
 
 // writeTag hashes how the Debian layers are made.
-func (s *debSource) writeTag(w io.Writer) error {
+func (s *debSource) writeTag(w io.Writer, _ *Lock) error {
 	fmt.Fprintf(w, "debian %s install %v env %q\n", DebianLayout, s.c.Debian.Installs(), s.c.Debian.Env)
 	return nil
 }

@@ -189,7 +189,7 @@ type goSource struct {
 
 func (s *goSource) arches() (string, []string) { return "go.arches", s.c.Go.Arches }
 
-func (s *goSource) writeInputs(w io.Writer) error {
+func (s *goSource) writeInputs(w io.Writer, _ *Lock) error {
 	s.c.Go.inputs(w)
 	return nil
 }
@@ -221,7 +221,7 @@ func (s *goSource) layers(goarch string, l *Lock, contents *Contents, epoch time
 }
 
 // writeTag hashes how the Go layers are made.
-func (s *goSource) writeTag(w io.Writer) error {
+func (s *goSource) writeTag(w io.Writer, _ *Lock) error {
 	fmt.Fprintf(w, "go %s\n", GoLayout)
 	return nil
 }

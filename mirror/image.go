@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"gopkg.in/yaml.v3"
 
 	"github.com/lkpkg/lkpkg/manifest"
 )
@@ -52,23 +53,51 @@ func TagInputs(c *Config) ([]byte, error) {
 	return tagInputs(c, lock)
 }
 
-// tagInputs is TagInputs for the given lock bytes.
+// tagInputs is TagInputs for the given lock bytes. The lock is hashed
+// without its rootfs: block, whose SHA-256s get lines of their own: the
+// tag hashes what it hashed before root filesystems were pinned in the
+// lock (they were files beside mirror.yml then).
 func tagInputs(c *Config, lock []byte) ([]byte, error) {
+	var pins struct {
+		Rootfs map[string]LockedRootfs `yaml:"rootfs"`
+	}
+	if err := yaml.Unmarshal(lock, &pins); err != nil {
+		return nil, fmt.Errorf("%s: %w", c.LockFile(), err)
+	}
+	l := &Lock{Rootfs: pins.Rootfs}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "format %s\nepoch %d\n", ImageFormat, c.Epoch())
-	fmt.Fprintf(&b, "lock sha256:%x\n", sha256.Sum256(lock))
+	fmt.Fprintf(&b, "lock sha256:%x\n", sha256.Sum256(withoutRootfs(lock)))
 	sources := c.Sources()
 	for _, s := range sources {
-		if err := s.writeTag(&b); err != nil {
+		if err := s.writeTag(&b, l); err != nil {
 			return nil, err
 		}
 	}
 	for _, s := range sources {
-		if err := s.writeTagTail(&b); err != nil {
+		if err := s.writeTagTail(&b, l); err != nil {
 			return nil, err
 		}
 	}
 	return b.Bytes(), nil
+}
+
+// withoutRootfs is a lock's bytes less its top-level rootfs: block.
+func withoutRootfs(lock []byte) []byte {
+	var out []byte
+	skipping := false
+	for _, line := range bytes.SplitAfter(lock, []byte("\n")) {
+		if bytes.HasPrefix(line, []byte("rootfs:")) {
+			skipping = true
+			continue
+		}
+		if skipping && (bytes.HasPrefix(line, []byte(" "))) {
+			continue
+		}
+		skipping = false
+		out = append(out, line...)
+	}
+	return out
 }
 
 func fileSHA256(p string) (string, error) {

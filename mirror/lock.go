@@ -32,6 +32,11 @@ type Lock struct {
 	Debian *DebianLock `yaml:"debian,omitempty"`
 	// Go pins mirror.yml's go: section.
 	Go *GoLock `yaml:"go,omitempty"`
+	// Rootfs pins the Alpine base root filesystem per apk arch. It is
+	// written last, and the image tag hashes the lock without it (and
+	// each root filesystem's SHA-256 on a line of its own), so pinning
+	// the root filesystem here left every tag as it was.
+	Rootfs map[string]LockedRootfs `yaml:"rootfs,omitempty"`
 
 	raw []byte // the bytes ReadLock read: the tag hashes exactly these
 }
@@ -58,13 +63,13 @@ type LockedPackage struct {
 func (p LockedPackage) Filename() string { return p.Name + "-" + p.Version + ".apk" }
 
 // InputsDigest hashes what decides the resolution: each source's
-// repositories, arches, wanted packages and trusted keys. Sources add
-// their lines in a fixed order, so Alpine-only locks keep the digest they
-// always had.
-func (c *Config) InputsDigest() (string, error) {
+// repositories, arches, wanted packages and trusted keys, and the root
+// filesystems l pins. Sources add their lines in a fixed order, so
+// Alpine-only locks keep the digest they always had.
+func (c *Config) InputsDigest(l *Lock) (string, error) {
 	var b bytes.Buffer
 	for _, s := range c.Sources() {
-		if err := s.writeInputs(&b); err != nil {
+		if err := s.writeInputs(&b, l); err != nil {
 			return "", err
 		}
 	}
@@ -119,7 +124,7 @@ func ReadLock(file string, c *Config) (*Lock, error) {
 	if l.Version != LockVersion {
 		return nil, fmt.Errorf("%s: lock format version %d, this lkpkg reads %d", file, l.Version, LockVersion)
 	}
-	want, err := c.InputsDigest()
+	want, err := c.InputsDigest(&l)
 	if err != nil {
 		return nil, err
 	}

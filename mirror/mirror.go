@@ -63,16 +63,18 @@ func (c *Config) Ref() (string, error) {
 // LockAndWrite resolves every source of mirror.yml and writes mirror.lock
 // atomically.
 func LockAndWrite(ctx context.Context, c *Config, opts Options) (*Lock, error) {
-	inputs, err := c.InputsDigest()
-	if err != nil {
-		return nil, err
-	}
-	lock := &Lock{Version: LockVersion, Inputs: inputs}
+	lock := &Lock{Version: LockVersion}
 	for _, s := range c.Sources() {
 		if err := s.lock(ctx, lock, opts); err != nil {
 			return nil, err
 		}
 	}
+	// The inputs include the root filesystems just pinned.
+	inputs, err := c.InputsDigest(lock)
+	if err != nil {
+		return nil, err
+	}
+	lock.Inputs = inputs
 	data, err := lock.Marshal()
 	if err != nil {
 		return nil, err
@@ -82,9 +84,10 @@ func LockAndWrite(ctx context.Context, c *Config, opts Options) (*Lock, error) {
 
 // Contents are the verified files a lock names, by source.
 type Contents struct {
-	APK  Fetched
-	Debs FetchedDebs
-	Go   FetchedGo
+	APK       Fetched
+	APKRootfs map[string]string // apk arch -> verified base root filesystem
+	Debs      FetchedDebs
+	Go        FetchedGo
 }
 
 // Fetch downloads and verifies everything the lock names.

@@ -55,7 +55,7 @@ func newFixture(t *testing.T, world []string, rootfs bool) *fixture {
 	yml := fmt.Sprintf("image: alpine\norg: test\nupstream: https://dl-cdn.alpinelinux.org/alpine\nrepositories: [v3.19/main, v3.19/community]\nkeys: keys\narches: [x86_64]\npackages: [%s]\nsigning-key: %s\n",
 		strings.Join(world, ", "), filepath.Base(pub))
 	if rootfs {
-		yml += "rootfs:\n  x86_64: " + filepath.Join(f.alpine, "minirootfs", "alpine-minirootfs-3.19.4-x86_64.tar.gz") + "\n"
+		yml += "rootfs:\n  x86_64: v3.19/releases/x86_64/alpine-minirootfs-3.19.4-x86_64.tar.gz\n"
 	}
 	if err := os.WriteFile(filepath.Join(f.dir, "mirror.yml"), []byte(yml), 0o644); err != nil {
 		t.Fatal(err)

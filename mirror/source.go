@@ -19,8 +19,9 @@ type Source interface {
 	// gives them as GOARCH names: every source must build the same ones.
 	arches() (field string, goarches []string)
 	// writeInputs adds what decides the source's resolution to the
-	// lock's inputs digest.
-	writeInputs(w io.Writer) error
+	// lock's inputs digest; l gives what it pinned that decides it too
+	// (the Alpine root filesystems).
+	writeInputs(w io.Writer, l *Lock) error
 	// lock resolves the source against its signed upstream into l.
 	lock(ctx context.Context, l *Lock, opts Options) error
 	// checkLock checks the source's part of a lock read from disk.
@@ -37,8 +38,8 @@ type Source interface {
 	// writeTag adds how the source is laid out to the tag's inputs;
 	// writeTagTail adds lines that the tag has always hashed after every
 	// source's writeTag (the Alpine root filesystems).
-	writeTag(w io.Writer) error
-	writeTagTail(w io.Writer) error
+	writeTag(w io.Writer, l *Lock) error
+	writeTagTail(w io.Writer, l *Lock) error
 }
 
 // Sources are the sources mirror.yml names, in the order their inputs,
@@ -73,7 +74,7 @@ func (s *imageSettings) add(o imageSettings) {
 // tag lines.
 type noTagTail struct{}
 
-func (noTagTail) writeTagTail(io.Writer) error { return nil }
+func (noTagTail) writeTagTail(io.Writer, *Lock) error { return nil }
 
 // noImagePrep is for sources whose layers need only the fetched files.
 type noImagePrep struct{}
