@@ -52,6 +52,17 @@ func (s *apkSource) trustedKeys() (*apksign.Keyring, error) {
 	return s.keys, nil
 }
 
+// upstream is this run's copy of the Alpine upstream and the keys its
+// indexes and packages must be signed by.
+func (s *apkSource) upstream(opts Options) (*Upstream, *apksign.Keyring, error) {
+	up, err := NewUpstream(s.c, opts.APKUpstream)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := s.trustedKeys()
+	return up, keys, err
+}
+
 func (s *apkSource) arches() (string, []string) {
 	var out []string
 	for _, a := range s.c.Arches {
@@ -103,11 +114,7 @@ func (s *apkSource) writeRootfsSums(w io.Writer, l *Lock, format string) error {
 }
 
 func (s *apkSource) lock(ctx context.Context, l *Lock, opts Options) error {
-	up, err := NewUpstream(s.c, opts.APKUpstream)
-	if err != nil {
-		return err
-	}
-	keys, err := s.trustedKeys()
+	up, keys, err := s.upstream(opts)
 	if err != nil {
 		return err
 	}
@@ -140,11 +147,7 @@ func (s *apkSource) fetch(ctx context.Context, l *Lock, opts Options, out *Conte
 	if opts.APKDownloadDir == "" {
 		return errors.New("no APK download cache directory (Options.APKDownloadDir)")
 	}
-	up, err := NewUpstream(s.c, opts.APKUpstream)
-	if err != nil {
-		return err
-	}
-	keys, err := s.trustedKeys()
+	up, keys, err := s.upstream(opts)
 	if err != nil {
 		return err
 	}

@@ -73,6 +73,16 @@ func (f *fixture) config(t *testing.T) *Config {
 	return c
 }
 
+// lock writes mirror.lock for the fixture and returns its config.
+func (f *fixture) lock(t *testing.T) *Config {
+	t.Helper()
+	c := f.config(t)
+	if _, err := LockAndWrite(context.Background(), c, f.opts); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // expectation reads a package list recorded with the real apk (see
 // apk/testdata/expect.sh for the command).
 func expectation(t *testing.T, file string) []string {
@@ -149,10 +159,7 @@ func TestRefusals(t *testing.T) {
 	})
 	t.Run("apk altered", func(t *testing.T) {
 		f := newFixture(t, []string{"zlib"}, false)
-		c := f.config(t)
-		if _, err := LockAndWrite(ctx, c, f.opts); err != nil {
-			t.Fatal(err)
-		}
+		c := f.lock(t)
 		bad := copyTree(t, filepath.Join(f.alpine, "v3.19"), filepath.Join(t.TempDir(), "v3.19"))
 		apk := filepath.Join(bad, "main", "x86_64", "zlib-1.3.1-r0.apk")
 		b, _ := os.ReadFile(apk)
@@ -167,20 +174,14 @@ func TestRefusals(t *testing.T) {
 	})
 	t.Run("package missing upstream", func(t *testing.T) {
 		f := newFixture(t, []string{"busybox"}, false) // in the index, not in the data
-		c := f.config(t)
-		if _, err := LockAndWrite(ctx, c, f.opts); err != nil {
-			t.Fatal(err)
-		}
+		c := f.lock(t)
 		_, _, _, err := Fetch(ctx, c, f.opts)
 		wantErr(t, err, "busybox-1.36.1-r19")
 		wantErr(t, err, "missing upstream")
 	})
 	t.Run("lock no longer matches mirror.yml", func(t *testing.T) {
 		f := newFixture(t, []string{"zlib"}, false)
-		c := f.config(t)
-		if _, err := LockAndWrite(ctx, c, f.opts); err != nil {
-			t.Fatal(err)
-		}
+		c := f.lock(t)
 		yml, _ := os.ReadFile(c.File())
 		os.WriteFile(c.File(), []byte(strings.Replace(string(yml), "packages: [zlib]", "packages: [zlib, make]", 1)), 0o644)
 		_, _, _, err := Fetch(ctx, f.config(t), f.opts)
@@ -314,4 +315,67 @@ func mustKeys(t *testing.T, c *Config) *apksign.Keyring {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// The base root filesystem is pinned in the lock, fetched into the
+// download cache and verified on every use; the tag hashes the lock
+// without its rootfs: block.
+func TestRootfsIsPinnedAndVerified(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, []string{"zlib"}, true)
+	c := f.lock(t)
+	const sum = "a2a87004e87720cbb0372c08b7de9b80748afdfd7fd72d2eab2ec0b074b92211"
+	lock, err := ReadLock(c.LockFile(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pin := lock.Rootfs["x86_64"]; pin.SHA256 != sum || pin.URL != c.Rootfs["x86_64"] || pin.Size <= 0 {
+		t.Fatalf("rootfs pin %+v", pin)
+	}
+	_, contents, _, err := Fetch(ctx, c, f.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := contents.APKRootfs["x86_64"]
+	if got, _ := fileSHA256(cached); got != sum {
+		t.Fatalf("cached rootfs %s has sha256 %s", cached, got)
+	}
+	t.Run("a corrupt cached copy is fetched again", func(t *testing.T) {
+		if err := os.WriteFile(cached, []byte("not a tarball"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := Fetch(ctx, c, f.opts); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := fileSHA256(cached); got != sum {
+			t.Fatalf("cached rootfs not restored: sha256 %s", got)
+		}
+	})
+	t.Run("other bytes upstream are refused", func(t *testing.T) {
+		os.Remove(cached)
+		bad := t.TempDir()
+		rel := filepath.FromSlash(c.Rootfs["x86_64"])
+		os.MkdirAll(filepath.Dir(filepath.Join(bad, rel)), 0o755)
+		os.WriteFile(filepath.Join(bad, rel), []byte("other bytes"), 0o644)
+		o := f.opts
+		o.APKUpstream = "file://" + bad
+		if _, err := fetchRootfs(ctx, mustUpstream(t, c, o.APKUpstream), o.APKDownloadDir, lock.Rootfs["x86_64"]); err == nil || !strings.Contains(err.Error(), "the lock says") {
+			t.Fatalf("err = %v, want a refusal", err)
+		}
+	})
+	t.Run("the tag hashes the lock without the rootfs block", func(t *testing.T) {
+		with, err := lock.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bare := *lock
+		bare.Rootfs = nil
+		without, err := bare.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(withoutRootfs(with)) != string(without) {
+			t.Fatalf("withoutRootfs:\n%s\nwant:\n%s", withoutRootfs(with), without)
+		}
+	})
 }
