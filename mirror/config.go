@@ -1,9 +1,3 @@
-// Package mirror makes pinned, verified, offline copies of Alpine APK
-// repositories: `lock` resolves what mirror.yml wants against signed
-// upstream indexes and pins every package by checksum in mirror.lock;
-// `fetch` downloads exactly the locked packages, verifying each; `build`
-// writes an offline repository signed with the mirror's own key and packs
-// it with a base root filesystem as a reproducible OCI image.
 package mirror
 
 import (
@@ -40,8 +34,10 @@ type Config struct {
 	// per-arch ones.
 	Packages []string            `yaml:"packages"`
 	Extra    map[string][]string `yaml:"extra"`
-	// Rootfs maps an arch to the base root filesystem tarball (relative to
-	// mirror.yml) the mirror image starts from.
+	// Rootfs maps an arch to the base root filesystem tarball the mirror
+	// image starts from, a path below Upstream (e.g.
+	// v3.19/releases/x86_64/alpine-minirootfs-3.19.4-x86_64.tar.gz); the
+	// lock pins its SHA-256 like a package's checksum.
 	Rootfs map[string]string `yaml:"rootfs"`
 	// SigningKey is the mirror's public key (relative to mirror.yml),
 	// made by `lkpkg mirror keygen` and committed; the private key is
