@@ -34,14 +34,7 @@ func VerifyIndex(data []byte, keys *Keyring) (*SignedIndex, error) {
 
 func verifyIndex(data []byte, keys *Keyring) (*SignedIndex, error) {
 	m := newMemberReaderBytes(data)
-	sigs, signed, err := readSigMember(m)
-	if err != nil {
-		return nil, err
-	}
-	if !signed {
-		return nil, fmt.Errorf("%w: no .SIGN.* entry in the first gzip member", ErrUnsigned)
-	}
-	v, err := newVerifier(sigs, keys)
+	v, err := readSignatures(m, keys)
 	if err != nil {
 		return nil, err
 	}

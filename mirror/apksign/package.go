@@ -39,14 +39,7 @@ func VerifyPackage(r io.Reader, keys *Keyring, wantChecksum string) (*PackageInf
 
 func verifyPackage(r io.Reader, keys *Keyring, wantChecksum string) (*PackageInfo, error) {
 	m := newMemberReader(r)
-	sigs, signed, err := readSigMember(m)
-	if err != nil {
-		return nil, err
-	}
-	if !signed {
-		return nil, fmt.Errorf("%w: no .SIGN.* entry in the first gzip member", ErrUnsigned)
-	}
-	v, err := newVerifier(sigs, keys)
+	v, err := readSignatures(m, keys)
 	if err != nil {
 		return nil, err
 	}
