@@ -228,7 +228,8 @@ func (c *Config) OCIArches() ([]string, error) {
 	var out []string
 	var from string
 	add := func(section string, arches []string) error {
-		set := sortedStrings(arches)
+		set := append([]string(nil), arches...) // nil when empty, as out's "unset"
+		sort.Strings(set)
 		if out == nil {
 			out, from = set, section
 			return nil
