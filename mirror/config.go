@@ -1,9 +1,3 @@
-// Package mirror makes pinned, verified, offline copies of Alpine APK
-// repositories: `lock` resolves what mirror.yml wants against signed
-// upstream indexes and pins every package by checksum in mirror.lock;
-// `fetch` downloads exactly the locked packages, verifying each; `build`
-// writes an offline repository signed with the mirror's own key and packs
-// it with a base root filesystem as a reproducible OCI image.
 package mirror
 
 import (
@@ -26,8 +20,8 @@ type Config struct {
 	Image string `yaml:"image"`
 	Org   string `yaml:"org"`
 	// Upstream is the base URL repositories are relative to
-	// (http://, https:// or file://). --upstream / $LKPKG_APK_UPSTREAM
-	// replace it without changing the lock.
+	// (http://, https:// or file://). Options.APKUpstream replaces it
+	// without changing the lock.
 	Upstream string `yaml:"upstream"`
 	// Repositories are paths below Upstream, e.g. v3.19/main.
 	Repositories []string `yaml:"repositories"`
@@ -40,8 +34,10 @@ type Config struct {
 	// per-arch ones.
 	Packages []string            `yaml:"packages"`
 	Extra    map[string][]string `yaml:"extra"`
-	// Rootfs maps an arch to the base root filesystem tarball (relative to
-	// mirror.yml) the mirror image starts from.
+	// Rootfs maps an arch to the base root filesystem tarball the mirror
+	// image starts from, a path below Upstream (e.g.
+	// v3.19/releases/x86_64/alpine-minirootfs-3.19.4-x86_64.tar.gz); the
+	// lock pins its SHA-256 like a package's checksum.
 	Rootfs map[string]string `yaml:"rootfs"`
 	// SigningKey is the mirror's public key (relative to mirror.yml),
 	// made by `lkpkg mirror keygen` and committed; the private key is
@@ -231,11 +227,8 @@ func contains(list []string, s string) bool {
 func (c *Config) OCIArches() ([]string, error) {
 	var out []string
 	var from string
-	add := func(section string, arches []string, conv func(string) string) error {
-		var set []string
-		for _, a := range arches {
-			set = append(set, conv(a))
-		}
+	add := func(section string, arches []string) error {
+		set := append([]string(nil), arches...) // nil when empty, as out's "unset"
 		sort.Strings(set)
 		if out == nil {
 			out, from = set, section
@@ -246,18 +239,8 @@ func (c *Config) OCIArches() ([]string, error) {
 		}
 		return nil
 	}
-	if c.HasAlpine() {
-		if err := add("arches", c.Arches, GOARCH); err != nil {
-			return nil, err
-		}
-	}
-	if c.Debian != nil {
-		if err := add("debian.arches", c.Debian.Arches, debGOARCH); err != nil {
-			return nil, err
-		}
-	}
-	if c.Go != nil {
-		if err := add("go.arches", c.Go.Arches, func(a string) string { return a }); err != nil {
+	for _, s := range c.Sources() {
+		if err := add(s.arches()); err != nil {
 			return nil, err
 		}
 	}

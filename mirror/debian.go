@@ -17,7 +17,6 @@ import (
 	"golang.org/x/sync/errgroup"
 	"gopkg.in/yaml.v3"
 
-	"github.com/lkpkg/lkpkg/internal/userdir"
 	"github.com/lkpkg/lkpkg/mirror/deb"
 )
 
@@ -47,12 +46,6 @@ type LockedDeb struct {
 	SHA256   string `yaml:"sha256"`
 	Size     int64  `yaml:"size"`
 }
-
-// DebUpstreamEnv names Options.DebianUpstream when no flag does.
-const DebUpstreamEnv = "LKPKG_DEB_UPSTREAM"
-
-// DefaultDebDownloadDir is $LKPKG_DEB_CACHE, else ~/.cache/lkpkg/deb.
-func DefaultDebDownloadDir() string { return userdir.Cache("LKPKG_DEB_CACHE", "deb") }
 
 var (
 	debNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
@@ -87,14 +80,10 @@ func (p LockedDeb) validate(d *DebianConfig) error {
 
 // debClient is the archive client for a mirror run.
 func debClient(opts Options) (*deb.Client, error) {
-	dir := opts.DebDownloadDir
-	if dir == "" {
-		dir = DefaultDebDownloadDir()
+	if opts.DebDownloadDir == "" {
+		return nil, fmt.Errorf("no Debian download cache directory (Options.DebDownloadDir)")
 	}
-	if dir == "" {
-		return nil, fmt.Errorf("no Debian download cache directory: set $HOME, $XDG_CACHE_HOME or $LKPKG_DEB_CACHE")
-	}
-	return &deb.Client{CacheDir: dir, Progress: opts.Progress}, nil
+	return &deb.Client{CacheDir: opts.DebDownloadDir, Progress: opts.Progress}, nil
 }
 
 // keyring loads the trusted archive keys.
@@ -210,8 +199,6 @@ func resolveDebian(ctx context.Context, c *Config, opts Options) (*DebianLock, e
 			}
 			lock.Packages[arch] = append(lock.Packages[arch], lp)
 		}
-		if opts.Progress != nil {
-		}
 	}
 	return lock, nil
 }
@@ -256,9 +243,6 @@ func fetchDebian(ctx context.Context, c *Config, l *DebianLock, opts Options) (F
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(max(opts.Jobs, 4))
 	upstream := opts.DebianUpstream
-	if upstream == "" {
-		upstream = os.Getenv(DebUpstreamEnv)
-	}
 	if upstream != "" {
 		if err := checkURL(upstream); err != nil {
 			return nil, fmt.Errorf("Debian upstream: %w", err)
@@ -360,4 +344,51 @@ func previousReleaseDates(file string) map[string]time.Time {
 		}
 	}
 	return out
+}
+
+// debSource is mirror.yml's debian: section: signed InRelease files,
+// hash-checked Packages indexes resolved as apt does, and the .debs (and
+// optionally the root filesystem they install) as layers.
+type debSource struct {
+	noImagePrep
+	noTagTail
+	c *Config
+}
+
+func (s *debSource) arches() (string, []string) {
+	var out []string
+	for _, a := range s.c.Debian.Arches {
+		out = append(out, debGOARCH(a))
+	}
+	return "debian.arches", out
+}
+
+func (s *debSource) writeInputs(w io.Writer, _ *Lock) error { return s.c.Debian.inputs(s.c, w) }
+
+func (s *debSource) lock(ctx context.Context, l *Lock, opts Options) error {
+	var err error
+	l.Debian, err = resolveDebian(ctx, s.c, opts)
+	return err
+}
+
+func (s *debSource) checkLock(l *Lock) error { return l.Debian.validate(s.c) }
+
+func (s *debSource) fetch(ctx context.Context, l *Lock, opts Options, out *Contents, stats *FetchStats) error {
+	var err error
+	if out.Debs, err = fetchDebian(ctx, s.c, l.Debian, opts); err != nil {
+		return err
+	}
+	stats.Packages += len(out.Debs)
+	return nil
+}
+
+func (s *debSource) layers(goarch string, l *Lock, contents *Contents, epoch time.Time, tmp *tempLayers) ([]namedLayer, imageSettings, error) {
+	ls, err := debianLayers(s.c, l.Debian, contents.Debs, goarch, epoch, tmp)
+	return ls, imageSettings{env: s.c.Debian.Env}, err
+}
+
+// writeTag hashes how the Debian layers are made.
+func (s *debSource) writeTag(w io.Writer, _ *Lock) error {
+	fmt.Fprintf(w, "debian %s install %v env %q\n", DebianLayout, s.c.Debian.Installs(), s.c.Debian.Env)
+	return nil
 }

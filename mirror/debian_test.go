@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lkpkg/lkpkg/internal/userdir"
 )
 
 // systemdBootCopy copies pkgs/systemd-boot (a two-package Debian mirror)
@@ -48,15 +50,17 @@ func TestDebianLockRefusesAnOlderRelease(t *testing.T) {
 	if err := os.WriteFile(c.LockFile(), []byte(strings.Join(future, "\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = LockAndWrite(context.Background(), c, Options{})
+	// The user's Debian download cache may hold the InRelease already.
+	opts := Options{DebDownloadDir: userdir.Cache("LKPKG_DEB_CACHE", "deb")}
+	_, err = LockAndWrite(context.Background(), c, opts)
 	if err == nil || !strings.Contains(err.Error(), "refusing a rollback") || !strings.Contains(err.Error(), "bookworm") {
 		t.Fatalf("err = %v, want a refused rollback naming the suite", err)
 	}
-	if _, err := LockAndWrite(context.Background(), c, Options{AllowOlderRelease: true}); err != nil {
+	if _, err := LockAndWrite(context.Background(), c, Options{DebDownloadDir: opts.DebDownloadDir, AllowOlderRelease: true}); err != nil {
 		t.Fatalf("with AllowOlderRelease: %v", err)
 	}
 	// The lock is now the archive's own again: a plain relock accepts it.
-	if _, err := LockAndWrite(context.Background(), c, Options{}); err != nil {
+	if _, err := LockAndWrite(context.Background(), c, opts); err != nil {
 		t.Fatalf("relock: %v", err)
 	}
 }

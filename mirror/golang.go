@@ -6,10 +6,10 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/module"
 
-	"github.com/lkpkg/lkpkg/internal/userdir"
 	"github.com/lkpkg/lkpkg/mirror/gomod"
 )
 
@@ -49,18 +49,11 @@ func (m LockedModule) validate() error {
 	return nil
 }
 
-// DefaultGoDownloadDir is $LKPKG_GOMOD_CACHE, else ~/.cache/lkpkg/gomod.
-func DefaultGoDownloadDir() string { return userdir.Cache("LKPKG_GOMOD_CACHE", "gomod") }
-
 func goClient(c *Config, opts Options) (*gomod.Client, error) {
-	dir := opts.GoDownloadDir
-	if dir == "" {
-		dir = DefaultGoDownloadDir()
+	if opts.GoDownloadDir == "" {
+		return nil, fmt.Errorf("no Go download cache directory (Options.GoDownloadDir)")
 	}
-	if dir == "" {
-		return nil, fmt.Errorf("no Go download cache directory: set $HOME, $XDG_CACHE_HOME or $LKPKG_GOMOD_CACHE")
-	}
-	return &gomod.Client{Proxy: c.Go.proxy(), CacheDir: dir, Progress: opts.Progress}, nil
+	return &gomod.Client{Proxy: c.Go.proxy(), CacheDir: opts.GoDownloadDir, Progress: opts.Progress}, nil
 }
 
 // resolveGo looks every toolchain and module closure up in the checksum
@@ -183,4 +176,52 @@ func (l *GoLock) toolchain(arch string) (LockedModule, bool) {
 		}
 	}
 	return LockedModule{}, false
+}
+
+// goSource is mirror.yml's go: section: toolchains and module closures
+// checked against the Go checksum database, laid out as GOROOT and a
+// GOPROXY tree.
+type goSource struct {
+	noImagePrep
+	noTagTail
+	c *Config
+}
+
+func (s *goSource) arches() (string, []string) { return "go.arches", s.c.Go.Arches }
+
+func (s *goSource) writeInputs(w io.Writer, _ *Lock) error {
+	s.c.Go.inputs(w)
+	return nil
+}
+
+func (s *goSource) lock(ctx context.Context, l *Lock, opts Options) error {
+	var err error
+	l.Go, err = resolveGo(ctx, s.c, opts)
+	return err
+}
+
+func (s *goSource) checkLock(l *Lock) error { return l.Go.validate(s.c) }
+
+func (s *goSource) fetch(ctx context.Context, l *Lock, opts Options, out *Contents, stats *FetchStats) error {
+	var err error
+	if out.Go, err = fetchGo(ctx, s.c, l.Go, opts); err != nil {
+		return err
+	}
+	stats.Packages += len(out.Go)
+	return nil
+}
+
+func (s *goSource) layers(goarch string, l *Lock, contents *Contents, epoch time.Time, tmp *tempLayers) ([]namedLayer, imageSettings, error) {
+	ls, env, err := goLayers(s.c, l.Go, contents.Go, goarch, epoch, tmp)
+	set := imageSettings{env: env}
+	if s.c.Go.Toolchain != "" {
+		set.path = GOROOT + "/bin:"
+	}
+	return ls, set, err
+}
+
+// writeTag hashes how the Go layers are made.
+func (s *goSource) writeTag(w io.Writer, _ *Lock) error {
+	fmt.Fprintf(w, "go %s\n", GoLayout)
+	return nil
 }

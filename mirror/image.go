@@ -1,26 +1,21 @@
 package mirror
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
-	"path"
-	"sort"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"gopkg.in/yaml.v3"
 
 	"github.com/lkpkg/lkpkg/manifest"
-	"github.com/lkpkg/lkpkg/mirror/apksign"
 )
 
 // ImageFormat is mixed into the mirror image tag; bump it when the image
@@ -58,42 +53,51 @@ func TagInputs(c *Config) ([]byte, error) {
 	return tagInputs(c, lock)
 }
 
-// tagInputs is TagInputs for the given lock bytes.
+// tagInputs is TagInputs for the given lock bytes. The lock is hashed
+// without its rootfs: block, whose SHA-256s get lines of their own: the
+// tag hashes what it hashed before root filesystems were pinned in the
+// lock (they were files beside mirror.yml then).
 func tagInputs(c *Config, lock []byte) ([]byte, error) {
+	var pins struct {
+		Rootfs map[string]LockedRootfs `yaml:"rootfs"`
+	}
+	if err := yaml.Unmarshal(lock, &pins); err != nil {
+		return nil, fmt.Errorf("%s: %w", c.LockFile(), err)
+	}
+	l := &Lock{Rootfs: pins.Rootfs}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "format %s\nepoch %d\n", ImageFormat, c.Epoch())
-	fmt.Fprintf(&b, "lock sha256:%x\n", sha256.Sum256(lock))
-	if c.HasAlpine() {
-		pub, err := os.ReadFile(c.Path(c.SigningKey))
-		if err != nil {
-			return nil, fmt.Errorf("%s: signing-key: %w", c.file, err)
+	fmt.Fprintf(&b, "lock sha256:%x\n", sha256.Sum256(withoutRootfs(lock)))
+	sources := c.Sources()
+	for _, s := range sources {
+		if err := s.writeTag(&b, l); err != nil {
+			return nil, err
 		}
-		fmt.Fprintf(&b, "key %s sha256:%x\n", path.Base(c.SigningKey), sha256.Sum256(pub))
 	}
-	// How the Debian and Go sections are laid out; Alpine-only mirrors
-	// keep the tag they always had.
-	if c.Debian != nil {
-		fmt.Fprintf(&b, "debian %s install %v env %q\n", DebianLayout, c.Debian.Installs(), c.Debian.Env)
-	}
-	if c.Go != nil {
-		fmt.Fprintf(&b, "go %s\n", GoLayout)
-	}
-	for _, a := range sortedArches(c) {
-		if r := c.Rootfs[a]; r != "" && c.HasAlpine() {
-			sum, err := fileSHA256(c.Path(r))
-			if err != nil {
-				return nil, fmt.Errorf("%s: rootfs %s: %w", c.file, a, err)
-			}
-			fmt.Fprintf(&b, "rootfs %s sha256:%s\n", a, sum)
+	for _, s := range sources {
+		if err := s.writeTagTail(&b, l); err != nil {
+			return nil, err
 		}
 	}
 	return b.Bytes(), nil
 }
 
-func sortedArches(c *Config) []string {
-	a := append([]string(nil), c.Arches...)
-	sort.Strings(a)
-	return a
+// withoutRootfs is a lock's bytes less its top-level rootfs: block.
+func withoutRootfs(lock []byte) []byte {
+	var out []byte
+	skipping := false
+	for _, line := range bytes.SplitAfter(lock, []byte("\n")) {
+		if bytes.HasPrefix(line, []byte("rootfs:")) {
+			skipping = true
+			continue
+		}
+		if skipping && (bytes.HasPrefix(line, []byte(" "))) {
+			continue
+		}
+		skipping = false
+		out = append(out, line...)
+	}
+	return out
 }
 
 func fileSHA256(p string) (string, error) {
@@ -109,42 +113,19 @@ func fileSHA256(p string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// apkParts are what the Alpine section needs to write its repository.
-type apkParts struct {
-	keys   *apksign.Keyring
-	signer *apksign.Signer
-}
-
-// imageIndex builds the multi-arch mirror image. Per arch, in order:
-//   - Alpine: the base root filesystem as it is, plus one layer holding the
-//     offline repository (RepoDir/ARCH/*.apk and an APKINDEX.tar.gz signed
-//     by the mirror's key), the key in /etc/apk/keys and
-//     /etc/apk/repositories naming RepoDir;
-//   - Debian: the root filesystem the locked packages make (install: true),
-//     plus a layer keeping every .deb under RepoDir/debian with a Packages
-//     index;
-//   - Go: the toolchain at GOROOT, plus the module closure as a GOPROXY
+// imageIndex builds the multi-arch mirror image: per arch, each source's
+// layers in mirror.yml's order (see each source's layers method):
+//   - Alpine: the base root filesystem and the offline repository;
+//   - Debian: the root filesystem the locked packages make (install: true)
+//     and every .deb under RepoDir/debian with a Packages index;
+//   - Go: the toolchain at GOROOT and the module closure as a GOPROXY
 //     tree at RepoDir/goproxy.
 //
 // Same inputs, same digest. cleanup removes the temporary layer files.
-func imageIndex(c *Config, lock *Lock, contents *Contents, apk *apkParts) (_ v1.ImageIndex, cleanup func(), _ error) {
+func imageIndex(c *Config, sources []Source, lock *Lock, contents *Contents) (_ v1.ImageIndex, cleanup func(), _ error) {
 	tmp := &tempLayers{}
 	cleanup = tmp.cleanup
 	epoch := time.Unix(c.Epoch(), 0).UTC()
-	var pub []byte
-	if apk != nil {
-		var err error
-		if pub, err = os.ReadFile(c.Path(c.SigningKey)); err != nil {
-			return nil, cleanup, fmt.Errorf("%s: signing-key: %w", c.file, err)
-		}
-		if want, err := apksign.ParsePublicKey(pub); err != nil {
-			return nil, cleanup, fmt.Errorf("%s: %w", c.Path(c.SigningKey), err)
-		} else if !want.Equal(&apk.signer.Key.PublicKey) {
-			return nil, cleanup, fmt.Errorf("the signing key given does not match %s (the public key mirror.yml names)", c.Path(c.SigningKey))
-		}
-		apk.signer.KeyName = path.Base(c.SigningKey)
-		apk.signer.ModTime = epoch
-	}
 	arches, err := c.OCIArches()
 	if err != nil {
 		return nil, cleanup, err
@@ -153,45 +134,13 @@ func imageIndex(c *Config, lock *Lock, contents *Contents, apk *apkParts) (_ v1.
 	for _, goarch := range arches {
 		var layers []namedLayer
 		cfg := imageSettings{env: []string{}}
-		if apk != nil {
-			arch := apkArch(goarch)
-			if r := c.Rootfs[arch]; r != "" {
-				base, err := tarball.LayerFromFile(c.Path(r), tarball.WithMediaType(types.OCILayer))
-				if err != nil {
-					return nil, cleanup, fmt.Errorf("%s: rootfs %s: %w", c.file, arch, err)
-				}
-				layers = append(layers, namedLayer{base, "root filesystem"})
-			}
-			// Nothing in the image names the org: it is where the image
-			// is stored, not what it is (the tag does not hash it either).
-			files, err := repository(arch, lock.Packages[arch], contents.APK, apk.keys, apk.signer, c.Image+" "+arch)
-			if err != nil {
-				return nil, cleanup, err
-			}
-			repo, err := repoLayer(arch, files, apk.signer.KeyName, pub, epoch)
-			if err != nil {
-				return nil, cleanup, err
-			}
-			layers = append(layers, namedLayer{repo, "offline repository " + RepoDir})
-		}
-		if c.Debian != nil {
-			ls, err := debianLayers(c, lock.Debian, contents.Debs, goarch, epoch, tmp)
+		for _, s := range sources {
+			ls, set, err := s.layers(goarch, lock, contents, epoch, tmp)
 			if err != nil {
 				return nil, cleanup, err
 			}
 			layers = append(layers, ls...)
-			cfg.env = append(cfg.env, c.Debian.Env...)
-		}
-		if c.Go != nil {
-			ls, env, err := goLayers(c, lock.Go, contents.Go, goarch, epoch, tmp)
-			if err != nil {
-				return nil, cleanup, err
-			}
-			layers = append(layers, ls...)
-			cfg.env = append(cfg.env, env...)
-			if c.Go.Toolchain != "" {
-				cfg.path = GOROOT + "/bin:"
-			}
+			cfg.add(set)
 		}
 		img, err := archImage(c, goarch, layers, cfg, epoch)
 		if err != nil {
@@ -203,25 +152,9 @@ func imageIndex(c *Config, lock *Lock, contents *Contents, apk *apkParts) (_ v1.
 	return idx, cleanup, err
 }
 
-// apkArch maps a GOARCH back to the apk arch.
-func apkArch(goarch string) string {
-	for a, g := range apkArches {
-		if g == goarch {
-			return a
-		}
-	}
-	return ""
-}
-
 type namedLayer struct {
 	layer v1.Layer
 	what  string
-}
-
-// imageSettings are what sections add to the image config.
-type imageSettings struct {
-	env  []string
-	path string // prepended to PATH
 }
 
 func archImage(c *Config, goarch string, layers []namedLayer, s imageSettings, epoch time.Time) (v1.Image, error) {
@@ -246,61 +179,4 @@ func archImage(c *Config, goarch string, layers []namedLayer, s imageSettings, e
 	cf.Config.Cmd = []string{"/bin/sh"}
 	cf.Config.Labels = map[string]string{"org.lkpkg.mirror": c.Image}
 	return mutate.ConfigFile(img, cf)
-}
-
-// repoLayer is a deterministic gzip'd tar of the repository for arch,
-// the mirror key and the repositories file.
-func repoLayer(arch string, files []repoFile, keyName string, pub []byte, epoch time.Time) (v1.Layer, error) {
-	var buf bytes.Buffer
-	gz, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	tw := tar.NewWriter(gz)
-	hdr := func(name string, mode int64, size int64, typ byte) *tar.Header {
-		return &tar.Header{Name: name, Mode: mode, Size: size, Typeflag: typ, ModTime: epoch, Format: tar.FormatPAX, Uname: "root", Gname: "root"}
-	}
-	root := RepoDir[1:]
-	for _, d := range []string{root + "/", root + "/" + arch + "/"} {
-		if err := tw.WriteHeader(hdr(d, 0o755, 0, tar.TypeDir)); err != nil {
-			return nil, err
-		}
-	}
-	for _, f := range files {
-		data := f.data
-		if data == nil {
-			if data, err = os.ReadFile(f.path); err != nil {
-				return nil, err
-			}
-		}
-		if err := tw.WriteHeader(hdr(root+"/"+arch+"/"+f.name, f.mode, int64(len(data)), tar.TypeReg)); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write(data); err != nil {
-			return nil, err
-		}
-	}
-	extra := []struct {
-		name string
-		data []byte
-	}{
-		{"etc/apk/keys/" + keyName, pub},
-		{"etc/apk/repositories", []byte(RepoDir + "\n")},
-	}
-	for _, e := range extra {
-		if err := tw.WriteHeader(hdr(e.name, 0o644, int64(len(e.data)), tar.TypeReg)); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write(e.data); err != nil {
-			return nil, err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	if err := gz.Close(); err != nil {
-		return nil, err
-	}
-	data := buf.Bytes()
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, tarball.WithMediaType(types.OCILayer))
 }

@@ -6,13 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/lkpkg/lkpkg/mirror/apk"
 )
 
 // LockVersion is the mirror.lock format version.
@@ -34,83 +30,28 @@ type Lock struct {
 	Debian *DebianLock `yaml:"debian,omitempty"`
 	// Go pins mirror.yml's go: section.
 	Go *GoLock `yaml:"go,omitempty"`
+	// Rootfs pins the Alpine base root filesystem per apk arch. It is
+	// written last, and the image tag hashes the lock without it (and
+	// each root filesystem's SHA-256 on a line of its own), so pinning
+	// the root filesystem here left every tag as it was.
+	Rootfs map[string]LockedRootfs `yaml:"rootfs,omitempty"`
 
-	raw []byte // the bytes ReadLock read: the tag hashes exactly these
+	raw []byte // the bytes ReadLock read: the tag hashes exactly these (less the rootfs: block)
 }
 
-// LockedIndex is one upstream index seen when locking.
-type LockedIndex struct {
-	Repository string `yaml:"repository"`
-	Arch       string `yaml:"arch"`
-	SHA256     string `yaml:"sha256"` // of APKINDEX.tar.gz
-	SignedBy   string `yaml:"signed-by"`
-}
-
-// LockedPackage pins one package.
-type LockedPackage struct {
-	Name       string `yaml:"name"`
-	Version    string `yaml:"version"`
-	Arch       string `yaml:"arch"`
-	Repository string `yaml:"repository"`
-	Checksum   string `yaml:"checksum"` // the index's C: (Q1 + base64 SHA-1 of the control segment)
-	Size       int64  `yaml:"size"`
-}
-
-// Filename is the package's file name in a repository.
-func (p LockedPackage) Filename() string { return p.Name + "-" + p.Version + ".apk" }
-
-// InputsDigest hashes what decides the resolution: repositories, arches,
-// the wanted packages per arch and the trusted key names.
-func (c *Config) InputsDigest() (string, error) {
+// InputsDigest hashes what decides the resolution: each source's
+// repositories, arches, wanted packages and trusted keys, and the root
+// filesystems l pins. Sources add their lines in a fixed order, so
+// Alpine-only locks keep the digest they always had.
+func (c *Config) InputsDigest(l *Lock) (string, error) {
 	var b bytes.Buffer
-	if c.HasAlpine() {
-		if err := c.alpineInputs(&b); err != nil {
+	for _, s := range c.Sources() {
+		if err := s.writeInputs(&b, l); err != nil {
 			return "", err
 		}
-	}
-	// Alpine-only locks keep the digest they always had.
-	if c.Debian != nil {
-		if err := c.Debian.inputs(c, &b); err != nil {
-			return "", err
-		}
-	}
-	if c.Go != nil {
-		c.Go.inputs(&b)
 	}
 	sum := sha256.Sum256(b.Bytes())
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
-}
-
-func (c *Config) alpineInputs(b *bytes.Buffer) error {
-	keys, err := filepath.Glob(filepath.Join(c.Path(c.Keys), "*.pub"))
-	if err != nil || len(keys) == 0 {
-		return fmt.Errorf("%s: keys: no *.pub files in %s", c.file, c.Path(c.Keys))
-	}
-	fmt.Fprintf(b, "repositories %s\n", strings.Join(c.Repositories, " "))
-	arches := append([]string(nil), c.Arches...)
-	sort.Strings(arches)
-	for _, a := range arches {
-		fmt.Fprintf(b, "world %s %s\n", a, strings.Join(c.World(a), " "))
-	}
-	for _, k := range keys { // Glob sorts
-		sum, err := fileSHA256(k)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(b, "key %s sha256:%s\n", filepath.Base(k), sum)
-	}
-	// What a root filesystem has installed is not locked again, so a new
-	// root filesystem needs a new lock.
-	for _, a := range arches {
-		if r := c.Rootfs[a]; r != "" {
-			sum, err := fileSHA256(c.Path(r))
-			if err != nil {
-				return fmt.Errorf("%s: rootfs %s: %w", c.file, a, err)
-			}
-			fmt.Fprintf(b, "rootfs %s %s\n", a, sum)
-		}
-	}
-	return nil
 }
 
 // Marshal encodes the lock deterministically.
@@ -160,7 +101,7 @@ func ReadLock(file string, c *Config) (*Lock, error) {
 	if l.Version != LockVersion {
 		return nil, fmt.Errorf("%s: lock format version %d, this lkpkg reads %d", file, l.Version, LockVersion)
 	}
-	want, err := c.InputsDigest()
+	want, err := c.InputsDigest(&l)
 	if err != nil {
 		return nil, err
 	}
@@ -170,48 +111,12 @@ func ReadLock(file string, c *Config) (*Lock, error) {
 	if (c.Debian == nil) != (l.Debian == nil) || (c.Go == nil) != (l.Go == nil) {
 		return nil, fmt.Errorf("%s no longer matches %s (sections added or removed): run `lkpkg mirror lock` again", file, c.file)
 	}
-	if c.Debian != nil {
-		if err := l.Debian.validate(c); err != nil {
+	for _, s := range c.Sources() {
+		if err := s.checkLock(&l); err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-	}
-	if c.Go != nil {
-		if err := l.Go.validate(c); err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-	}
-	for _, a := range c.Arches {
-		if _, ok := l.Packages[a]; !ok {
-			return nil, fmt.Errorf("%s: arch %s is not locked: run `lkpkg mirror lock` again", file, a)
-		}
-		for _, p := range l.Packages[a] {
-			if err := p.validate(c, a); err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", file, a, err)
-			}
 		}
 	}
 	return &l, nil
-}
-
-// validate checks a locked entry before any of it becomes a URL or a file
-// name: a hand-edited lock must not reach outside the repository.
-func (p LockedPackage) validate(c *Config, arch string) error {
-	switch {
-	case !apk.ValidName(p.Name):
-		return fmt.Errorf("package name %q is not valid", p.Name)
-	case !apk.ValidVersion(p.Version):
-		return fmt.Errorf("%s: version %q is not valid", p.Name, p.Version)
-	case p.Arch != arch:
-		return fmt.Errorf("%s-%s: arch %q, locked under %s", p.Name, p.Version, p.Arch, arch)
-	case !contains(c.Repositories, p.Repository):
-		return fmt.Errorf("%s-%s: repository %q is not in mirror.yml", p.Name, p.Version, p.Repository)
-	case p.Size <= 0:
-		return fmt.Errorf("%s-%s: size %d", p.Name, p.Version, p.Size)
-	}
-	if _, err := cacheName(p); err != nil {
-		return err
-	}
-	return nil
 }
 
 // LockFile is where the lock of mirror.yml lives: mirror.lock beside it.

@@ -55,12 +55,12 @@ func newFixture(t *testing.T, world []string, rootfs bool) *fixture {
 	yml := fmt.Sprintf("image: alpine\norg: test\nupstream: https://dl-cdn.alpinelinux.org/alpine\nrepositories: [v3.19/main, v3.19/community]\nkeys: keys\narches: [x86_64]\npackages: [%s]\nsigning-key: %s\n",
 		strings.Join(world, ", "), filepath.Base(pub))
 	if rootfs {
-		yml += "rootfs:\n  x86_64: " + filepath.Join(f.alpine, "minirootfs", "alpine-minirootfs-3.19.4-x86_64.tar.gz") + "\n"
+		yml += "rootfs:\n  x86_64: v3.19/releases/x86_64/alpine-minirootfs-3.19.4-x86_64.tar.gz\n"
 	}
 	if err := os.WriteFile(filepath.Join(f.dir, "mirror.yml"), []byte(yml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f.opts = Options{Upstream: serve(t, f.alpine), DownloadDir: filepath.Join(f.dir, "downloads")}
+	f.opts = Options{APKUpstream: serve(t, f.alpine), APKDownloadDir: filepath.Join(f.dir, "downloads")}
 	return f
 }
 
@@ -68,6 +68,16 @@ func (f *fixture) config(t *testing.T) *Config {
 	t.Helper()
 	c, err := Load(f.dir)
 	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// lock writes mirror.lock for the fixture and returns its config.
+func (f *fixture) lock(t *testing.T) *Config {
+	t.Helper()
+	c := f.config(t)
+	if _, err := LockAndWrite(context.Background(), c, f.opts); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -111,7 +121,7 @@ func TestLockMatchesRealApkAndIsStable(t *testing.T) {
 	first, _ := os.ReadFile(c.LockFile())
 	// Same inputs from another copy of the upstream (file:// instead of
 	// HTTP): byte-identical lock.
-	f.opts.Upstream = "file://" + f.alpine
+	f.opts.APKUpstream = "file://" + f.alpine
 	if _, err := LockAndWrite(context.Background(), c, f.opts); err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +143,7 @@ func TestRefusals(t *testing.T) {
 		b, _ := os.ReadFile(idx)
 		b[len(b)/2] ^= 0x01
 		os.WriteFile(idx, b, 0o644)
-		f.opts.Upstream = serve(t, filepath.Dir(bad))
+		f.opts.APKUpstream = serve(t, filepath.Dir(bad))
 		_, err := LockAndWrite(ctx, f.config(t), f.opts)
 		wantErr(t, err, "v3.19/main/x86_64/APKINDEX.tar.gz")
 		if _, statErr := os.Stat(f.config(t).LockFile()); statErr == nil {
@@ -149,38 +159,29 @@ func TestRefusals(t *testing.T) {
 	})
 	t.Run("apk altered", func(t *testing.T) {
 		f := newFixture(t, []string{"zlib"}, false)
-		c := f.config(t)
-		if _, err := LockAndWrite(ctx, c, f.opts); err != nil {
-			t.Fatal(err)
-		}
+		c := f.lock(t)
 		bad := copyTree(t, filepath.Join(f.alpine, "v3.19"), filepath.Join(t.TempDir(), "v3.19"))
 		apk := filepath.Join(bad, "main", "x86_64", "zlib-1.3.1-r0.apk")
 		b, _ := os.ReadFile(apk)
 		b[len(b)-100] ^= 0x01
 		os.WriteFile(apk, b, 0o644)
-		f.opts.Upstream = serve(t, filepath.Dir(bad))
+		f.opts.APKUpstream = serve(t, filepath.Dir(bad))
 		_, _, _, err := Fetch(ctx, c, f.opts)
 		wantErr(t, err, "zlib-1.3.1-r0")
-		if entries, _ := filepath.Glob(filepath.Join(f.opts.DownloadDir, "*.apk")); len(entries) > 1 {
+		if entries, _ := filepath.Glob(filepath.Join(f.opts.APKDownloadDir, "*.apk")); len(entries) > 1 {
 			t.Errorf("bad package kept in the download cache: %v", entries)
 		}
 	})
 	t.Run("package missing upstream", func(t *testing.T) {
 		f := newFixture(t, []string{"busybox"}, false) // in the index, not in the data
-		c := f.config(t)
-		if _, err := LockAndWrite(ctx, c, f.opts); err != nil {
-			t.Fatal(err)
-		}
+		c := f.lock(t)
 		_, _, _, err := Fetch(ctx, c, f.opts)
 		wantErr(t, err, "busybox-1.36.1-r19")
 		wantErr(t, err, "missing upstream")
 	})
 	t.Run("lock no longer matches mirror.yml", func(t *testing.T) {
 		f := newFixture(t, []string{"zlib"}, false)
-		c := f.config(t)
-		if _, err := LockAndWrite(ctx, c, f.opts); err != nil {
-			t.Fatal(err)
-		}
+		c := f.lock(t)
 		yml, _ := os.ReadFile(c.File())
 		os.WriteFile(c.File(), []byte(strings.Replace(string(yml), "packages: [zlib]", "packages: [zlib, make]", 1)), 0o644)
 		_, _, _, err := Fetch(ctx, f.config(t), f.opts)
@@ -199,7 +200,7 @@ func TestBuildIsReproducible(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		// A clean download cache and a clean image cache each time.
 		o := f.opts
-		o.DownloadDir = filepath.Join(t.TempDir(), "downloads")
+		o.APKDownloadDir = filepath.Join(t.TempDir(), "downloads")
 		store, err := cache.Open(filepath.Join(t.TempDir(), "cache"))
 		if err != nil {
 			t.Fatal(err)
@@ -276,11 +277,11 @@ func TestFetchResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	name, _ := cacheName(zlib)
-	os.MkdirAll(f.opts.DownloadDir, 0o755)
+	os.MkdirAll(f.opts.APKDownloadDir, 0o755)
 	half := int64(len(full) / 2)
-	os.WriteFile(filepath.Join(f.opts.DownloadDir, name+".part"), full[:half], 0o644)
+	os.WriteFile(filepath.Join(f.opts.APKDownloadDir, name+".part"), full[:half], 0o644)
 
-	_, st, err := (&Fetcher{Upstream: mustUpstream(t, c, f.opts.Upstream), Keys: mustKeys(t, c), Dir: f.opts.DownloadDir}).
+	_, st, err := (&Fetcher{Upstream: mustUpstream(t, c, f.opts.APKUpstream), Keys: mustKeys(t, c), Dir: f.opts.APKDownloadDir}).
 		Fetch(ctx, &Lock{Packages: map[string][]LockedPackage{"x86_64": {zlib}}}, []string{"x86_64"})
 	if err != nil {
 		t.Fatal(err)
@@ -288,12 +289,12 @@ func TestFetchResumes(t *testing.T) {
 	if st.Bytes != int64(len(full))-half {
 		t.Fatalf("transferred %d bytes, want only the missing %d", st.Bytes, int64(len(full))-half)
 	}
-	got, _ := os.ReadFile(filepath.Join(f.opts.DownloadDir, name))
+	got, _ := os.ReadFile(filepath.Join(f.opts.APKDownloadDir, name))
 	if string(got) != string(full) {
 		t.Fatal("resumed file differs from the upstream's")
 	}
 	// A second fetch transfers nothing: the cache is content-addressed.
-	_, st, err = (&Fetcher{Upstream: mustUpstream(t, c, f.opts.Upstream), Keys: mustKeys(t, c), Dir: f.opts.DownloadDir}).
+	_, st, err = (&Fetcher{Upstream: mustUpstream(t, c, f.opts.APKUpstream), Keys: mustKeys(t, c), Dir: f.opts.APKDownloadDir}).
 		Fetch(ctx, &Lock{Packages: map[string][]LockedPackage{"x86_64": {zlib}}}, []string{"x86_64"})
 	if err != nil || st.Bytes != 0 || st.Downloaded != 0 {
 		t.Fatalf("second fetch: %+v %v", st, err)
@@ -314,4 +315,67 @@ func mustKeys(t *testing.T, c *Config) *apksign.Keyring {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// The base root filesystem is pinned in the lock, fetched into the
+// download cache and verified on every use; the tag hashes the lock
+// without its rootfs: block.
+func TestRootfsIsPinnedAndVerified(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, []string{"zlib"}, true)
+	c := f.lock(t)
+	const sum = "a2a87004e87720cbb0372c08b7de9b80748afdfd7fd72d2eab2ec0b074b92211"
+	lock, err := ReadLock(c.LockFile(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pin := lock.Rootfs["x86_64"]; pin.SHA256 != sum || pin.URL != c.Rootfs["x86_64"] || pin.Size <= 0 {
+		t.Fatalf("rootfs pin %+v", pin)
+	}
+	_, contents, _, err := Fetch(ctx, c, f.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := contents.APKRootfs["x86_64"]
+	if got, _ := fileSHA256(cached); got != sum {
+		t.Fatalf("cached rootfs %s has sha256 %s", cached, got)
+	}
+	t.Run("a corrupt cached copy is fetched again", func(t *testing.T) {
+		if err := os.WriteFile(cached, []byte("not a tarball"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := Fetch(ctx, c, f.opts); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := fileSHA256(cached); got != sum {
+			t.Fatalf("cached rootfs not restored: sha256 %s", got)
+		}
+	})
+	t.Run("other bytes upstream are refused", func(t *testing.T) {
+		os.Remove(cached)
+		bad := t.TempDir()
+		rel := filepath.FromSlash(c.Rootfs["x86_64"])
+		os.MkdirAll(filepath.Dir(filepath.Join(bad, rel)), 0o755)
+		os.WriteFile(filepath.Join(bad, rel), []byte("other bytes"), 0o644)
+		o := f.opts
+		o.APKUpstream = "file://" + bad
+		if _, err := fetchRootfs(ctx, mustUpstream(t, c, o.APKUpstream), o.APKDownloadDir, lock.Rootfs["x86_64"]); err == nil || !strings.Contains(err.Error(), "the lock says") {
+			t.Fatalf("err = %v, want a refusal", err)
+		}
+	})
+	t.Run("the tag hashes the lock without the rootfs block", func(t *testing.T) {
+		with, err := lock.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bare := *lock
+		bare.Rootfs = nil
+		without, err := bare.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(withoutRootfs(with)) != string(without) {
+			t.Fatalf("withoutRootfs:\n%s\nwant:\n%s", withoutRootfs(with), without)
+		}
+	})
 }

@@ -13,22 +13,16 @@ import (
 	"time"
 )
 
-// UpstreamEnv overrides mirror.yml's upstream without changing the lock.
-const UpstreamEnv = "LKPKG_APK_UPSTREAM"
-
 // Upstream reads files below a base URL: http(s):// or file://.
 type Upstream struct {
 	Base   string
 	Client *http.Client
 }
 
-// NewUpstream returns the upstream for c: override (a flag), else
-// $LKPKG_APK_UPSTREAM, else mirror.yml's `upstream`.
+// NewUpstream returns the upstream for c: override (Options.APKUpstream),
+// else mirror.yml's `upstream`.
 func NewUpstream(c *Config, override string) (*Upstream, error) {
 	base := override
-	if base == "" {
-		base = os.Getenv(UpstreamEnv)
-	}
 	if base == "" {
 		base = c.Upstream
 	}

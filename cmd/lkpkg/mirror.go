@@ -2,14 +2,14 @@ package main
 
 import (
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
-	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/lkpkg/lkpkg/assemble"
+	"github.com/lkpkg/lkpkg/internal/userdir"
 	"github.com/lkpkg/lkpkg/mirror"
 )
 
@@ -33,12 +33,50 @@ upstream, and --debian-upstream (or $LKPKG_DEB_UPSTREAM) at another copy of
 the Debian pool (http://, https:// or file://), without changing the lock.`,
 	}
 	var opts mirror.Options
-	cmd.PersistentFlags().StringVar(&opts.Upstream, "upstream", "", "upstream base URL to use instead of mirror.yml's (default $LKPKG_APK_UPSTREAM)")
+	cmd.PersistentFlags().StringVar(&opts.APKUpstream, "upstream", "", "upstream base URL to use instead of mirror.yml's (default $LKPKG_APK_UPSTREAM)")
 	cmd.PersistentFlags().StringVar(&opts.DebianUpstream, "debian-upstream", "", "fetch every locked .deb from this copy of the archive instead of debian.sources (default $LKPKG_DEB_UPSTREAM)")
-	cmd.PersistentFlags().StringVar(&opts.DownloadDir, "download-cache", "", "verified package downloads (default $LKPKG_APK_CACHE or ~/.cache/lkpkg/apk)")
+	cmd.PersistentFlags().StringVar(&opts.APKDownloadDir, "download-cache", "", "verified package downloads (default $LKPKG_APK_CACHE or ~/.cache/lkpkg/apk)")
 	cmd.PersistentFlags().IntVarP(&opts.Jobs, "jobs", "j", 4, "parallel downloads")
 	cmd.AddCommand(newMirrorLockCmd(&opts), newMirrorFetchCmd(g, &opts), newMirrorBuildCmd(g, &opts), newMirrorKeygenCmd())
 	return cmd
+}
+
+// Environment variables of the mirror commands (and of mirror packages
+// built by `lkpkg pkg build`); a flag wins over its variable.
+const (
+	apkUpstreamEnv      = "LKPKG_APK_UPSTREAM"       // --upstream, --apk-upstream
+	debUpstreamEnv      = "LKPKG_DEB_UPSTREAM"       // --debian-upstream
+	mirrorSigningKeyEnv = "LKPKG_MIRROR_SIGNING_KEY" // --signing-key, --mirror-signing-key
+	apkCacheEnv         = "LKPKG_APK_CACHE"          // --download-cache; else ~/.cache/lkpkg/apk
+	debCacheEnv         = "LKPKG_DEB_CACHE"          // else ~/.cache/lkpkg/deb
+	goCacheEnv          = "LKPKG_GOMOD_CACHE"        // else ~/.cache/lkpkg/gomod
+)
+
+// mirrorOptions is opts with what no flag set taken from the environment
+// and the user's cache directory: the mirror library reads neither.
+func mirrorOptions(opts mirror.Options, progress io.Writer) mirror.Options {
+	fromEnv := func(v *string, env string) {
+		if *v == "" {
+			*v = os.Getenv(env)
+		}
+	}
+	fromEnv(&opts.APKUpstream, apkUpstreamEnv)
+	fromEnv(&opts.DebianUpstream, debUpstreamEnv)
+	fromEnv(&opts.APKSigningKey, mirrorSigningKeyEnv)
+	// userdir gives "" when there is no user cache directory; the
+	// library then refuses to fetch rather than use a shared one.
+	cacheDir := func(v *string, env, sub string) {
+		if *v == "" {
+			*v = userdir.Cache(env, sub)
+		}
+	}
+	cacheDir(&opts.APKDownloadDir, apkCacheEnv, "apk")
+	cacheDir(&opts.DebDownloadDir, debCacheEnv, "deb")
+	cacheDir(&opts.GoDownloadDir, goCacheEnv, "gomod")
+	if opts.Progress == nil {
+		opts.Progress = progress
+	}
+	return opts
 }
 
 func loadMirror(args []string) (*mirror.Config, error) {
@@ -78,8 +116,7 @@ the same inputs give a byte-identical lock:
 			if err != nil {
 				return err
 			}
-			o := *opts
-			o.Progress = cmd.ErrOrStderr()
+			o := mirrorOptions(*opts, cmd.ErrOrStderr())
 			lock, err := mirror.LockAndWrite(cmd.Context(), c, o)
 			if err != nil {
 				return err
@@ -128,15 +165,14 @@ download is.`,
 			if err != nil {
 				return err
 			}
-			o := *opts
-			o.Progress = cmd.ErrOrStderr()
+			o := mirrorOptions(*opts, cmd.ErrOrStderr())
 			if fromImage != "" {
-				dir, err := debsFromImage(g, fromImage, c)
+				up, cleanup, err := debsFromImage(g, fromImage, c)
+				defer cleanup()
 				if err != nil {
 					return err
 				}
-				defer os.RemoveAll(dir)
-				o.DebianUpstream = "file://" + filepath.Join(dir, mirror.RepoDir, "debian")
+				o.DebianUpstream = up
 			}
 			_, _, st, err := mirror.Fetch(cmd.Context(), c, o)
 			if err != nil {
@@ -154,63 +190,15 @@ download is.`,
 	return cmd
 }
 
-// debsFromImage unpacks a cached mirror image (digest-checked, safely: see
-// assemble.Unpack) into a temporary directory and returns it.
-func debsFromImage(g *globalFlags, ref string, c *mirror.Config) (string, error) {
-	if c.Debian == nil {
-		return "", fmt.Errorf("--from-image: %s has no debian: section", c.File())
-	}
+// debsFromImage points opts at the .debs of a cached mirror image
+// (unpacked digest-checked and safely: see assemble.Unpack).
+func debsFromImage(g *globalFlags, ref string, c *mirror.Config) (upstream string, cleanup func(), err error) {
 	store, err := g.openCache()
 	if err != nil {
-		return "", err
+		return "", func() {}, err
 	}
-	arches, err := c.OCIArches()
-	if err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "lkpkg-debs-")
-	if err != nil {
-		return "", err
-	}
-	for _, arch := range arches {
-		img, err := store.Image(ref, v1.Platform{OS: "linux", Architecture: arch})
-		if err != nil {
-			os.RemoveAll(dir)
-			return "", fmt.Errorf("--from-image %s (%s): %w", ref, arch, err)
-		}
-		sub := filepath.Join(dir, arch)
-		if err := assemble.Unpack(sub, img, assemble.ExtractOptions{}); err != nil {
-			os.RemoveAll(dir)
-			return "", fmt.Errorf("--from-image %s (%s): %w", ref, arch, err)
-		}
-		// Every arch's image keeps its own closure; merge the pools.
-		if err := mergeTree(filepath.Join(sub, mirror.RepoDir, "debian"), filepath.Join(dir, mirror.RepoDir, "debian")); err != nil {
-			os.RemoveAll(dir)
-			return "", err
-		}
-	}
-	return dir, nil
-}
-
-// mergeTree moves the regular files below src into dst (same relative
-// paths); the lock's checksums decide whether any of them is used.
-func mergeTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		to := filepath.Join(dst, rel)
-		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-			return err
-		}
-		return os.Rename(p, to)
+	return mirror.DebsFromImage(c, store, ref, func(dir string, img v1.Image) error {
+		return assemble.Unpack(dir, img, assemble.ExtractOptions{})
 	})
 }
 
@@ -235,8 +223,7 @@ installs with signature checks on.`,
 			if err != nil {
 				return err
 			}
-			o := *opts
-			o.Progress = cmd.ErrOrStderr()
+			o := mirrorOptions(*opts, cmd.ErrOrStderr())
 			ref, desc, err := mirror.Build(cmd.Context(), c, o, store)
 			if err != nil {
 				return err
@@ -245,7 +232,7 @@ installs with signature checks on.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&opts.SigningKey, "signing-key", "", "the mirror's private key (default $LKPKG_MIRROR_SIGNING_KEY, else mirror.yml's signing-key without .pub)")
+	cmd.Flags().StringVar(&opts.APKSigningKey, "signing-key", "", "the mirror's private key (default $LKPKG_MIRROR_SIGNING_KEY, else mirror.yml's signing-key without .pub)")
 	return cmd
 }
 

@@ -155,7 +155,7 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
 			}
 			defer bs.Close()
 			opts.Out = cmd.ErrOrStderr()
-			b := &pkgbuild.Scheduler{Cache: c, Daemons: bs, Opts: opts, Mirror: mopts}
+			b := &pkgbuild.Scheduler{Cache: c, Daemons: bs, Opts: opts, Mirror: mirrorOptions(mopts, nil)}
 			// Signing problems are found before building, not after.
 			if sf.sign && !push {
 				return errors.New("--sign signs what is pushed: add --push")
@@ -189,8 +189,8 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
 	cmd.Flags().BoolVar(&push, "push", false, "after building, push each package to org/image:tag (see pkg push)")
 	pf.register(cmd, "force-release")
 	sf.register(cmd, true)
-	cmd.Flags().StringVar(&mopts.Upstream, "apk-upstream", "", "for mirror packages (mirror.yml): upstream to fetch locked packages from instead of mirror.yml's (default $LKPKG_APK_UPSTREAM)")
-	cmd.Flags().StringVar(&mopts.SigningKey, "mirror-signing-key", "", "for mirror packages: the mirror's private key (default $LKPKG_MIRROR_SIGNING_KEY, else signing-key without .pub)")
+	cmd.Flags().StringVar(&mopts.APKUpstream, "apk-upstream", "", "for mirror packages (mirror.yml): upstream to fetch locked packages from instead of mirror.yml's (default $LKPKG_APK_UPSTREAM)")
+	cmd.Flags().StringVar(&mopts.APKSigningKey, "mirror-signing-key", "", "for mirror packages: the mirror's private key (default $LKPKG_MIRROR_SIGNING_KEY, else signing-key without .pub)")
 	return cmd
 }
 

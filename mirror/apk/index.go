@@ -75,37 +75,15 @@ func isFieldLetter(c byte) bool {
 
 // setField stores one "X:value" field into p.
 func setField(p *Package, key byte, v string) error {
+	if dst, valid, what := textField(p, key); dst != nil {
+		if valid != nil && !valid(v) {
+			return fmt.Errorf("%c: %q is not a valid %s", key, clip(v), what)
+		}
+		*dst = v
+		return nil
+	}
 	var err error
 	switch key {
-	case 'P':
-		if !ValidName(v) {
-			return fmt.Errorf("P: %q is not a valid package name", clip(v))
-		}
-		p.Name = v
-	case 'V':
-		if !ValidVersion(v) {
-			return fmt.Errorf("V: %q is not a valid apk version", clip(v))
-		}
-		p.Version = v
-	case 'A':
-		if !ValidName(v) {
-			return fmt.Errorf("A: %q is not a valid arch", clip(v))
-		}
-		p.Arch = v
-	case 'C':
-		p.Checksum = v
-	case 'T':
-		p.Description = v
-	case 'U':
-		p.URL = v
-	case 'L':
-		p.License = v
-	case 'o':
-		p.Origin = v
-	case 'm':
-		p.Maintainer = v
-	case 'c':
-		p.Commit = v
 	case 'S':
 		p.Size, err = parseInt(key, v)
 	case 'I':
@@ -124,6 +102,34 @@ func setField(p *Package, key byte, v string) error {
 		p.InstallIf = strings.Fields(v)
 	}
 	return err
+}
+
+// textField is where a text field of p goes and, for names and versions,
+// the check its value must pass first.
+func textField(p *Package, key byte) (dst *string, valid func(string) bool, what string) {
+	switch key {
+	case 'P':
+		return &p.Name, ValidName, "package name"
+	case 'V':
+		return &p.Version, ValidVersion, "apk version"
+	case 'A':
+		return &p.Arch, ValidName, "arch"
+	case 'C':
+		return &p.Checksum, nil, ""
+	case 'T':
+		return &p.Description, nil, ""
+	case 'U':
+		return &p.URL, nil, ""
+	case 'L':
+		return &p.License, nil, ""
+	case 'o':
+		return &p.Origin, nil, ""
+	case 'm':
+		return &p.Maintainer, nil, ""
+	case 'c':
+		return &p.Commit, nil, ""
+	}
+	return nil, nil, ""
 }
 
 // parseInt reads a non-negative decimal; k: must also fit an int32 as in apk.

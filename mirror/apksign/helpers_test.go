@@ -138,3 +138,14 @@ func countLines(b []byte, prefix string) int {
 	}
 	return n
 }
+
+// subset is the keys of k whose names keep accepts.
+func subset(k *Keyring, keep func(name string) bool) *Keyring {
+	out := NewKeyring()
+	for _, n := range k.Names() {
+		if keep(n) {
+			out.keys[n], _ = k.Key(n)
+		}
+	}
+	return out
+}

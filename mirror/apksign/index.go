@@ -34,14 +34,7 @@ func VerifyIndex(data []byte, keys *Keyring) (*SignedIndex, error) {
 
 func verifyIndex(data []byte, keys *Keyring) (*SignedIndex, error) {
 	m := newMemberReaderBytes(data)
-	sigs, signed, err := readSigMember(m)
-	if err != nil {
-		return nil, err
-	}
-	if !signed {
-		return nil, fmt.Errorf("%w: no .SIGN.* entry in the first gzip member", ErrUnsigned)
-	}
-	v, err := newVerifier(sigs, keys)
+	v, err := readSignatures(m, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -62,15 +55,49 @@ func verifyIndex(data []byte, keys *Keyring) (*SignedIndex, error) {
 
 // readIndexMember reads the signed member holding DESCRIPTION and APKINDEX.
 func readIndexMember(m *memberReader) (*SignedIndex, error) {
-	content, err := m.next()
-	if err == io.EOF {
-		return nil, truncated("signature is not followed by an index")
-	}
-	if err != nil {
-		return nil, malformed("index member", err)
-	}
 	idx := &SignedIndex{}
 	var haveIndex, haveDesc bool
+	err := walkMember(m, "index member", "signature is not followed by an index", func(tr *tar.Reader, hdr *tar.Header) error {
+		var err error
+		switch hdr.Name {
+		case "APKINDEX":
+			if haveIndex {
+				return fmt.Errorf("%w: duplicate APKINDEX entry", ErrMalformed)
+			}
+			haveIndex = true
+			idx.APKINDEX, err = readEntry(tr, hdr, maxIndexSize)
+		case "DESCRIPTION":
+			if haveDesc {
+				return fmt.Errorf("%w: duplicate DESCRIPTION entry", ErrMalformed)
+			}
+			haveDesc = true
+			var desc []byte
+			desc, err = readEntry(tr, hdr, maxDescriptionSize)
+			idx.Description = string(desc)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !haveIndex {
+		return nil, fmt.Errorf("%w: no APKINDEX entry", ErrMalformed)
+	}
+	return idx, nil
+}
+
+// walkMember reads the next gzip member of m as a tar stream: the first
+// entry must not be a signature, fn sees every entry in order and the
+// member must end cleanly. missing says what is absent when there is no
+// member left; what names the member in errors.
+func walkMember(m *memberReader, what, missing string, fn func(*tar.Reader, *tar.Header) error) error {
+	content, err := m.next()
+	if err == io.EOF {
+		return truncated(missing)
+	}
+	if err != nil {
+		return malformed(what, err)
+	}
 	tr := tar.NewReader(content)
 	for first := true; ; first = false {
 		hdr, err := tr.Next()
@@ -78,41 +105,21 @@ func readIndexMember(m *memberReader) (*SignedIndex, error) {
 			break
 		}
 		if err != nil {
-			return nil, malformed("index member", err)
+			return malformed(what, err)
 		}
 		if first {
 			if err := checkNotSignature(hdr.Name); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		switch hdr.Name {
-		case "APKINDEX":
-			if haveIndex {
-				return nil, fmt.Errorf("%w: duplicate APKINDEX entry", ErrMalformed)
-			}
-			haveIndex = true
-			if idx.APKINDEX, err = readEntry(tr, hdr, maxIndexSize); err != nil {
-				return nil, err
-			}
-		case "DESCRIPTION":
-			if haveDesc {
-				return nil, fmt.Errorf("%w: duplicate DESCRIPTION entry", ErrMalformed)
-			}
-			haveDesc = true
-			desc, err := readEntry(tr, hdr, maxDescriptionSize)
-			if err != nil {
-				return nil, err
-			}
-			idx.Description = string(desc)
+		if err := fn(tr, hdr); err != nil {
+			return err
 		}
 	}
 	if err := m.finish(); err != nil {
-		return nil, malformed("index member", err)
+		return malformed(what, err)
 	}
-	if !haveIndex {
-		return nil, fmt.Errorf("%w: no APKINDEX entry", ErrMalformed)
-	}
-	return idx, nil
+	return nil
 }
 
 // readEntry reads a regular tar entry of at most limit bytes.

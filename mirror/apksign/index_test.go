@@ -71,13 +71,7 @@ func TestVerifyIndexRefusals(t *testing.T) {
 	}
 	sigEnd := ends[0]
 
-	withoutKey := NewKeyring()
-	for _, n := range keys.Names() {
-		if n != key6165ee59 {
-			pub, _ := keys.Key(n)
-			withoutKey.keys[n] = pub
-		}
-	}
+	withoutKey := subset(keys, func(n string) bool { return n != key6165ee59 })
 
 	for _, tc := range []struct {
 		name string

@@ -39,14 +39,7 @@ func VerifyPackage(r io.Reader, keys *Keyring, wantChecksum string) (*PackageInf
 
 func verifyPackage(r io.Reader, keys *Keyring, wantChecksum string) (*PackageInfo, error) {
 	m := newMemberReader(r)
-	sigs, signed, err := readSigMember(m)
-	if err != nil {
-		return nil, err
-	}
-	if !signed {
-		return nil, fmt.Errorf("%w: no .SIGN.* entry in the first gzip member", ErrUnsigned)
-	}
-	v, err := newVerifier(sigs, keys)
+	v, err := readSignatures(m, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -99,47 +92,28 @@ func q1Checksum(sum []byte) string {
 
 // readControlMember reads the control member and returns its .PKGINFO.
 func readControlMember(m *memberReader) (map[string][]string, error) {
-	content, err := m.next()
-	if err == io.EOF {
-		return nil, truncated("no control member")
-	}
-	if err != nil {
-		return nil, malformed("control member", err)
-	}
 	var fields map[string][]string
-	tr := tar.NewReader(content)
-	for first := true; ; first = false {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, malformed("control member", err)
-		}
-		if first {
-			if err := checkNotSignature(hdr.Name); err != nil {
-				return nil, err
-			}
-		}
+	err := walkMember(m, "control member", "no control member", func(tr *tar.Reader, hdr *tar.Header) error {
 		// apk-tools takes the first non-dot entry as the start of the data,
 		// which datahash would then not cover.
 		if !strings.HasPrefix(hdr.Name, ".") || strings.Contains(hdr.Name, "/") {
-			return nil, fmt.Errorf("%w: control member holds non-control entry %q", ErrMalformed, hdr.Name)
+			return fmt.Errorf("%w: control member holds non-control entry %q", ErrMalformed, hdr.Name)
 		}
 		if hdr.Name != ".PKGINFO" {
-			continue
+			return nil
 		}
 		if fields != nil {
-			return nil, fmt.Errorf("%w: duplicate .PKGINFO", ErrMalformed)
+			return fmt.Errorf("%w: duplicate .PKGINFO", ErrMalformed)
 		}
 		b, err := readEntry(tr, hdr, maxPkginfoSize)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		fields = ParsePkginfo(b)
-	}
-	if err := m.finish(); err != nil {
-		return nil, malformed("control member", err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if fields == nil {
 		return nil, fmt.Errorf("%w: control member has no .PKGINFO", ErrMalformed)

@@ -127,9 +127,7 @@ func TestVerifyPackageRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	others := NewKeyring()
-	pub, _ := keys.Key(key616ae350)
-	others.keys[key616ae350] = pub
+	others := subset(keys, func(n string) bool { return n == key616ae350 })
 
 	for _, tc := range []struct {
 		name     string

@@ -114,6 +114,19 @@ type verifier struct {
 // newVerifier selects the signatures made by trusted keys. Unlike apk-tools,
 // which checks only the first trusted one, every trusted signature must
 // verify: a mirror has no reason to accept a file with a broken signature.
+// readSignatures reads the first gzip member, which must sign what
+// follows, and returns the verifier for the signed members.
+func readSignatures(m *memberReader, keys *Keyring) (*verifier, error) {
+	sigs, signed, err := readSigMember(m)
+	if err != nil {
+		return nil, err
+	}
+	if !signed {
+		return nil, fmt.Errorf("%w: no .SIGN.* entry in the first gzip member", ErrUnsigned)
+	}
+	return newVerifier(sigs, keys)
+}
+
 func newVerifier(sigs []sigEntry, keys *Keyring) (*verifier, error) {
 	v := &verifier{hashes: make(map[crypto.Hash]hash.Hash)}
 	var untrusted, unknown []string

@@ -2,7 +2,6 @@ package mirror
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -13,74 +12,9 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
-
 	"github.com/lkpkg/lkpkg/mirror/debfile"
-	"github.com/lkpkg/lkpkg/mirror/gomod"
 	"github.com/lkpkg/lkpkg/mirror/rootfs"
 )
-
-// tempLayers holds layer files too big to keep in memory until the image
-// is stored.
-type tempLayers struct{ dir string }
-
-func (t *tempLayers) cleanup() {
-	if t.dir != "" {
-		os.RemoveAll(t.dir)
-	}
-}
-
-// gzipLayer writes a tar stream through gzip at level into a temporary
-// file and returns it as a layer. klauspost's gzip output depends only on
-// the input, the level and the library version (pinned in go.mod).
-func (t *tempLayers) gzipLayer(level int, write func(io.Writer) error) (v1.Layer, error) {
-	if t.dir == "" {
-		d, err := os.MkdirTemp("", "lkpkg-mirror-*")
-		if err != nil {
-			return nil, err
-		}
-		t.dir = d
-	}
-	f, err := os.CreateTemp(t.dir, "layer-*.tar.gz")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	gz, err := gzip.NewWriterLevel(bw, level)
-	if err != nil {
-		return nil, err
-	}
-	// Producing the tar (decompressing .debs) and compressing it run on
-	// two cores.
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		err := write(pw)
-		pw.CloseWithError(err)
-		done <- err
-	}()
-	_, cerr := io.Copy(gz, bufio.NewReaderSize(pr, 1<<20))
-	pr.CloseWithError(cerr) // unblocks write if compressing failed
-	if err := <-done; err != nil {
-		return nil, err
-	}
-	if cerr != nil {
-		return nil, cerr
-	}
-	if err := gz.Close(); err != nil {
-		return nil, err
-	}
-	if err := bw.Flush(); err != nil {
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	return tarball.LayerFromFile(f.Name(), tarball.WithMediaType(types.OCILayer))
-}
 
 // dpkgArch maps a GOARCH to the dpkg arch.
 func dpkgArch(goarch string) string {
@@ -204,64 +138,4 @@ func writeDebRepo(w io.Writer, pkgs []LockedDeb, files []string, epoch time.Time
 		return err
 	}
 	return tw.Close()
-}
-
-// GoProxyDir is where the module closure sits in the image.
-const GoProxyDir = RepoDir + "/goproxy"
-
-// goLayers are the Go section's layers for one arch and the environment
-// that makes the go command use them with the network off.
-func goLayers(c *Config, l *GoLock, fetched FetchedGo, goarch string, epoch time.Time, tmp *tempLayers) ([]namedLayer, []string, error) {
-	var out []namedLayer
-	env := []string{"GOTOOLCHAIN=local"}
-	if c.Go.Toolchain != "" {
-		m, ok := l.toolchain(goarch)
-		if !ok {
-			return nil, nil, fmt.Errorf("go toolchain for %s is not locked", goarch)
-		}
-		files := fetched[m.Path+"@"+m.Version]
-		layer, err := tmp.gzipLayer(gzip.DefaultCompression, func(w io.Writer) error {
-			return gomod.WriteToolchainTar(w, files.Zip, GOROOT[1:], epoch)
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("go toolchain %s: %w", m.Version, err)
-		}
-		out = append(out, namedLayer{layer, "Go toolchain " + c.Go.Toolchain + " at " + GOROOT})
-		if !c.HasAlpine() && (c.Debian == nil || !c.Debian.Installs()) {
-			// Alone, the toolchain needs somewhere to link and cache.
-			layer, err := tmp.gzipLayer(gzip.DefaultCompression, func(w io.Writer) error {
-				tw := tar.NewWriter(w)
-				if err := tw.WriteHeader(&tar.Header{Name: "tmp/", Mode: 0o1777, Typeflag: tar.TypeDir, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
-					return err
-				}
-				return tw.Close()
-			})
-			if err != nil {
-				return nil, nil, err
-			}
-			out = append(out, namedLayer{layer, "/tmp"})
-		}
-	}
-	if len(l.Modules) > 0 {
-		var mods []gomod.Module
-		files := map[string]gomod.Files{}
-		for _, m := range l.Modules {
-			mods = append(mods, m.module())
-			files[m.Path+"@"+m.Version] = fetched[m.Path+"@"+m.Version]
-		}
-		layer, err := tmp.gzipLayer(gzip.DefaultCompression, func(w io.Writer) error {
-			return gomod.WriteProxyTar(w, mods, files, GoProxyDir[1:], epoch)
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("go modules: %w", err)
-		}
-		out = append(out, namedLayer{layer, fmt.Sprintf("%d Go modules at %s", len(mods), GoProxyDir)})
-		// Builds run with the network off: the tree was checked against
-		// the checksum database when fetched, and the go.sum of the module
-		// being built is still enforced.
-		env = append(env, "GOPROXY=file://"+GoProxyDir, "GOSUMDB=off")
-	} else {
-		env = append(env, "GOPROXY=off")
-	}
-	return out, env, nil
 }

@@ -1,11 +1,19 @@
 package mirror
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/lkpkg/lkpkg/mirror/apksign"
 )
@@ -78,4 +86,61 @@ func repository(arch string, pkgs []LockedPackage, fetched Fetched, keys *apksig
 	}
 	files = append(files, repoFile{name: "APKINDEX.tar.gz", data: signed.Bytes(), mode: 0o644})
 	return files, nil
+}
+
+// repoLayer is a deterministic gzip'd tar of the repository for arch,
+// the mirror key and the repositories file.
+func repoLayer(arch string, files []repoFile, keyName string, pub []byte, epoch time.Time) (v1.Layer, error) {
+	var buf bytes.Buffer
+	gz, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	tw := tar.NewWriter(gz)
+	hdr := func(name string, mode int64, size int64, typ byte) *tar.Header {
+		return &tar.Header{Name: name, Mode: mode, Size: size, Typeflag: typ, ModTime: epoch, Format: tar.FormatPAX, Uname: "root", Gname: "root"}
+	}
+	root := RepoDir[1:]
+	for _, d := range []string{root + "/", root + "/" + arch + "/"} {
+		if err := tw.WriteHeader(hdr(d, 0o755, 0, tar.TypeDir)); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range files {
+		data := f.data
+		if data == nil {
+			if data, err = os.ReadFile(f.path); err != nil {
+				return nil, err
+			}
+		}
+		if err := tw.WriteHeader(hdr(root+"/"+arch+"/"+f.name, f.mode, int64(len(data)), tar.TypeReg)); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(data); err != nil {
+			return nil, err
+		}
+	}
+	extra := []struct {
+		name string
+		data []byte
+	}{
+		{"etc/apk/keys/" + keyName, pub},
+		{"etc/apk/repositories", []byte(RepoDir + "\n")},
+	}
+	for _, e := range extra {
+		if err := tw.WriteHeader(hdr(e.name, 0o644, int64(len(e.data)), tar.TypeReg)); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(e.data); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := gz.Close(); err != nil {
+		return nil, err
+	}
+	data := buf.Bytes()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, tarball.WithMediaType(types.OCILayer))
 }
