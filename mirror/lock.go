@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/lkpkg/lkpkg/internal/strictyaml"
 	"github.com/lkpkg/lkpkg/mirror/apk"
 )
 
@@ -142,6 +143,10 @@ func (l *Lock) Marshal() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// lockYAML: mirror.lock is written by lkpkg, but read as strictly (and
+// as bounded) as any hand-written file.
+var lockYAML = strictyaml.Options{Empty: "file is empty: run `lkpkg mirror lock` again"}
+
 // ReadLock reads mirror.lock and checks it still matches c.
 func ReadLock(file string, c *Config) (*Lock, error) {
 	data, err := os.ReadFile(file)
@@ -152,10 +157,8 @@ func ReadLock(file string, c *Config) (*Lock, error) {
 		return nil, err
 	}
 	l := Lock{raw: data}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&l); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+	if err := strictyaml.Decode(file, data, &l, lockYAML); err != nil {
+		return nil, err
 	}
 	if l.Version != LockVersion {
 		return nil, fmt.Errorf("%s: lock format version %d, this lkpkg reads %d", file, l.Version, LockVersion)
