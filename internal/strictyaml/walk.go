@@ -188,8 +188,8 @@ func structFields(t reflect.Type, jsonNames bool) (map[string]reflect.Type, map[
 	add = func(t reflect.Type) {
 		for i := 0; i < t.NumField(); i++ {
 			sf := t.Field(i)
-			if !sf.IsExported() {
-				continue
+			if !sf.IsExported() && !sf.Anonymous {
+				continue // yaml.v3 also inlines unexported embedded structs
 			}
 			tag, hasTag := sf.Tag.Lookup("yaml")
 			if tag == "-" {
