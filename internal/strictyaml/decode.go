@@ -11,10 +11,11 @@ import (
 // kilobytes; anything near this size is a mistake or an attack.
 const MaxBytes = 4 << 20
 
-// MaxNodes bounds the nodes a document expands to once every alias and
-// << merge is followed. Sane files with merges stay in the hundreds; a
-// ten-level merge bomb would expand to 10^10.
-const MaxNodes = 100_000
+// MaxAliasNodes bounds the nodes that following aliases and << merges
+// adds to a document. Sane files with merges add hundreds; a ten-level
+// merge bomb would add 10^10. Nodes written out literally are bounded by
+// MaxBytes instead: a long mirror.lock is not an attack.
+const MaxAliasNodes = 100_000
 
 // Options are the per-file differences the one decoder allows.
 type Options struct {
@@ -98,11 +99,14 @@ func decode(file string, data []byte, v any, opt Options) (*Locator, error) {
 
 // checkExpansion counts the nodes of doc with every alias followed,
 // memoised per node so the count itself is linear in the file's size,
-// and refuses documents past MaxNodes and aliases that contain
-// themselves.
+// and refuses documents whose aliases add more than MaxAliasNodes and
+// aliases that contain themselves.
 func checkExpansion(file string, doc *yaml.Node) error {
 	const inProgress = -1
-	size := map[*yaml.Node]int{}
+	size := map[*yaml.Node]int{} // every literal node, once
+	tooMany := func(n *yaml.Node) error {
+		return &Error{File: file, Line: n.Line, Msg: fmt.Sprintf("aliases and << merges add more than %d nodes (an alias bomb?)", MaxAliasNodes)}
+	}
 	var count func(n *yaml.Node) (int, error)
 	count = func(n *yaml.Node) (int, error) {
 		if s, ok := size[n]; ok {
@@ -122,14 +126,18 @@ func checkExpansion(file string, doc *yaml.Node) error {
 			if err != nil {
 				return 0, err
 			}
-			total += s
-			if total > MaxNodes {
-				return 0, &Error{File: file, Line: n.Line, Msg: fmt.Sprintf("aliases and << merges expand to more than %d nodes (an alias bomb?)", MaxNodes)}
+			// Literal nodes are fewer than the document's bytes, so
+			// past this the aliases alone are over budget.
+			if total += s; total > MaxBytes+MaxAliasNodes {
+				return 0, tooMany(n)
 			}
 		}
 		size[n] = total
 		return total, nil
 	}
-	_, err := count(doc)
+	total, err := count(doc)
+	if err == nil && total-len(size) > MaxAliasNodes {
+		return tooMany(doc)
+	}
 	return err
 }

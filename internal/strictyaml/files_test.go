@@ -78,7 +78,7 @@ func TestBadInputs(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), tt.want) {
 				t.Errorf("error %q\nwant prefix  %q", err, tt.want)
 			}
-			if tt.name == "alias bomb" && (ye.Line == 0 || !strings.Contains(ye.Msg, "expand to more than")) {
+			if tt.name == "alias bomb" && (ye.Line == 0 || !strings.Contains(ye.Msg, "add more than")) {
 				t.Errorf("alias bomb error %q does not name the line and the budget", err)
 			}
 		})
