@@ -103,7 +103,7 @@ func TestBadInputs(t *testing.T) {
 				})}
 			},
 			want: func(dir string) []string {
-				return []string{filepath.Join(dir, "arch", "build.yml") + ":4", `"arches"`, `"sparc"`}
+				return []string{filepath.Join(dir, "arch", "build.yml") + ":4: arches[1]: ", `"sparc"`}
 			},
 		},
 		{
