@@ -3,7 +3,6 @@
 package assemble
 
 import (
-	"os"
 	"path"
 	"reflect"
 	"strings"
@@ -146,7 +145,7 @@ var imageYAML = strictyaml.Options{
 
 // LoadImage reads and parses an image YAML file.
 func LoadImage(path string) (*Image, error) {
-	data, err := os.ReadFile(path)
+	data, err := strictyaml.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

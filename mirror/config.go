@@ -8,7 +8,6 @@ package mirror
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -70,7 +69,7 @@ var mirrorYAML = strictyaml.Options{Empty: "file is empty"}
 
 // LoadConfig reads and validates mirror.yml.
 func LoadConfig(file string) (*Config, error) {
-	data, err := os.ReadFile(file)
+	data, err := strictyaml.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}

@@ -149,7 +149,7 @@ var lockYAML = strictyaml.Options{Empty: "file is empty: run `lkpkg mirror lock`
 
 // ReadLock reads mirror.lock and checks it still matches c.
 func ReadLock(file string, c *Config) (*Lock, error) {
-	data, err := os.ReadFile(file)
+	data, err := strictyaml.ReadFile(file)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("%s: no lock: run `lkpkg mirror lock %s`", file, c.file)

@@ -165,7 +165,7 @@ func escapes(p string) bool {
 // readBuildYML loads DIR/build.yml.
 func readBuildYML(dir string) (*BuildYML, error) {
 	file := filepath.Join(dir, "build.yml")
-	data, err := os.ReadFile(file)
+	data, err := strictyaml.ReadFile(file)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("%s: no build.yml: a package is a directory with build.yml and a Dockerfile", dir)

@@ -3,6 +3,7 @@ package strictyaml
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"reflect"
 	"strings"
 	"testing"
@@ -152,5 +153,14 @@ func TestValidatorLines(t *testing.T) {
 	err := Decode("f.yml", []byte("items:\n  - name: a\n  - count: 1\n"), &v, Options{})
 	if err == nil || err.Error() != "f.yml:3: items[1].name: is required" {
 		t.Fatalf("error %v, want the missing field on its parent's line", err)
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	if _, err := ReadFile("/dev/zero"); err == nil || !strings.HasPrefix(err.Error(), "/dev/zero: is larger than 4 MiB") {
+		t.Errorf("endless file: %v", err)
+	}
+	if _, err := ReadFile(t.TempDir() + "/missing.yml"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
 	}
 }
