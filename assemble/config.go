@@ -220,8 +220,8 @@ func (t *Trust) Requires(ref string) bool {
 		if err != nil || p.Context().Name() != repo {
 			continue
 		}
-		if strings.Contains(yamlRepoTail(im), ":") || strings.Contains(im, "@") {
-			if p.Name() == r.Name() || yamlTagOf(im) != "" && yamlTagOf(im) == yamlTagOf(ref) {
+		if strings.Contains(refLastComponent(im), ":") || strings.Contains(im, "@") {
+			if p.Name() == r.Name() || taggedName(im) != "" && taggedName(im) == taggedName(ref) {
 				return true
 			}
 			continue
@@ -241,16 +241,16 @@ func (t *Trust) CosignKeys(ref string) []string {
 	repo := r.Context().Name()
 	var keys []string
 	for _, c := range t.Cosign {
-		if yamlMatch(c.Match, repo) {
+		if cosignPatternMatches(c.Match, repo) {
 			keys = append(keys, c.Key)
 		}
 	}
 	return keys
 }
 
-// yamlMatch reports whether the repository repo (normalised, as
+// cosignPatternMatches reports whether the repository repo (normalised, as
 // name.Repository.Name gives it) matches a trust.cosign pattern.
-func yamlMatch(pattern, repo string) bool {
+func cosignPatternMatches(pattern, repo string) bool {
 	if prefix, ok := strings.CutSuffix(pattern, "/*"); ok {
 		p, err := name.NewRepository(prefix + "/x")
 		if err != nil {
@@ -262,17 +262,17 @@ func yamlMatch(pattern, repo string) bool {
 	return err == nil && p.Name() == repo
 }
 
-// yamlRepoTail is the last path component of a reference (where a tag's
+// refLastComponent is the last path component of a reference (where a tag's
 // ":" is, as opposed to a registry port's).
-func yamlRepoTail(ref string) string {
+func refLastComponent(ref string) string {
 	ref, _, _ = strings.Cut(ref, "@")
 	return ref[strings.LastIndex(ref, "/")+1:]
 }
 
-// yamlRepoPrefixOK reports whether p is a registry and/or repository path
+// repoPrefixOK reports whether p is a registry and/or repository path
 // prefix: no tag, digest or wildcard; a ":" only as a registry port
 // followed by a path.
-func yamlRepoPrefixOK(p string) bool {
+func repoPrefixOK(p string) bool {
 	if p == "" || strings.ContainsAny(p, "*@") {
 		return false
 	}
@@ -284,19 +284,19 @@ func yamlRepoPrefixOK(p string) bool {
 	return err == nil
 }
 
-func yamlEscapes(p string) bool {
+func escapesRoot(p string) bool {
 	c := path.Clean(p)
 	return c == ".." || strings.HasPrefix(c, "../") || strings.HasPrefix(c, "/")
 }
 
-// yamlTagOf is the tag written in ref ("" if none), also for tag@digest
+// taggedName is the tag written in ref ("" if none), also for tag@digest
 // references, whose Name() drops the tag.
-func yamlTagOf(ref string) string {
+func taggedName(ref string) string {
 	if i := strings.Index(ref, "@"); i >= 0 {
 		ref = ref[:i]
 	}
 	t, err := name.NewTag(ref)
-	if err != nil || !strings.Contains(yamlRepoTail(ref), ":") {
+	if err != nil || !strings.Contains(refLastComponent(ref), ":") {
 		return ""
 	}
 	return t.Context().Name() + ":" + t.TagStr()

@@ -14,18 +14,18 @@ import (
 )
 
 var (
-	// yamlNameRE is a container name: containerd's identifier rule (it
+	// containerNameRE is a container name: containerd's identifier rule (it
 	// becomes the container ID and a directory name).
-	yamlNameRE = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
+	containerNameRE = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
 	// yamlVolumeRE is LinuxKit's volume name rule.
-	yamlVolumeRE   = regexp.MustCompile(`^[a-z0-9_-]+$`)
-	yamlModeRE     = regexp.MustCompile(`^[0-7]{1,5}$`)
-	yamlEnvRE      = regexp.MustCompile(`^[^=]+=`)
-	yamlPlatformRE = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$`)
+	yamlVolumeRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
+	fileModeRE   = regexp.MustCompile(`^[0-7]{1,5}$`)
+	envRE        = regexp.MustCompile(`^[^=]+=`)
+	platformRE   = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$`)
 )
 
-// yamlCaps are the capability names LinuxKit accepts.
-var yamlCaps = map[string]bool{}
+// knownCapabilities are the capability names LinuxKit accepts.
+var knownCapabilities = map[string]bool{}
 
 func init() {
 	for _, c := range strings.Fields(`CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID
@@ -33,15 +33,15 @@ func init() {
 		SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE
 		SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN
 		SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE`) {
-		yamlCaps["CAP_"+c] = true
+		knownCapabilities["CAP_"+c] = true
 	}
 }
 
-var yamlRlimits = map[string]bool{}
+var knownRlimits = map[string]bool{}
 
 func init() {
 	for _, r := range strings.Fields("CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS LOCKS SIGPENDING MSGQUEUE NICE RTPRIO RTTIME") {
-		yamlRlimits["RLIMIT_"+r] = true
+		knownRlimits["RLIMIT_"+r] = true
 	}
 }
 
@@ -65,7 +65,7 @@ func (img *Image) Validate(loc *strictyaml.Locator) error {
 		}
 	}
 	for _, f := range []struct{ field, v string }{{"kernel.binary", img.Kernel.Binary}, {"kernel.tar", img.Kernel.Tar}, {"kernel.ucode", img.Kernel.UCode}} {
-		if f.v != "" && yamlEscapes(f.v) {
+		if f.v != "" && escapesRoot(f.v) {
 			return fail(f.field, "%q must be a path inside the kernel image", f.v)
 		}
 	}
@@ -100,7 +100,7 @@ func (img *Image) Validate(loc *strictyaml.Locator) error {
 			return fail(p+".format", "%q must be oci or filesystem", v.Format)
 		}
 		for j, pl := range v.Platforms {
-			if !yamlPlatformRE.MatchString(pl) {
+			if !platformRE.MatchString(pl) {
 				return fail(fmt.Sprintf("%s.platforms[%d]", p, j), "%q is not a platform (expected OS/ARCH[/VARIANT], e.g. linux/arm64)", pl)
 			}
 		}
@@ -120,7 +120,7 @@ func (img *Image) Validate(loc *strictyaml.Locator) error {
 			if e.Name == "" {
 				return fail(p+".name", "is required (the container name)")
 			}
-			if !yamlNameRE.MatchString(e.Name) || len(e.Name) > 76 {
+			if !containerNameRE.MatchString(e.Name) || len(e.Name) > 76 {
 				return fail(p+".name", "%q is not a valid container name (letters, digits and '.', '_', '-' between them; at most 76 characters)", e.Name)
 			}
 			if prev, dup := names[e.Name]; dup {
@@ -130,27 +130,27 @@ func (img *Image) Validate(loc *strictyaml.Locator) error {
 			if err := checkRef(p+".image", e.Image); err != nil {
 				return err
 			}
-			if err := yamlCheckConfig(&e.Config, p, vols, fail); err != nil {
+			if err := checkContainerOptions(&e.Config, p, vols, fail); err != nil {
 				return err
 			}
 		}
 	}
 
 	for i, f := range img.Files {
-		if err := yamlCheckFile(f, fmt.Sprintf("files[%d]", i), fail); err != nil {
+		if err := checkFileEntry(f, fmt.Sprintf("files[%d]", i), fail); err != nil {
 			return err
 		}
 	}
 	return img.Trust.validate(fail)
 }
 
-type yamlFail func(field, format string, args ...any) error
+type failFunc func(field, format string, args ...any) error
 
-func yamlCheckFile(f File, p string, fail yamlFail) error {
+func checkFileEntry(f File, p string, fail failFunc) error {
 	if f.Path == "" {
 		return fail(p+".path", "is required")
 	}
-	if yamlEscapes(strings.TrimPrefix(f.Path, "/")) || path.Clean("/"+f.Path) == "/" {
+	if escapesRoot(strings.TrimPrefix(f.Path, "/")) || path.Clean("/"+f.Path) == "/" {
 		return fail(p+".path", "%q must name a path inside the root filesystem", f.Path)
 	}
 	var set []string
@@ -184,18 +184,18 @@ func yamlCheckFile(f File, p string, fail yamlFail) error {
 	}
 	if f.Mode != "" {
 		m, err := strconv.ParseUint(f.Mode, 8, 32)
-		if !yamlModeRE.MatchString(f.Mode) || err != nil || m > 0o7777 {
+		if !fileModeRE.MatchString(f.Mode) || err != nil || m > 0o7777 {
 			return fail(p+".mode", "%q is not an octal file mode (e.g. \"0644\")", f.Mode)
 		}
 	}
-	if err := yamlCheckID(p+".uid", f.UID, fail); err != nil {
+	if err := checkID(p+".uid", f.UID, fail); err != nil {
 		return err
 	}
-	return yamlCheckID(p+".gid", f.GID, fail)
+	return checkID(p+".gid", f.GID, fail)
 }
 
-// yamlCheckID accepts a non-negative number or a user/group name.
-func yamlCheckID(field string, v any, fail yamlFail) error {
+// checkID accepts a non-negative number or a user/group name.
+func checkID(field string, v any, fail failFunc) error {
 	switch id := v.(type) {
 	case nil:
 		return nil
@@ -213,12 +213,12 @@ func yamlCheckID(field string, v any, fail yamlFail) error {
 	return fail(field, "must be a number or a name, got %v", v)
 }
 
-// yamlCheckConfig checks one container's options (p is its field path).
-func yamlCheckConfig(c *runconfig.Config, p string, vols map[string]*Volume, fail yamlFail) error {
-	if err := yamlCheckCaps(c, p, fail); err != nil {
+// checkContainerOptions checks one container's options (p is its field path).
+func checkContainerOptions(c *runconfig.Config, p string, vols map[string]*Volume, fail failFunc) error {
+	if err := checkCapabilities(c, p, fail); err != nil {
 		return err
 	}
-	if err := yamlCheckVolumeUse(c, p, vols, fail); err != nil {
+	if err := checkVolumeUse(c, p, vols, fail); err != nil {
 		return err
 	}
 	if c.Tmpfs != nil {
@@ -231,7 +231,7 @@ func yamlCheckConfig(c *runconfig.Config, p string, vols map[string]*Volume, fai
 	}
 	if c.Env != nil {
 		for j, e := range *c.Env {
-			if !yamlEnvRE.MatchString(e) {
+			if !envRE.MatchString(e) {
 				return fail(fmt.Sprintf("%s.env[%d]", p, j), "%q must be NAME=VALUE", e)
 			}
 		}
@@ -249,7 +249,7 @@ func yamlCheckConfig(c *runconfig.Config, p string, vols map[string]*Volume, fai
 	}
 	if c.Rlimits != nil {
 		for j, r := range *c.Rlimits {
-			if !yamlRlimitOK(r) {
+			if !rlimitOK(r) {
 				return fail(fmt.Sprintf("%s.rlimits[%d]", p, j), "%q must be NAME,SOFT,HARD (e.g. nofile,1024,4096; unlimited allowed)", r)
 			}
 		}
@@ -265,18 +265,18 @@ func yamlCheckConfig(c *runconfig.Config, p string, vols map[string]*Volume, fai
 		}
 	}
 	if c.UID != nil {
-		if err := yamlCheckID(p+".uid", *c.UID, fail); err != nil {
+		if err := checkID(p+".uid", *c.UID, fail); err != nil {
 			return err
 		}
 	}
 	if c.GID != nil {
-		if err := yamlCheckID(p+".gid", *c.GID, fail); err != nil {
+		if err := checkID(p+".gid", *c.GID, fail); err != nil {
 			return err
 		}
 	}
 	if c.AdditionalGids != nil {
 		for j, g := range *c.AdditionalGids {
-			if err := yamlCheckID(fmt.Sprintf("%s.additionalGids[%d]", p, j), g, fail); err != nil {
+			if err := checkID(fmt.Sprintf("%s.additionalGids[%d]", p, j), g, fail); err != nil {
 				return err
 			}
 		}
@@ -284,7 +284,7 @@ func yamlCheckConfig(c *runconfig.Config, p string, vols map[string]*Volume, fai
 	return nil
 }
 
-func yamlRlimitOK(s string) bool {
+func rlimitOK(s string) bool {
 	parts := strings.Split(s, ",")
 	if len(parts) != 3 {
 		return false
@@ -293,7 +293,7 @@ func yamlRlimitOK(s string) bool {
 	if !strings.HasPrefix(n, "RLIMIT_") {
 		n = "RLIMIT_" + n
 	}
-	if !yamlRlimits[n] {
+	if !knownRlimits[n] {
 		return false
 	}
 	for _, v := range parts[1:] {
@@ -308,9 +308,9 @@ func yamlRlimitOK(s string) bool {
 	return true
 }
 
-func (t *Trust) validate(fail yamlFail) error {
+func (t *Trust) validate(fail failFunc) error {
 	for i, org := range t.Org {
-		if !yamlRepoPrefixOK(org) {
+		if !repoPrefixOK(org) {
 			return fail(fmt.Sprintf("trust.org[%d]", i), "%q is not an organisation (e.g. linuxkit or registry.example.com/team)", org)
 		}
 	}
@@ -325,7 +325,7 @@ func (t *Trust) validate(fail yamlFail) error {
 			return fail(p+".match", "is required (a repository, or a prefix ending in /* such as registry.example.com/team/*)")
 		}
 		prefix, wild := strings.CutSuffix(c.Match, "/*")
-		ok := yamlRepoPrefixOK(prefix)
+		ok := repoPrefixOK(prefix)
 		if !wild && ok {
 			_, err := name.NewRepository(prefix)
 			ok = err == nil
@@ -348,9 +348,9 @@ func (t *Trust) validate(fail yamlFail) error {
 	return nil
 }
 
-// yamlCheckCaps checks capabilities and ambient: CAP_ names, or a
+// checkCapabilities checks capabilities and ambient: CAP_ names, or a
 // single all or none.
-func yamlCheckCaps(c *runconfig.Config, p string, fail yamlFail) error {
+func checkCapabilities(c *runconfig.Config, p string, fail failFunc) error {
 	for _, caps := range []struct {
 		key  string
 		list *[]string
@@ -363,7 +363,7 @@ func yamlCheckCaps(c *runconfig.Config, p string, fail yamlFail) error {
 			continue
 		}
 		for j, cp := range l {
-			if !yamlCaps[cp] {
+			if !knownCapabilities[cp] {
 				msg := "%q is not a capability (CAP_NET_ADMIN, ...; or a single all or none)"
 				if strings.EqualFold(cp, "all") || strings.EqualFold(cp, "none") {
 					msg = "%q must be the only entry"
@@ -375,9 +375,9 @@ func yamlCheckCaps(c *runconfig.Config, p string, fail yamlFail) error {
 	return nil
 }
 
-// yamlCheckVolumeUse checks binds and mounts: each names an absolute
+// checkVolumeUse checks binds and mounts: each names an absolute
 // path or a volume, and a read-only volume is mounted read-only.
-func yamlCheckVolumeUse(c *runconfig.Config, p string, vols map[string]*Volume, fail yamlFail) error {
+func checkVolumeUse(c *runconfig.Config, p string, vols map[string]*Volume, fail failFunc) error {
 	checkBinds := func(key string, list *[]string) error {
 		if list == nil {
 			return nil
