@@ -271,9 +271,9 @@ func TestParseImageErrors(t *testing.T) {
 		{"bad image ref", svc("")[:len("services:\n  - name: sshd\n")] + "    image: linuxkit/SSHD:v1 # <-\n", "services[0].image", "not a valid image reference"},
 		{"bad init ref", "init:\n  - linuxkit/init:v1\n  - linuxkit/runc:bad:tag # <-\n", "init[1]", "not a valid image reference"},
 		{"bad kernel ref", "kernel:\n  image: linuxkit/kernel:6.6:71 # <-\n", "kernel.image", "not a valid image reference"},
-		{"init is not a list", "init: linuxkit/init:v1 # <-\n", "init", `expected a list, got "linuxkit/init:v1"`},
+		{"init is not a list", "init: linuxkit/init:v1 # <-\n", "init", `expected a list of strings, got "linuxkit/init:v1"`},
 		{"capabilities of the wrong type", svc("    capabilities: CAP_NET_ADMIN # <-\n"), "services[0].capabilities", "expected a list"},
-		{"command of the wrong type", svc("    command: # <-\n      cmd: x\n"), "services[0].command", "expected a list, got a mapping"},
+		{"command of the wrong type", svc("    command: # <-\n      cmd: x\n"), "services[0].command", "expected a list of strings, got a mapping"},
 		{"readonly not a boolean", svc("    readonly: yes # <-\n"), "services[0].readonly", `expected a boolean (true or false), got "yes"`},
 		{"oomScoreAdj not an integer", svc("    oomScoreAdj: lots # <-\n"), "services[0].oomScoreAdj", "expected an integer"},
 		{"uidMappings of the wrong type", svc("    uidMappings:\n      - containerID: root # <-\n"), "services[0].uidMappings[0].containerid", "expected a non-negative integer"},
@@ -329,7 +329,7 @@ func TestParseImageErrors(t *testing.T) {
 			if want := fmt.Sprintf("bad.yml:%d: ", line); !strings.HasPrefix(msg, want) {
 				t.Errorf("error %q does not start with %q", msg, want)
 			}
-			if tt.field != "" && !strings.Contains(msg, fmt.Sprintf("field %q", tt.field)) {
+			if tt.field != "" && !strings.Contains(msg, fmt.Sprintf(": %s: ", tt.field)) {
 				t.Errorf("error %q does not name field %q", msg, tt.field)
 			}
 			if !strings.Contains(msg, tt.msg) {
@@ -380,7 +380,7 @@ func TestLoadImage(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("services:\n  - {name: a, image: b, foo: 1}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadImage(bad); err == nil || !strings.HasPrefix(err.Error(), bad+":2: field \"services[0].foo\"") {
+	if _, err := LoadImage(bad); err == nil || !strings.HasPrefix(err.Error(), bad+":2: services[0].foo: ") {
 		t.Errorf("LoadImage(bad) error = %v", err)
 	}
 	if _, err := LoadImage(filepath.Join(t.TempDir(), "missing.yml")); !errors.Is(err, os.ErrNotExist) {

@@ -1,17 +1,13 @@
 package mirror
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/lkpkg/lkpkg/internal/strictyaml"
 )
 
 // Config is mirror.yml.
@@ -64,9 +60,12 @@ func GOARCH(apkArch string) string { return apkArches[apkArch] }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 
+// mirrorYAML: mirror.yml keeps yaml.v3's scalar rules.
+var mirrorYAML = strictyaml.Options{Empty: "file is empty"}
+
 // LoadConfig reads and validates mirror.yml.
 func LoadConfig(file string) (*Config, error) {
-	data, err := os.ReadFile(file)
+	data, err := strictyaml.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
@@ -77,24 +76,18 @@ func LoadConfig(file string) (*Config, error) {
 // resolve relative paths.
 func ParseConfig(file string, data []byte) (*Config, error) {
 	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: file is empty", file)
-		}
-		return nil, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+	loc, err := strictyaml.DecodeLocate(file, data, &c, mirrorYAML)
+	if err != nil {
+		return nil, err
 	}
 	c.file = file
 	c.dir = filepath.Dir(file)
-	fail := func(field, format string, args ...any) error {
-		return fmt.Errorf("%s: field %q: %s", file, field, fmt.Sprintf(format, args...))
-	}
+	fail := loc.Errorf
 	if c.Image == "" || !nameRE.MatchString(c.Image) {
 		return nil, fail("image", "%q: a lower-case image name is required", c.Image)
 	}
 	if !c.HasAlpine() && c.Debian == nil && c.Go == nil {
-		return nil, fmt.Errorf("%s: nothing to mirror: give Alpine repositories (upstream, repositories, ...), a debian: section or a go: section", file)
+		return nil, fail("", "nothing to mirror: give Alpine repositories (upstream, repositories, ...), a debian: section or a go: section")
 	}
 	if c.HasAlpine() {
 		if err := c.checkAlpine(fail); err != nil {
@@ -115,7 +108,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		}
 	}
 	if _, err := c.OCIArches(); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, fail("", "%v", err)
 	}
 	return &c, nil
 }
@@ -143,24 +136,24 @@ func (c *Config) checkAlpine(fail func(field, format string, args ...any) error)
 	if err := checkURL(c.Upstream); err != nil {
 		return fail("upstream", "%v", err)
 	}
-	for _, a := range c.Arches {
+	for i, a := range c.Arches {
 		if apkArches[a] == "" {
-			return fail("arches", "unknown apk arch %q (expected one of x86_64, aarch64, riscv64, armv7, x86, s390x, ppc64le)", a)
+			return fail(fmt.Sprintf("arches[%d]", i), "unknown apk arch %q (expected one of x86_64, aarch64, riscv64, armv7, x86, s390x, ppc64le)", a)
 		}
 	}
 	for a := range c.Extra {
 		if !contains(c.Arches, a) {
-			return fail("extra", "arch %q is not in arches", a)
+			return fail("extra."+a, "arch %q is not in arches", a)
 		}
 	}
 	for a := range c.Rootfs {
 		if !contains(c.Arches, a) {
-			return fail("rootfs", "arch %q is not in arches", a)
+			return fail("rootfs."+a, "arch %q is not in arches", a)
 		}
 	}
-	for _, r := range c.Repositories {
+	for i, r := range c.Repositories {
 		if strings.Contains(r, "..") || strings.HasPrefix(r, "/") || strings.Contains(r, "://") {
-			return fail("repositories", "%q must be a path below upstream, e.g. v3.19/main", r)
+			return fail(fmt.Sprintf("repositories[%d]", i), "%q must be a path below upstream, e.g. v3.19/main", r)
 		}
 	}
 	return nil

@@ -81,9 +81,9 @@ func (d *DebianConfig) check(fail func(field, format string, args ...any) error)
 		if len(s.Components) == 0 {
 			return fail(f+".components", "at least one is required (e.g. main)")
 		}
-		for _, c := range s.Components {
+		for j, c := range s.Components {
 			if !debSuiteRE.MatchString(c) {
-				return fail(f+".components", "%q is not a component name", c)
+				return fail(fmt.Sprintf("%s.components[%d]", f, j), "%q is not a component name", c)
 			}
 		}
 	}
@@ -93,9 +93,13 @@ func (d *DebianConfig) check(fail func(field, format string, args ...any) error)
 	if len(d.Arches) == 0 {
 		return fail("debian.arches", "at least one dpkg arch is required (amd64, arm64, ...)")
 	}
-	for _, a := range append(slices.Clone(d.Arches), d.Foreign...) {
+	for i, a := range append(slices.Clone(d.Arches), d.Foreign...) {
+		field := fmt.Sprintf("debian.arches[%d]", i)
+		if i >= len(d.Arches) {
+			field = fmt.Sprintf("debian.foreign[%d]", i-len(d.Arches))
+		}
 		if debArches[a] == "" || !debArchRE.MatchString(a) {
-			return fail("debian.arches", "unknown dpkg arch %q (expected one of amd64, arm64, riscv64, armhf, i386, s390x, ppc64el)", a)
+			return fail(field, "unknown dpkg arch %q (expected one of amd64, arm64, riscv64, armhf, i386, s390x, ppc64el)", a)
 		}
 	}
 	if len(d.Packages) == 0 && len(d.Extra) == 0 && !d.Essential {
@@ -103,12 +107,12 @@ func (d *DebianConfig) check(fail func(field, format string, args ...any) error)
 	}
 	for a := range d.Extra {
 		if !slices.Contains(d.Arches, a) {
-			return fail("debian.extra", "arch %q is not in debian.arches", a)
+			return fail("debian.extra."+a, "arch %q is not in debian.arches", a)
 		}
 	}
-	for _, e := range d.Env {
+	for i, e := range d.Env {
 		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
-			return fail("debian.env", "%q: want NAME=value", e)
+			return fail(fmt.Sprintf("debian.env[%d]", i), "%q: want NAME=value", e)
 		}
 	}
 	return nil

@@ -44,9 +44,9 @@ func (g *GoConfig) check(fail func(field, format string, args ...any) error) err
 	if len(g.Arches) == 0 {
 		return fail("go.arches", "at least one GOARCH is required (amd64, arm64, ...)")
 	}
-	for _, a := range g.Arches {
+	for i, a := range g.Arches {
 		if !slices.Contains(goArches, a) {
-			return fail("go.arches", "unknown GOARCH %q (expected one of %s)", a, strings.Join(goArches, ", "))
+			return fail(fmt.Sprintf("go.arches[%d]", i), "unknown GOARCH %q (expected one of %s)", a, strings.Join(goArches, ", "))
 		}
 	}
 	if g.Toolchain == "" && len(g.Modules) == 0 {
@@ -55,9 +55,9 @@ func (g *GoConfig) check(fail func(field, format string, args ...any) error) err
 	if g.Toolchain != "" && !goReleaseRE.MatchString(g.Toolchain) {
 		return fail("go.toolchain", "%q: want a Go release such as go1.26.8", g.Toolchain)
 	}
-	for _, m := range g.Modules {
+	for i, m := range g.Modules {
 		if _, _, err := splitModule(m); err != nil {
-			return fail("go.modules", "%v", err)
+			return fail(fmt.Sprintf("go.modules[%d]", i), "%v", err)
 		}
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"sort"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/lkpkg/lkpkg/internal/strictyaml"
 )
 
 // LockVersion is the mirror.lock format version.
@@ -83,9 +85,13 @@ func (l *Lock) Marshal() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// lockYAML: mirror.lock is written by lkpkg, but read as strictly (and
+// as bounded) as any hand-written file.
+var lockYAML = strictyaml.Options{Empty: "file is empty: run `lkpkg mirror lock` again"}
+
 // ReadLock reads mirror.lock and checks it still matches c.
 func ReadLock(file string, c *Config) (*Lock, error) {
-	data, err := os.ReadFile(file)
+	data, err := strictyaml.ReadFile(file)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("%s: no lock: run `lkpkg mirror lock %s`", file, c.file)
@@ -93,10 +99,8 @@ func ReadLock(file string, c *Config) (*Lock, error) {
 		return nil, err
 	}
 	l := Lock{raw: data}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&l); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+	if err := strictyaml.Decode(file, data, &l, lockYAML); err != nil {
+		return nil, err
 	}
 	if l.Version != LockVersion {
 		return nil, fmt.Errorf("%s: lock format version %d, this lkpkg reads %d", file, l.Version, LockVersion)

@@ -1,18 +1,13 @@
 package pkgbuild
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
-	"github.com/lkpkg/lkpkg/internal/yamlerr"
+	"github.com/lkpkg/lkpkg/internal/strictyaml"
 	"github.com/lkpkg/lkpkg/runconfig"
 )
 
@@ -69,133 +64,96 @@ var (
 )
 
 // ConfigError is a problem in a build.yml, located by file and line.
-type ConfigError = yamlerr.Error
+type ConfigError = strictyaml.Error
+
+// buildYAML: build.yml keeps yaml.v3's scalar rules (LinuxKit reads it
+// with a YAML 1.1 library, so `network: yes` is a boolean).
+var buildYAML = strictyaml.Options{Empty: "file is empty; `image:` is required"}
 
 // ParseBuildYML decodes and validates build.yml bytes. file is used in
 // error messages only.
 func ParseBuildYML(file string, data []byte) (*BuildYML, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(file, err)
-	}
 	var b BuildYML
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&b); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &ConfigError{File: file, Msg: "file is empty; `image:` is required"}
-		}
-		return nil, yamlError(file, err)
-	}
-	if err := b.validate(file, &root); err != nil {
+	if err := strictyaml.Decode(file, data, &b, buildYAML); err != nil {
 		return nil, err
 	}
 	return &b, nil
 }
 
-// yamlError rewrites yaml.v3's "yaml: line N: msg" into "file:N: msg".
-func yamlError(file string, err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs := make([]string, 0, len(te.Errors))
-		for _, m := range te.Errors {
-			msgs = append(msgs, file+":"+strings.TrimPrefix(m, "line "))
-		}
-		return fmt.Errorf("%s", strings.Join(msgs, "\n"))
-	}
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if strings.HasPrefix(msg, "line ") {
-		return fmt.Errorf("%s:%s", file, strings.TrimPrefix(msg, "line "))
-	}
-	return fmt.Errorf("%s: invalid YAML: %s", file, msg)
-}
-
-// lineOf finds the line of a top-level key (and optional list index).
-func lineOf(root *yaml.Node, key string, index int) int {
-	doc := root
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
-		doc = doc.Content[0]
-	}
-	if doc.Kind != yaml.MappingNode {
-		return 0
-	}
-	for i := 0; i+1 < len(doc.Content); i += 2 {
-		if doc.Content[i].Value != key {
-			continue
-		}
-		v := doc.Content[i+1]
-		if index >= 0 && v.Kind == yaml.SequenceNode && index < len(v.Content) {
-			return v.Content[index].Line
-		}
-		return doc.Content[i].Line
-	}
-	return 0
-}
-
-func (b *BuildYML) validate(file string, root *yaml.Node) error {
-	fail := func(field string, index int, format string, args ...any) error {
-		return &ConfigError{File: file, Line: lineOf(root, field, index), Field: field, Msg: fmt.Sprintf(format, args...)}
-	}
+// Validate checks the values the schema alone cannot; loc names the line
+// of each field in errors.
+func (b *BuildYML) Validate(loc *strictyaml.Locator) error {
+	fail := loc.Errorf
 	if b.Image == "" {
-		return &ConfigError{File: file, Field: "image", Msg: "is required (the image name, e.g. `image: dhcpcd`)"}
+		return fail("image", "is required (the image name, e.g. `image: dhcpcd`)")
 	}
 	if !imageNameRE.MatchString(b.Image) {
-		return fail("image", -1, "%q is not a valid image name (lower-case letters, digits, '.', '_', '-')", b.Image)
+		return fail("image", "%q is not a valid image name (lower-case letters, digits, '.', '_', '-')", b.Image)
 	}
 	if b.Org != "" && !orgRE.MatchString(b.Org) {
-		return fail("org", -1, "%q is not a valid registry organisation (e.g. `linuxkit` or `registry.example.com/team`)", b.Org)
+		return fail("org", "%q is not a valid registry organisation (e.g. `linuxkit` or `registry.example.com/team`)", b.Org)
 	}
 	if b.Tag != "" && !strings.Contains(b.Tag, "{{.Hash}}") {
 		// A fixed tag would never be rebuilt once cached, whatever changed.
-		return fail("tag", -1, "%q must contain {{.Hash}} (e.g. `6.6-{{.Hash}}`): tags are content-addressed", b.Tag)
+		return fail("tag", "%q must contain {{.Hash}} (e.g. `6.6-{{.Hash}}`): tags are content-addressed", b.Tag)
 	}
 	if b.Dockerfile != "" && (filepath.IsAbs(b.Dockerfile) || escapes(b.Dockerfile)) {
-		return fail("dockerfile", -1, "%q must be a path inside the package directory", b.Dockerfile)
+		return fail("dockerfile", "%q must be a path inside the package directory", b.Dockerfile)
 	}
 	seen := map[string]bool{}
 	for i, a := range b.Arches {
 		if !knownArches[a] {
-			return fail("arches", i, "unknown arch %q (expected GOARCH names such as amd64, arm64, riscv64)", a)
+			return fail(index("arches", i), "unknown arch %q (expected GOARCH names such as amd64, arm64, riscv64)", a)
 		}
 		if seen[a] {
-			return fail("arches", i, "arch %q is listed twice", a)
+			return fail(index("arches", i), "arch %q is listed twice", a)
 		}
 		seen[a] = true
 	}
 	for i, s := range b.ExtraSources {
 		src, dst, ok := strings.Cut(s, ":")
 		if !ok || src == "" || dst == "" {
-			return fail("extra-sources", i, "%q must be SRC:DST (a path relative to the package, and where it goes in the build context)", s)
+			return fail(index("extra-sources", i), "%q must be SRC:DST (a path relative to the package, and where it goes in the build context)", s)
 		}
 		if filepath.IsAbs(dst) || escapes(dst) || filepath.Clean(dst) == "." {
-			return fail("extra-sources", i, "destination %q must be a relative path inside the build context", dst)
+			return fail(index("extra-sources", i), "destination %q must be a relative path inside the build context", dst)
 		}
 	}
 	for i, a := range b.BuildArgs {
 		if !buildArgRE.MatchString(a) {
-			return fail("buildArgs", i, "%q must be NAME=VALUE", a)
+			return fail(index("buildArgs", i), "%q must be NAME=VALUE", a)
 		}
 	}
-	d := b.Depends.DockerImages
-	if d.FromFile != "" && len(d.List) > 0 {
-		return fail("depends", -1, "docker-images: `from-file` and `list` are mutually exclusive")
-	}
-	if d.Target != "" && d.TargetDir != "" {
-		return fail("depends", -1, "docker-images: `target` and `target-dir` are mutually exclusive")
-	}
-	if (d.FromFile != "" || len(d.List) > 0) && d.Target == "" && d.TargetDir == "" {
-		return fail("depends", -1, "docker-images: `target` or `target-dir` is required")
-	}
-	for _, p := range []string{d.Target, d.TargetDir, d.FromFile} {
-		if p != "" && (filepath.IsAbs(p) || escapes(p)) {
-			return fail("depends", -1, "docker-images: %q must be a path inside the package directory", p)
-		}
+	if err := b.Depends.DockerImages.validate(fail); err != nil {
+		return err
 	}
 	if b.SourceDateEpoch != nil && *b.SourceDateEpoch < 0 {
-		return fail("source-date-epoch", -1, "must be a non-negative Unix time, got %d", *b.SourceDateEpoch)
+		return fail("source-date-epoch", "must be a non-negative Unix time, got %d", *b.SourceDateEpoch)
 	}
 	return nil
 }
+
+func (d *DockerImages) validate(fail func(field, format string, args ...any) error) error {
+	const p = "depends.docker-images"
+	if d.FromFile != "" && len(d.List) > 0 {
+		return fail(p, "`from-file` and `list` are mutually exclusive")
+	}
+	if d.Target != "" && d.TargetDir != "" {
+		return fail(p, "`target` and `target-dir` are mutually exclusive")
+	}
+	if (d.FromFile != "" || len(d.List) > 0) && d.Target == "" && d.TargetDir == "" {
+		return fail(p, "`target` or `target-dir` is required")
+	}
+	for _, f := range []struct{ key, path string }{{"target", d.Target}, {"target-dir", d.TargetDir}, {"from-file", d.FromFile}} {
+		if f.path != "" && (filepath.IsAbs(f.path) || escapes(f.path)) {
+			return fail(p+"."+f.key, "%q must be a path inside the package directory", f.path)
+		}
+	}
+	return nil
+}
+
+// index is the field path of item i of list key.
+func index(key string, i int) string { return fmt.Sprintf("%s[%d]", key, i) }
 
 var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
@@ -207,7 +165,7 @@ func escapes(p string) bool {
 // readBuildYML loads DIR/build.yml.
 func readBuildYML(dir string) (*BuildYML, error) {
 	file := filepath.Join(dir, "build.yml")
-	data, err := os.ReadFile(file)
+	data, err := strictyaml.ReadFile(file)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("%s: no build.yml: a package is a directory with build.yml and a Dockerfile", dir)

@@ -93,7 +93,7 @@ func badInputCases() []badInput {
 		badBuildYML("unknown field", "unk", "image: unk\narches: [amd64]\nbogus-field: 1\n",
 			":3", "bogus-field"),
 		badBuildYML("unknown arch", "arch", "image: arch\narches:\n  - amd64\n  - sparc\n",
-			":4", `"arches"`, `"sparc"`),
+			":4: arches[1]: ", `"sparc"`),
 		{
 			name: "unreachable builder",
 			setup: func(t *testing.T, dir string) []string {
