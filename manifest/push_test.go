@@ -32,6 +32,7 @@ import (
 
 	"github.com/lkpkg/lkpkg/internal/testenv"
 	"github.com/lkpkg/lkpkg/manifest"
+	"github.com/lkpkg/lkpkg/registry"
 )
 
 var (
@@ -88,9 +89,13 @@ func tagOf(t testing.TB, host, repoTag string) name.Tag {
 	return tag
 }
 
-// pushOpts: insecure loopback, anonymous (never the user's docker config).
+// pushOpts: insecure loopback, anonymous (never the user's docker
+// config), and quick retries (the tests inject many faults).
 func pushOpts() manifest.PushOptions {
-	return manifest.PushOptions{Insecure: true, Keychain: authn.NewMultiKeychain()}
+	return manifest.PushOptions{Registry: registry.Options{
+		Insecure: true, Keychain: authn.NewMultiKeychain(),
+		Backoff: remote.Backoff{Duration: 20 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 5},
+	}}
 }
 
 func push(t testing.TB, idx v1.ImageIndex, tag name.Tag, o manifest.PushOptions) manifest.PushResult {
@@ -441,7 +446,7 @@ func TestPushInsecure(t *testing.T) {
 	for _, host := range []string{"registry.example.com", "registry.example.com:5000", "10.0.0.7:5000", "192.168.1.2", "myhost.local:5000", "[fe80::1]:5000"} {
 		t.Run("refused/"+host, func(t *testing.T) {
 			o := pushOpts()
-			o.Transport = failTransport{t}
+			o.Registry.Transport = failTransport{t}
 			_, err := manifest.Push(context.Background(), idx, tagOf(t, host, "x/y:1"), o)
 			if err == nil || !strings.Contains(err.Error(), "loopback") {
 				t.Fatalf("insecure push to %s: %v", host, err)
@@ -451,7 +456,7 @@ func TestPushInsecure(t *testing.T) {
 	t.Run("plain HTTP needs Insecure", func(t *testing.T) {
 		host := testenv.Registry(t)
 		o := pushOpts()
-		o.Insecure = false
+		o.Registry.Insecure = false
 		_, err := manifest.Push(context.Background(), idx, tagOf(t, host, "x/y:1"), o)
 		if err == nil || !strings.Contains(err.Error(), "plain HTTP") {
 			t.Fatalf("push over plain HTTP without Insecure: %v", err)
@@ -543,7 +548,7 @@ func TestPushAuthFromDockerConfig(t *testing.T) {
 			}
 			t.Setenv("DOCKER_CONFIG", dir)
 			o := pushOpts()
-			o.Keychain = nil // authn.DefaultKeychain
+			o.Registry.Keychain = nil // authn.DefaultKeychain
 			res, err := manifest.Push(context.Background(), idx, tag, o)
 			if c.ok {
 				if err != nil {
@@ -681,7 +686,7 @@ func TestPushFaults(t *testing.T) {
 			ptag := tagOf(t, proxy, tag.Context().RepositoryStr()+":"+tag.TagStr())
 			o := pushOpts()
 			if c.transport != nil {
-				o.Transport = c.transport()
+				o.Registry.Transport = c.transport()
 			}
 			ctx := context.Background()
 			if c.timeout > 0 {

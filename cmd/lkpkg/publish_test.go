@@ -802,7 +802,7 @@ func TestVerifyRefusals(t *testing.T) {
 			refused(t, l, []string{"only allowed for loopback"}, "--key", keys.cosignPub, host+"/lkpkg/refuse:"+tag)
 		}
 		r := l.run("push", "--insecure-registry", local, "10.1.2.3:5000/lkpkg/refuse:"+tag)
-		if r.code == 0 || !strings.Contains(r.stderr, "only loopback registries") {
+		if r.code == 0 || !strings.Contains(r.stderr, "only allowed for loopback") {
 			t.Errorf("push --insecure-registry to a non-loopback host:\n%s", r)
 		}
 	})

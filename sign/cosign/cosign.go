@@ -30,7 +30,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -40,6 +39,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/lkpkg/lkpkg/internal/atomicfile"
+	"github.com/lkpkg/lkpkg/registry"
 )
 
 // File names GenerateKeys writes, as `cosign generate-key-pair` does.
@@ -127,40 +127,19 @@ func fingerprint(pub any) (string, error) {
 	return "SHA256:" + hex.EncodeToString(sum[:]), nil
 }
 
-// RemoteOptions says how to reach the registry.
-type RemoteOptions struct {
-	// Insecure allows plain HTTP (as name.Insecure does); loopback
-	// registries (localhost, 127.0.0.1) are reached over HTTP anyway.
-	Insecure bool
-	// Keychain resolves credentials; nil means authn.DefaultKeychain.
-	Keychain authn.Keychain
-	// Transport, if set, is the HTTP transport used.
-	Transport http.RoundTripper
-}
-
 // resolve re-parses ref with ro's name options (so the signature and
 // attestation tags derived from it inherit them) and returns the
 // go-containerregistry and cosign options for ro.
-func (ro RemoteOptions) resolve(ctx context.Context, ref name.Digest) (name.Digest, []remote.Option, []ociremote.Option, error) {
+func resolve(ctx context.Context, ref name.Digest, ro registry.Options) (name.Digest, []remote.Option, []ociremote.Option, error) {
 	if ref.DigestStr() == "" {
 		return name.Digest{}, nil, nil, errors.New("a digest reference (repo@sha256:...) is required")
 	}
-	var nopts []name.Option
-	if ro.Insecure {
-		nopts = append(nopts, name.Insecure)
-	}
+	nopts := ro.NameOptions()
 	d, err := name.NewDigest(ref.Name(), nopts...)
 	if err != nil {
 		return name.Digest{}, nil, nil, fmt.Errorf("parse %s: %w", ref, err)
 	}
-	kc := ro.Keychain
-	if kc == nil {
-		kc = authn.DefaultKeychain
-	}
-	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
-	if ro.Transport != nil {
-		ropts = append(ropts, remote.WithTransport(ro.Transport))
-	}
+	ropts := ro.RemoteOptions(ctx)
 	oopts := []ociremote.Option{ociremote.WithRemoteOptions(ropts...)}
 	if len(nopts) > 0 {
 		oopts = append(oopts, ociremote.WithNameOptions(nopts...))

@@ -26,11 +26,12 @@ import (
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 
 	"github.com/lkpkg/lkpkg/internal/testenv"
+	"github.com/lkpkg/lkpkg/registry"
 )
 
 const password = "correct horse battery staple"
 
-var ro = RemoteOptions{Insecure: true}
+var ro = registry.Options{Insecure: true}
 
 // cli runs the official cosign CLI in dir with a private HOME and
 // DOCKER_CONFIG, COSIGN_PASSWORD and COSIGN_YES; it returns stdout and
