@@ -9,8 +9,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/lkpkg/lkpkg/internal/testenv"
 )
 
 var (
@@ -22,22 +23,7 @@ var (
 // testImage is a random image whose config records platform, as a real
 // build's would.
 func testImage(t testing.TB, p v1.Platform) v1.Image {
-	t.Helper()
-	img, err := random.Image(512, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return testenv.PlatformImage(t, p, 512, 2)
 }
 
 // child is one platform image of a test index.

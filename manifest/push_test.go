@@ -7,10 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,12 +21,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lkpkg/lkpkg/internal/testenv"
 	"github.com/lkpkg/lkpkg/manifest"
@@ -44,22 +40,7 @@ var (
 
 // platImage is a random image whose config names platform p.
 func platImage(t testing.TB, p v1.Platform, size, layers int64) v1.Image {
-	t.Helper()
-	img, err := random.Image(size, layers)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return testenv.PlatformImage(t, p, size, layers)
 }
 
 func index(t testing.TB, imgs ...manifest.PlatformImage) v1.ImageIndex {
@@ -472,61 +453,9 @@ func (f failTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return nil, errors.New("no network in this test")
 }
 
-// authRegistry starts bin/registry with htpasswd auth for user:pass.
-func authRegistry(t *testing.T, user, pass string) string {
-	t.Helper()
-	bin := testenv.Binary(t, "LKPKG_REGISTRY", "registry")
-	dir := t.TempDir()
-	hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "htpasswd"), []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-auth:
-  htpasswd:
-    realm: lkpkg-test
-    path: %s
-http:
-  addr: %s
-`, filepath.Join(dir, "data"), filepath.Join(dir, "htpasswd"), addr)
-	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var log bytes.Buffer
-	cmd := exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusUnauthorized {
-				return addr
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("auth registry did not start: %v\n%s", err, log.String())
-		}
-	}
-}
-
 func TestPushAuthFromDockerConfig(t *testing.T) {
 	testenv.Integration(t)
-	host := authRegistry(t, "lk", "s3cret")
+	host := testenv.AuthRegistry(t, "lk", "s3cret")
 	idx := index(t, manifest.PlatformImage{Platform: pAmd64, Image: platImage(t, pAmd64, 1024, 1)})
 	tag := tagOf(t, host, "lkpkg/auth:1")
 	for _, c := range []struct {
@@ -790,14 +719,4 @@ func BenchmarkPush(b *testing.B) {
 		}
 		b.SetBytes(res.UploadedBytes)
 	}
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
