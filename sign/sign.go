@@ -76,12 +76,9 @@ func Index(ctx context.Context, ref name.Digest, s Signers, attest Attester, r r
 	if attest != nil && s.Cosign == nil {
 		return nil, errors.New("attestations are signed with cosign: give a cosign key")
 	}
-	if err := r.Check(ref.Context().RegistryStr()); err != nil {
-		return nil, err
-	}
-	desc, err := remote.Get(ref, r.RemoteOptions(ctx)...)
+	desc, err := get(ctx, ref, r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref, err)
+		return nil, err
 	}
 	if desc.MediaType.IsImage() {
 		// A single manifest: sign (and attest) just that.
@@ -166,6 +163,18 @@ func signOne(ctx context.Context, ref name.Digest, s Signers, r registry.Options
 	return nil
 }
 
+// get fetches the manifest or index at ref (insecure only to loopback).
+func get(ctx context.Context, ref name.Digest, r registry.Options) (*remote.Descriptor, error) {
+	if err := r.Check(ref.Context().RegistryStr()); err != nil {
+		return nil, err
+	}
+	desc, err := remote.Get(ref, r.RemoteOptions(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	return desc, nil
+}
+
 // platformImages are the per-platform image manifests an index lists:
 // what is signed and verified. Attestation manifests (platform
 // unknown/unknown) are covered by their own signatures instead.
@@ -218,12 +227,9 @@ func Verify(ctx context.Context, ref name.Digest, p Policy, r registry.Options) 
 	if p.NotationPolicy != "" && p.NotationTrustStore == "" {
 		return nil, errors.New("a notation trust policy needs its trust store directory")
 	}
-	if err := r.Check(ref.Context().RegistryStr()); err != nil {
-		return nil, err
-	}
-	desc, err := remote.Get(ref, r.RemoteOptions(ctx)...)
+	desc, err := get(ctx, ref, r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref, err)
+		return nil, err
 	}
 	targets := []Verified{{Digest: desc.Digest}}
 	if desc.MediaType.IsIndex() {

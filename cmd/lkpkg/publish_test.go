@@ -100,6 +100,17 @@ func (k keySet) verifyArgs() []string {
 
 // newPublishLK is an lkpkg runner (shared builder, fresh cache) that can
 // open cosign keys.
+// publishSetup starts a parallel integration test of publishing: a
+// registry on loopback, an lkpkg with signing passwords set, and keys.
+func publishSetup(t *testing.T) (string, *lk, keySet) {
+	t.Helper()
+	testenv.Integration(t)
+	t.Parallel()
+	reg := testenv.Registry(t)
+	l := newPublishLK(t)
+	return reg, l, genKeys(t, l)
+}
+
 func newPublishLK(t testing.TB) *lk {
 	t.Helper()
 	l := newLK(t)
@@ -419,11 +430,7 @@ func alpineSBOMPkg(t testing.TB, dir, image string) string {
 // notation; lkpkg verify and the official CLIs accept everything, the
 // SBOM lists the Alpine packages, and a re-push uploads nothing.
 func TestPublishRoundTrip(t *testing.T) {
-	testenv.Integration(t)
-	t.Parallel()
-	reg := testenv.Registry(t)
-	l := newPublishLK(t)
-	keys := genKeys(t, l)
+	reg, l, keys := publishSetup(t)
 	root := t.TempDir()
 	twoArchPkg(t, filepath.Join(root, "rt"), "roundtrip", 200<<10)
 	alpineSBOMPkg(t, filepath.Join(root, "alpine"), "alpine-sbom")
@@ -706,11 +713,7 @@ func TestTwoHostsPush(t *testing.T) {
 
 // TestVerifyRefusals: lkpkg verify fails closed.
 func TestVerifyRefusals(t *testing.T) {
-	testenv.Integration(t)
-	t.Parallel()
-	reg := testenv.Registry(t)
-	l := newPublishLK(t)
-	keys := genKeys(t, l)
+	reg, l, keys := publishSetup(t)
 	other := genKeys(t, l)
 	root := t.TempDir()
 	twoArchPkg(t, filepath.Join(root, "a"), "refuse", 20<<10)
