@@ -1,11 +1,3 @@
-// Package sign signs and verifies multi-arch images in a registry with
-// cosign and/or Notary Project signatures: the index and every
-// per-platform manifest, plus signed attestations (SBOM, provenance) on
-// each per-platform manifest. Verification fails closed.
-//
-// The formats come from the official libraries (sign/cosign wraps
-// sigstore/cosign, sign/notation wraps notation-go); this package only
-// decides what gets signed and what a verification must cover.
 package sign
 
 import (
