@@ -74,36 +74,20 @@ func Index(ctx context.Context, ref name.Digest, s Signers, attest Attester, r r
 	}
 	if desc.MediaType.IsImage() {
 		// A single manifest: sign (and attest) just that.
-		img, err := desc.Image()
-		if err != nil {
-			return nil, err
-		}
-		cf, err := img.ConfigFile()
-		if err != nil {
-			return nil, err
-		}
-		var platform v1.Platform
-		if p := cf.Platform(); p != nil {
-			platform = *p
-		}
-		done, err := signImage(ctx, ref, platform, img, s, attest, r)
+		done, err := signSingle(ctx, ref, desc, s, attest, r)
 		if err != nil {
 			return nil, err
 		}
 		return []Signed{done}, nil
 	}
-	idx, err := desc.ImageIndex()
-	if err != nil {
-		return nil, err
-	}
-	im, err := idx.IndexManifest()
+	idx, children, err := platformChildren(desc)
 	if err != nil {
 		return nil, err
 	}
 	// Children first, the index last: whoever sees a signed index finds
 	// its platforms signed too.
 	var out []Signed
-	for _, d := range platformImages(im) {
+	for _, d := range children {
 		if only != nil && !only[d.Digest] {
 			continue
 		}
@@ -121,6 +105,23 @@ func Index(ctx context.Context, ref name.Digest, s Signers, attest Attester, r r
 		return out, err
 	}
 	return append(out, Signed{Digest: mustHash(ref)}), nil
+}
+
+// signSingle signs (and attests) the single image manifest desc at ref.
+func signSingle(ctx context.Context, ref name.Digest, desc *remote.Descriptor, s Signers, attest Attester, r registry.Options) (Signed, error) {
+	img, err := desc.Image()
+	if err != nil {
+		return Signed{}, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return Signed{}, err
+	}
+	var platform v1.Platform
+	if p := cf.Platform(); p != nil {
+		platform = *p
+	}
+	return signImage(ctx, ref, platform, img, s, attest, r)
 }
 
 // signImage attaches img's attestations, then signs it.
@@ -165,6 +166,19 @@ func get(ctx context.Context, ref name.Digest, r registry.Options) (*remote.Desc
 		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
 	return desc, nil
+}
+
+// platformChildren reads the index desc and lists its per-platform images.
+func platformChildren(desc *remote.Descriptor) (v1.ImageIndex, []v1.Descriptor, error) {
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, nil, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, nil, err
+	}
+	return idx, platformImages(im), nil
 }
 
 // platformImages are the per-platform image manifests an index lists:
@@ -225,15 +239,11 @@ func Verify(ctx context.Context, ref name.Digest, p Policy, r registry.Options) 
 	}
 	targets := []Verified{{Digest: desc.Digest}}
 	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
+		_, children, err := platformChildren(desc)
 		if err != nil {
 			return nil, err
 		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range platformImages(im) {
+		for _, d := range children {
 			targets = append(targets, Verified{Digest: d.Digest, Platform: d.Platform.String()})
 		}
 	}
