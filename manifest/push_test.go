@@ -505,27 +505,27 @@ func isBlobPatch(r *http.Request) bool {
 	return r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/blobs/uploads/")
 }
 
-func TestPushFaults(t *testing.T) {
-	testenv.Integration(t)
-	host := testenv.Registry(t)
-	amd, arm := platImage(t, pAmd64, 8192, 2), platImage(t, pArm64, 8192, 2)
-	idx := index(t, manifest.PlatformImage{Platform: pAmd64, Image: amd}, manifest.PlatformImage{Platform: pArm64, Image: arm})
-	nBlobs, nBytes := blobStats(t, amd, arm)
-	oldIdx := index(t, manifest.PlatformImage{Platform: pAmd64, Image: platImage(t, pAmd64, 1024, 1)})
+// shortTimeout is a transport that turns a stalled answer into a
+// timeout (retried) after 300 ms.
+func shortTimeout() http.RoundTripper {
+	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 300 * time.Millisecond
+	return tr
+}
 
-	shortTimeout := func() http.RoundTripper {
-		tr := remote.DefaultTransport.(*http.Transport).Clone()
-		tr.ResponseHeaderTimeout = 300 * time.Millisecond
-		return tr
-	}
-	cases := []struct {
-		name      string
-		existing  bool // the tag holds oldIdx before
-		plan      func(c *counter) func(*http.Request, int) testenv.Fault
-		transport func() http.RoundTripper
-		timeout   time.Duration
-		wantErr   bool
-	}{
+// pushFault is one case of TestPushFaults: what the fault proxy does to
+// which requests, and whether the push must still succeed.
+type pushFault struct {
+	name      string
+	existing  bool // the tag holds oldIdx before
+	plan      func(c *counter) func(*http.Request, int) testenv.Fault
+	transport func() http.RoundTripper
+	timeout   time.Duration
+	wantErr   bool
+}
+
+func pushFaults() []pushFault {
+	return []pushFault{
 		{
 			name: "500 on some blob uploads",
 			plan: func(c *counter) func(*http.Request, int) testenv.Fault {
@@ -603,6 +603,17 @@ func TestPushFaults(t *testing.T) {
 			plan:     indexPut500,
 		},
 	}
+}
+
+func TestPushFaults(t *testing.T) {
+	testenv.Integration(t)
+	host := testenv.Registry(t)
+	amd, arm := platImage(t, pAmd64, 8192, 2), platImage(t, pArm64, 8192, 2)
+	idx := index(t, manifest.PlatformImage{Platform: pAmd64, Image: amd}, manifest.PlatformImage{Platform: pArm64, Image: arm})
+	nBlobs, nBytes := blobStats(t, amd, arm)
+	oldIdx := index(t, manifest.PlatformImage{Platform: pAmd64, Image: platImage(t, pAmd64, 1024, 1)})
+
+	cases := pushFaults()
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			tag := tagOf(t, host, fmt.Sprintf("lkpkg/fault%d:1", i))

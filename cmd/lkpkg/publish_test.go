@@ -426,6 +426,63 @@ func alpineSBOMPkg(t testing.TB, dir, image string) string {
 	})
 }
 
+// checkAttestation checks the first attestation of type typ the official
+// CLI verified on one per-arch manifest of image img (pushed as ref).
+func checkAttestation(t *testing.T, img, ref, typ string, st inTotoStatement) {
+	t.Helper()
+	switch typ {
+	case "spdxjson":
+		if st.PredicateType != "https://spdx.dev/Document" {
+			t.Errorf("spdx predicate type %q", st.PredicateType)
+		}
+		var doc struct {
+			SPDXVersion string `json:"spdxVersion"`
+			Packages    []struct {
+				Name        string `json:"name"`
+				VersionInfo string `json:"versionInfo"`
+			} `json:"packages"`
+		}
+		if err := json.Unmarshal(st.Predicate, &doc); err != nil {
+			t.Fatalf("SPDX predicate: %v", err)
+		}
+		if !strings.HasPrefix(doc.SPDXVersion, "SPDX-") {
+			t.Errorf("SPDX predicate without spdxVersion: %.300s", st.Predicate)
+		}
+		names := map[string]string{}
+		for _, p := range doc.Packages {
+			names[p.Name] = p.VersionInfo
+		}
+		if img == "alpine-sbom" {
+			for _, want := range []string{"busybox", "musl", "alpine-baselayout", "apk-tools", "libcrypto3"} {
+				if _, ok := names[want]; !ok {
+					t.Errorf("SBOM of the Alpine fixture lacks %s (has %d packages: %v)", want, len(names), names)
+				}
+			}
+			if v := names["musl"]; v != "" && !strings.HasPrefix(v, "1.2.4") {
+				t.Errorf("musl version %q, want 1.2.4* (Alpine 3.19)", v)
+			}
+		}
+	case "slsaprovenance1":
+		if st.PredicateType != "https://slsa.dev/provenance/v1" {
+			t.Errorf("provenance predicate type %q", st.PredicateType)
+		}
+		var prov struct {
+			BuildDefinition struct {
+				ExternalParameters struct {
+					Tag       string   `json:"tag"`
+					Platforms []string `json:"platforms"`
+				} `json:"externalParameters"`
+			} `json:"buildDefinition"`
+		}
+		if err := json.Unmarshal(st.Predicate, &prov); err != nil {
+			t.Fatalf("provenance predicate: %v", err)
+		}
+		if tag := ref[strings.LastIndex(ref, ":")+1:]; prov.BuildDefinition.ExternalParameters.Tag != tag {
+			t.Errorf("provenance tag %q, want %q", prov.BuildDefinition.ExternalParameters.Tag, tag)
+		}
+	}
+}
+
 // TestPublishRoundTrip: one `pkg build --push --sign` with cosign and
 // notation; lkpkg verify and the official CLIs accept everything, the
 // SBOM lists the Alpine packages, and a re-push uploads nothing.
@@ -500,58 +557,7 @@ func TestPublishRoundTrip(t *testing.T) {
 						t.Errorf("%s attestation of %s: subject %+v", typ, dref, st.Subject)
 					}
 				}
-				st := sts[0]
-				switch typ {
-				case "spdxjson":
-					if st.PredicateType != "https://spdx.dev/Document" {
-						t.Errorf("spdx predicate type %q", st.PredicateType)
-					}
-					var doc struct {
-						SPDXVersion string `json:"spdxVersion"`
-						Packages    []struct {
-							Name        string `json:"name"`
-							VersionInfo string `json:"versionInfo"`
-						} `json:"packages"`
-					}
-					if err := json.Unmarshal(st.Predicate, &doc); err != nil {
-						t.Fatalf("SPDX predicate: %v", err)
-					}
-					if !strings.HasPrefix(doc.SPDXVersion, "SPDX-") {
-						t.Errorf("SPDX predicate without spdxVersion: %.300s", st.Predicate)
-					}
-					names := map[string]string{}
-					for _, p := range doc.Packages {
-						names[p.Name] = p.VersionInfo
-					}
-					if img == "alpine-sbom" {
-						for _, want := range []string{"busybox", "musl", "alpine-baselayout", "apk-tools", "libcrypto3"} {
-							if _, ok := names[want]; !ok {
-								t.Errorf("SBOM of the Alpine fixture lacks %s (has %d packages: %v)", want, len(names), names)
-							}
-						}
-						if v := names["musl"]; v != "" && !strings.HasPrefix(v, "1.2.4") {
-							t.Errorf("musl version %q, want 1.2.4* (Alpine 3.19)", v)
-						}
-					}
-				case "slsaprovenance1":
-					if st.PredicateType != "https://slsa.dev/provenance/v1" {
-						t.Errorf("provenance predicate type %q", st.PredicateType)
-					}
-					var prov struct {
-						BuildDefinition struct {
-							ExternalParameters struct {
-								Tag       string   `json:"tag"`
-								Platforms []string `json:"platforms"`
-							} `json:"externalParameters"`
-						} `json:"buildDefinition"`
-					}
-					if err := json.Unmarshal(st.Predicate, &prov); err != nil {
-						t.Fatalf("provenance predicate: %v", err)
-					}
-					if tag := ref[strings.LastIndex(ref, ":")+1:]; prov.BuildDefinition.ExternalParameters.Tag != tag {
-						t.Errorf("provenance tag %q, want %q", prov.BuildDefinition.ExternalParameters.Tag, tag)
-					}
-				}
+				checkAttestation(t, img, ref, typ, sts[0])
 			}
 		}
 	}

@@ -166,14 +166,22 @@ func pushIndex(t *testing.T, repo string) (name.Digest, []name.Digest) {
 	return ref, children
 }
 
-func mustDigest(t *testing.T, s string) name.Digest {
+// mustParse parses s (an insecure loopback reference) with parse.
+func mustParse[T any](t *testing.T, parse func(string, ...name.Option) (T, error), s string) T {
 	t.Helper()
-	d, err := name.NewDigest(s, name.Insecure)
+	r, err := parse(s, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d
+	return r
 }
+
+func mustDigest(t *testing.T, s string) name.Digest {
+	t.Helper()
+	return mustParse(t, name.NewDigest, s)
+}
+
+func mustTag(t *testing.T, s string) name.Tag { t.Helper(); return mustParse(t, name.NewTag, s) }
 
 func TestGenerateKeys(t *testing.T) {
 	dir := t.TempDir()
@@ -292,15 +300,6 @@ func TestSignImageAndIndex(t *testing.T) {
 	if _, err := remote.Head(mustTag(t, repo+":"+strings.Replace(img.DigestStr(), ":", "-", 1)+".sig")); err != nil {
 		t.Errorf("no sha256-<hex>.sig tag: %v", err)
 	}
-}
-
-func mustTag(t *testing.T, s string) name.Tag {
-	t.Helper()
-	tag, err := name.NewTag(s, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tag
 }
 
 // TestVerifyCLISigned: what the official CLI signs and attests, Verify
@@ -509,6 +508,36 @@ func rewriteSig(t *testing.T, tag name.Tag, edit func(payload []byte, ann map[st
 	}
 }
 
+// sigTag is where cosign stores ref's signatures.
+func sigTag(t *testing.T, ref name.Digest) name.Tag {
+	t.Helper()
+	tag, err := ociremote.SignatureTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustTag(t, tag.String())
+}
+
+// refuse checks that both Verify and the official CLI refuse ref with
+// the public key pub, Verify with wantErr (if not nil) and wantMsg.
+func refuse(t *testing.T, ref name.Digest, pub string, wantErr error, wantMsg string) {
+	t.Helper()
+	_, err := Verify(context.Background(), ref, readFile(t, pub), ro)
+	if err == nil {
+		t.Fatalf("Verify accepted %s", ref)
+	}
+	t.Logf("Verify refused: %v", err)
+	if wantErr != nil && !errors.Is(err, wantErr) {
+		t.Errorf("error is not %v", wantErr)
+	}
+	if !strings.Contains(err.Error(), wantMsg) {
+		t.Errorf("error lacks %q", wantMsg)
+	}
+	if err := cliVerify(t, pub, ref); err == nil {
+		t.Errorf("cosign verify accepted %s", ref)
+	}
+}
+
 func TestRefusals(t *testing.T) {
 	testenv.Integration(t)
 	ctx := context.Background()
@@ -517,31 +546,6 @@ func TestRefusals(t *testing.T) {
 	s, pub := keys(t)
 	pubPEM := readFile(t, pub)
 	_, otherPub := keys(t)
-
-	sigTag := func(ref name.Digest) name.Tag {
-		tag, err := ociremote.SignatureTag(ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return mustTag(t, tag.String())
-	}
-	refuse := func(t *testing.T, ref name.Digest, pub string, wantErr error, wantMsg string) {
-		t.Helper()
-		_, err := Verify(ctx, ref, readFile(t, pub), ro)
-		if err == nil {
-			t.Fatalf("Verify accepted %s", ref)
-		}
-		t.Logf("Verify refused: %v", err)
-		if wantErr != nil && !errors.Is(err, wantErr) {
-			t.Errorf("error is not %v", wantErr)
-		}
-		if !strings.Contains(err.Error(), wantMsg) {
-			t.Errorf("error lacks %q", wantMsg)
-		}
-		if err := cliVerify(t, pub, ref); err == nil {
-			t.Errorf("cosign verify accepted %s", ref)
-		}
-	}
 
 	t.Run("wrong key", func(t *testing.T) {
 		ref := pushImage(t, repo)
@@ -552,7 +556,7 @@ func TestRefusals(t *testing.T) {
 	})
 	t.Run("unsigned", func(t *testing.T) {
 		ref := pushImage(t, repo)
-		refuse(t, ref, pub, ErrNotSigned, "no cosign signature: nothing at "+sigTag(ref).String())
+		refuse(t, ref, pub, ErrNotSigned, "no cosign signature: nothing at "+sigTag(t, ref).String())
 	})
 	t.Run("missing manifest", func(t *testing.T) {
 		ref := mustDigest(t, repo+"@sha256:"+strings.Repeat("ab", 32))
@@ -568,11 +572,11 @@ func TestRefusals(t *testing.T) {
 		if err := s.Sign(ctx, a, nil, ro); err != nil {
 			t.Fatal(err)
 		}
-		desc, err := remote.Get(sigTag(a))
+		desc, err := remote.Get(sigTag(t, a))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := remote.Tag(sigTag(b), desc); err != nil {
+		if err := remote.Tag(sigTag(t, b), desc); err != nil {
 			t.Fatal(err)
 		}
 		refuse(t, b, pub, ErrNoValidSignature, "signed payload names another image than "+b.DigestStr())
@@ -582,7 +586,7 @@ func TestRefusals(t *testing.T) {
 		if err := s.Sign(ctx, ref, map[string]string{"purpose": "release"}, ro); err != nil {
 			t.Fatal(err)
 		}
-		rewriteSig(t, sigTag(ref), func(p []byte, _ map[string]string) []byte {
+		rewriteSig(t, sigTag(t, ref), func(p []byte, _ map[string]string) []byte {
 			q := bytes.Replace(p, []byte(`"release"`), []byte(`"hacked!"`), 1)
 			if bytes.Equal(p, q) {
 				t.Fatalf("payload has no annotation to tamper with: %s", p)
@@ -596,7 +600,7 @@ func TestRefusals(t *testing.T) {
 		if err := s.Sign(ctx, ref, nil, ro); err != nil {
 			t.Fatal(err)
 		}
-		rewriteSig(t, sigTag(ref), func(p []byte, ann map[string]string) []byte {
+		rewriteSig(t, sigTag(t, ref), func(p []byte, ann map[string]string) []byte {
 			// A well-formed signature by the right key, over other bytes.
 			raw, err := s.sv.SignMessage(bytes.NewReader([]byte("something else")))
 			if err != nil {
