@@ -43,6 +43,12 @@ func platImage(t testing.TB, p v1.Platform, size, layers int64) v1.Image {
 	return testenv.PlatformImage(t, p, size, layers)
 }
 
+// twoArch is the index of an amd64 image and an arm image (platform arm).
+func twoArch(t testing.TB, amd v1.Image, arm v1.Platform, armImg v1.Image) (v1.Image, v1.Image, v1.ImageIndex) {
+	t.Helper()
+	return amd, armImg, index(t, manifest.PlatformImage{Platform: pAmd64, Image: amd}, manifest.PlatformImage{Platform: arm, Image: armImg})
+}
+
 func index(t testing.TB, imgs ...manifest.PlatformImage) v1.ImageIndex {
 	t.Helper()
 	idx, err := manifest.Index(imgs)
@@ -214,8 +220,7 @@ func assertComplete(t testing.TB, ref name.Reference) {
 func TestPushRoundTrip(t *testing.T) {
 	testenv.Integration(t)
 	host := testenv.Registry(t)
-	amd, arm := platImage(t, pAmd64, 4096, 2), platImage(t, pArm64v8, 4096, 3)
-	idx := index(t, manifest.PlatformImage{Platform: pAmd64, Image: amd}, manifest.PlatformImage{Platform: pArm64v8, Image: arm})
+	amd, arm, idx := twoArch(t, platImage(t, pAmd64, 4096, 2), pArm64v8, platImage(t, pArm64v8, 4096, 3))
 	nBlobs, nBytes := blobStats(t, amd, arm)
 	tag := tagOf(t, host, "lkpkg/hello:abc")
 
@@ -608,8 +613,7 @@ func pushFaults() []pushFault {
 func TestPushFaults(t *testing.T) {
 	testenv.Integration(t)
 	host := testenv.Registry(t)
-	amd, arm := platImage(t, pAmd64, 8192, 2), platImage(t, pArm64, 8192, 2)
-	idx := index(t, manifest.PlatformImage{Platform: pAmd64, Image: amd}, manifest.PlatformImage{Platform: pArm64, Image: arm})
+	amd, arm, idx := twoArch(t, platImage(t, pAmd64, 8192, 2), pArm64, platImage(t, pArm64, 8192, 2))
 	nBlobs, nBytes := blobStats(t, amd, arm)
 	oldIdx := index(t, manifest.PlatformImage{Platform: pAmd64, Image: platImage(t, pAmd64, 1024, 1)})
 

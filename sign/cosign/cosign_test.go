@@ -183,6 +183,14 @@ func mustDigest(t *testing.T, s string) name.Digest {
 
 func mustTag(t *testing.T, s string) name.Tag { t.Helper(); return mustParse(t, name.NewTag, s) }
 
+// integrationRepo starts an integration test against a fresh loopback
+// registry and names a repository path in it.
+func integrationRepo(t *testing.T, path string) (context.Context, string) {
+	t.Helper()
+	testenv.Integration(t)
+	return context.Background(), testenv.Registry(t) + path
+}
+
 func TestGenerateKeys(t *testing.T) {
 	dir := t.TempDir()
 	priv, pub, err := GenerateKeys(dir, []byte(password))
@@ -249,10 +257,7 @@ func TestGenerateKeys(t *testing.T) {
 }
 
 func TestSignImageAndIndex(t *testing.T) {
-	testenv.Integration(t)
-	ctx := context.Background()
-	reg := testenv.Registry(t)
-	repo := reg + "/lkpkg/signed"
+	ctx, repo := integrationRepo(t, "/lkpkg/signed")
 	s, pub := keys(t)
 	pubPEM := readFile(t, pub)
 
@@ -305,10 +310,7 @@ func TestSignImageAndIndex(t *testing.T) {
 // TestVerifyCLISigned: what the official CLI signs and attests, Verify
 // accepts.
 func TestVerifyCLISigned(t *testing.T) {
-	testenv.Integration(t)
-	ctx := context.Background()
-	reg := testenv.Registry(t)
-	repo := reg + "/lkpkg/cli"
+	ctx, repo := integrationRepo(t, "/lkpkg/cli")
 	dir := t.TempDir()
 	if _, _, err := cli(t, dir, "generate-key-pair"); err != nil {
 		t.Fatalf("cosign generate-key-pair: %v", err)
@@ -380,10 +382,7 @@ var slsaPredicate = []byte(`{
 }`)
 
 func TestAttest(t *testing.T) {
-	testenv.Integration(t)
-	ctx := context.Background()
-	reg := testenv.Registry(t)
-	repo := reg + "/lkpkg/attested"
+	ctx, repo := integrationRepo(t, "/lkpkg/attested")
 	s, pub := keys(t)
 	ref := pushImage(t, repo)
 	if err := s.Sign(ctx, ref, nil, ro); err != nil {
@@ -539,10 +538,7 @@ func refuse(t *testing.T, ref name.Digest, pub string, wantErr error, wantMsg st
 }
 
 func TestRefusals(t *testing.T) {
-	testenv.Integration(t)
-	ctx := context.Background()
-	reg := testenv.Registry(t)
-	repo := reg + "/lkpkg/refused"
+	ctx, repo := integrationRepo(t, "/lkpkg/refused")
 	s, pub := keys(t)
 	pubPEM := readFile(t, pub)
 	_, otherPub := keys(t)
