@@ -25,13 +25,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/lkpkg/lkpkg/cache"
-	"github.com/lkpkg/lkpkg/internal/regtransport"
+	"github.com/lkpkg/lkpkg/registry"
 	"github.com/lkpkg/lkpkg/sign"
 )
 
@@ -47,15 +46,15 @@ type Options struct {
 	Formats []string
 	// UpdateLock re-resolves every reference and rewrites the lock file.
 	UpdateLock bool
-	// InsecureRegistry allows plain HTTP to loopback registries.
-	InsecureRegistry bool
+	// Registry says how to reach registries: Insecure allows plain HTTP,
+	// to loopback registries only (others are still reached over HTTPS);
+	// Keychain resolves credentials (nil: docker config.json).
+	Registry registry.Options
 	// InsecureSkipVerify skips signature verification (a WARNING per image).
 	InsecureSkipVerify bool
 	// Policy, when set, is a verification policy every image must pass, in
 	// addition to the YAML's trust section.
 	Policy *sign.Policy
-	// Keychain resolves registry credentials (nil: docker config.json).
-	Keychain authn.Keychain
 	// Bootloader is the image holding the EFI bootloader the EFI formats
 	// put on their ESP (e.g. lkpkg/systemd-boot:TAG from pkgs/systemd-boot).
 	// It is pinned in the lock and verified like every other image.
@@ -182,11 +181,8 @@ type builder struct {
 
 // remoteFor is how to reach ref's registry: plain HTTP only with
 // --insecure-registry and a loopback host.
-func (b *builder) remoteFor(ref name.Reference) sign.Remote {
-	return sign.Remote{
-		Insecure: b.opts.InsecureRegistry && regtransport.IsLoopback(ref.Context().RegistryStr()),
-		Keychain: b.opts.Keychain,
-	}
+func (b *builder) remoteFor(ref name.Reference) registry.Options {
+	return b.opts.Registry.For(ref.Context().RegistryStr())
 }
 
 func (b *builder) parse(ref string) (name.Reference, error) {
@@ -194,21 +190,14 @@ func (b *builder) parse(ref string) (name.Reference, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.opts.InsecureRegistry && regtransport.IsLoopback(p.Context().RegistryStr()) {
+	if b.remoteFor(p).Insecure {
 		return name.ParseReference(ref, name.Insecure)
 	}
 	return p, nil
 }
 
 func (b *builder) remoteOpts(ctx context.Context, ref name.Reference) []remote.Option {
-	kc := b.opts.Keychain
-	if kc == nil {
-		kc = authn.DefaultKeychain
-	}
-	return []remote.Option{
-		remote.WithContext(ctx), remote.WithAuthFromKeychain(kc),
-		remote.WithTransport(regtransport.New(nil, b.remoteFor(ref).Insecure)),
-	}
+	return b.remoteFor(ref).RemoteOptions(ctx)
 }
 
 // pin returns every reference's digest, from the lock file (fromFile) or
@@ -274,7 +263,7 @@ func (b *builder) resolve(ctx context.Context, ref string) (v1.Hash, error) {
 			return desc.Digest, nil
 		}
 	}
-	if err := regtransport.CheckInsecure(b.remoteFor(p).Insecure, p.Context().RegistryStr()); err != nil {
+	if err := b.remoteFor(p).Check(p.Context().RegistryStr()); err != nil {
 		return v1.Hash{}, err
 	}
 	desc, err := remote.Head(p, b.remoteOpts(ctx, p)...)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/internal/testenv"
+	"github.com/lkpkg/lkpkg/registry"
 	"github.com/lkpkg/lkpkg/runconfig"
 	"github.com/lkpkg/lkpkg/sign"
 	"github.com/lkpkg/lkpkg/sign/cosign"
@@ -527,7 +528,7 @@ func TestTrustCacheOnlyUnreachableFailsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	yamlPath, out := asmSetup(t, asmYAML("127.0.0.1:1/t/", "trust:\n  cosign:\n    - {match: \"127.0.0.1:1/t/*\", key: "+pub+"}\n"))
-	_, err = Build(context.Background(), yamlPath, Options{Cache: c, OutputDir: out, InsecureRegistry: true})
+	_, err = Build(context.Background(), yamlPath, Options{Cache: c, OutputDir: out, Registry: registry.Options{Insecure: true}})
 	if !errors.Is(err, ErrNotVerified) || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Fatalf("err = %v", err)
 	}
@@ -575,7 +576,7 @@ func TestTrustRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := sign.Remote{Insecure: true}
+	r := registry.Options{Insecure: true}
 	for ref, idx := range map[string]v1.ImageIndex{"kernel:v1": imgs.kernel, "init:v1": imgs.init, "svc:v1": imgs.svc, "other:v1": unsigned} {
 		tag, err := name.NewTag(prefix+ref, name.Insecure)
 		if err != nil {
@@ -601,7 +602,7 @@ func TestTrustRegistry(t *testing.T) {
 	t.Run("signed", func(t *testing.T) {
 		yamlPath, out := asmSetup(t, asmYAML(prefix, trust(pub)))
 		var log bytes.Buffer
-		res, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, InsecureRegistry: true, Log: &log})
+		res, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, Registry: registry.Options{Insecure: true}, Log: &log})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -612,7 +613,7 @@ func TestTrustRegistry(t *testing.T) {
 	t.Run("global policy", func(t *testing.T) {
 		yamlPath, out := asmSetup(t, asmYAML(prefix, ""))
 		pem, _ := os.ReadFile(pub)
-		res, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, InsecureRegistry: true, Policy: &sign.Policy{CosignPublicKey: pem}})
+		res, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, Registry: registry.Options{Insecure: true}, Policy: &sign.Policy{CosignPublicKey: pem}})
 		if err != nil || len(res.Verified) != 3 {
 			t.Fatalf("%v %v", res, err)
 		}
@@ -626,7 +627,7 @@ func TestTrustRegistry(t *testing.T) {
 	for _, tc := range fail {
 		t.Run(tc.name, func(t *testing.T) {
 			yamlPath, out := asmSetup(t, tc.yml)
-			_, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, InsecureRegistry: true})
+			_, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, Registry: registry.Options{Insecure: true}})
 			if !errors.Is(err, ErrNotVerified) {
 				t.Fatalf("err = %v", err)
 			}
@@ -638,7 +639,7 @@ func TestTrustRegistry(t *testing.T) {
 	t.Run("insecure skip verify", func(t *testing.T) {
 		yamlPath, out := asmSetup(t, withOther(asmYAML(prefix, trust(pub))))
 		var log bytes.Buffer
-		if _, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, InsecureRegistry: true, InsecureSkipVerify: true, Log: &log}); err != nil {
+		if _, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, Registry: registry.Options{Insecure: true}, InsecureSkipVerify: true, Log: &log}); err != nil {
 			t.Fatal(err)
 		}
 		if n := strings.Count(log.String(), "WARNING"); n != 4 {
@@ -670,7 +671,7 @@ func TestTrustRegistry(t *testing.T) {
 			t.Fatal(err)
 		}
 		yamlPath, out := asmSetup(t, asmYAML(prefix, trust(pub)))
-		_, err = Build(ctx, yamlPath, Options{Cache: c2, OutputDir: out, InsecureRegistry: true})
+		_, err = Build(ctx, yamlPath, Options{Cache: c2, OutputDir: out, Registry: registry.Options{Insecure: true}})
 		if !errors.Is(err, ErrLayerDigest) {
 			t.Fatalf("err = %v", err)
 		}

@@ -1,6 +1,3 @@
-// Package manifest turns per-platform images into one OCI image index and
-// merges indexes, deterministically: the same images always give the same
-// index digest, whatever order they were built or pushed in.
 package manifest
 
 import (

@@ -5,35 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"sort"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/lkpkg/lkpkg/internal/regtransport"
+	"github.com/lkpkg/lkpkg/registry"
 )
 
 // PushOptions configure Push.
 type PushOptions struct {
-	// Insecure allows plain HTTP (and skips TLS verification) to the
-	// registry. It is refused for a host that is not loopback. Without
-	// it, plain HTTP is never used, whatever the host.
-	Insecure bool
-	// Keychain resolves credentials; nil means authn.DefaultKeychain
-	// (docker config.json and its credential helpers).
-	Keychain authn.Keychain
+	// Registry says how to reach the registry: Insecure (plain HTTP and
+	// unverified TLS, refused for a host that is not loopback; without it
+	// plain HTTP is never used, whatever the host), the keychain, the
+	// retry schedule and the HTTP transport. Push wraps the transport to
+	// count blob bytes; retries are done above it. Give it a
+	// ResponseHeaderTimeout to turn stalled requests into retries.
+	Registry registry.Options
 	// Jobs is the number of blobs uploaded in parallel (default 4).
 	Jobs int
 	// Progress receives one human line per image pushed, then one for
@@ -43,11 +34,6 @@ type PushOptions struct {
 	Release string
 	// Force allows moving an existing Release tag to other content.
 	Force bool
-	// Transport is the HTTP transport (nil: remote.DefaultTransport). Push
-	// wraps it to count blob bytes and to refuse plain HTTP unless Insecure;
-	// retries are done above it. Give it a ResponseHeaderTimeout to turn
-	// stalled requests into retries.
-	Transport http.RoundTripper
 }
 
 // PushResult says what Push did.
@@ -59,61 +45,6 @@ type PushResult struct {
 	UploadedBlobs int      // blobs committed by this push
 	ExistingBlobs int      // blobs the registry already had (skipped)
 	Duration      time.Duration
-}
-
-const (
-	// The buildkit annotations that mark an attestation manifest and name
-	// the image it describes.
-	annotationRefDigest = "vnd.docker.reference.digest"
-	annotationRefType   = "vnd.docker.reference.type"
-)
-
-// pushBackoff is the retry schedule for every registry request: 5
-// attempts, waiting about 0.5, 1, 2 and 4 s. Tests shorten it.
-var pushBackoff = remote.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 5}
-
-// retryStatusCodes are the answers retried with backoff.
-var retryStatusCodes = []int{
-	http.StatusRequestTimeout, http.StatusTooManyRequests,
-	http.StatusInternalServerError, http.StatusBadGateway,
-	http.StatusServiceUnavailable, http.StatusGatewayTimeout,
-}
-
-// retryable is the retry predicate: temporary network errors, timeouts
-// (e.g. the transport's response header timeout) and retryable statuses;
-// never once ctx, the caller's context, is done.
-func retryable(ctx context.Context) func(error) bool {
-	return func(err error) bool {
-		return err != nil && ctx.Err() == nil && retryableErr(err)
-	}
-}
-
-func retryableErr(err error) bool {
-	if errors.Is(err, context.Canceled) {
-		return false
-	}
-	var terr *transport.Error
-	if errors.As(err, &terr) {
-		for _, c := range retryStatusCodes {
-			if terr.StatusCode == c {
-				return true
-			}
-		}
-		return terr.Temporary()
-	}
-	if errors.Is(err, errPlainHTTP) {
-		return false
-	}
-	var nerr net.Error
-	if errors.As(err, &nerr) && nerr.Timeout() {
-		return true
-	}
-	if t, ok := err.(interface{ Temporary() bool }); ok && t.Temporary() {
-		return true
-	}
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, net.ErrClosed)
 }
 
 // Push uploads idx (an index of per-platform images, as lkpkg's cache
@@ -132,247 +63,225 @@ func retryableErr(err error) bool {
 // The merge and the Release check are done before anything is written, so
 // a refused Release leaves the registry untouched.
 func Push(ctx context.Context, idx v1.ImageIndex, tag name.Tag, opts PushOptions) (PushResult, error) {
-	start := time.Now()
-	res := PushResult{Ref: tag.String()}
-	if idx == nil {
-		return res, errors.New("push: no index")
+	p, err := newPushRun(ctx, idx, tag, opts)
+	if err != nil {
+		return PushResult{Ref: tag.String()}, err
 	}
+	err = p.run(ctx, idx)
+	p.res.UploadedBytes, p.res.UploadedBlobs, p.res.ExistingBlobs = p.ct.totals()
+	p.res.Duration = time.Since(p.start)
+	if err != nil {
+		if errors.Is(err, registry.ErrPlainHTTP) || strings.Contains(err.Error(), registry.ErrPlainHTTP.Error()) {
+			return p.res, fmt.Errorf("push %s: %w (the registry may only speak plain HTTP; that needs Insecure and a loopback host)", p.tag, err)
+		}
+		return p.res, fmt.Errorf("push %s: %w", p.tag, err)
+	}
+	p.progress("%s: %s in %d blob(s) uploaded, %d already there, %s\n",
+		p.tag, humanBytes(p.res.UploadedBytes), p.res.UploadedBlobs, p.res.ExistingBlobs, p.res.Duration.Round(time.Millisecond))
+	return p.res, nil
+}
 
-	host := tag.RegistryStr()
-	if opts.Insecure {
-		if !isLoopback(host) {
-			return res, fmt.Errorf("push %s: refusing insecure (plain HTTP, unverified TLS) connection to %s: only loopback registries (localhost, 127.0.0.0/8, ::1) may be insecure", tag, host)
-		}
-		t, err := name.NewTag(tag.String(), name.Insecure)
-		if err != nil {
-			return res, err
-		}
-		tag = t
+// pushRun is one Push: its tags, its counted transport and what it did.
+type pushRun struct {
+	opts         PushOptions
+	start        time.Time
+	tag, release name.Tag
+	repo         name.Repository
+	jobs         int
+	ct           *countingTransport
+	ropts        []remote.Option
+	res          PushResult
+
+	local      []PlatformImage        // the per-platform images to push
+	archTags   []name.Tag             // their per-arch tags
+	localExtra []mutate.IndexAddendum // attestations and other children
+}
+
+// newPushRun checks the options (insecure only for loopback, the release
+// tag) and sets up the counted, guarded transport.
+func newPushRun(ctx context.Context, idx v1.ImageIndex, tag name.Tag, opts PushOptions) (*pushRun, error) {
+	if idx == nil {
+		return nil, errors.New("push: no index")
 	}
-	repo := tag.Context()
-	var release name.Tag
+	if err := opts.Registry.Check(tag.RegistryStr()); err != nil {
+		return nil, fmt.Errorf("push %s: refusing insecure (plain HTTP, unverified TLS) connection: %w", tag, err)
+	}
+	var err error
+	if opts.Registry.Insecure {
+		if tag, err = name.NewTag(tag.String(), opts.Registry.NameOptions()...); err != nil {
+			return nil, err
+		}
+	}
+	p := &pushRun{opts: opts, start: time.Now(), tag: tag, repo: tag.Context(), jobs: opts.Jobs, res: PushResult{Ref: tag.String()}}
 	if opts.Release == tag.TagStr() {
-		return res, fmt.Errorf("push %s: the release tag is the tag itself", tag)
+		return nil, fmt.Errorf("push %s: the release tag is the tag itself", tag)
 	}
 	if opts.Release != "" {
-		var err error
-		if release, err = tagIn(repo, opts.Release); err != nil {
-			return res, fmt.Errorf("push: release tag: %w", err)
+		if p.release, err = tagIn(p.repo, opts.Release); err != nil {
+			return nil, fmt.Errorf("push: release tag: %w", err)
 		}
 	}
-	jobs := opts.Jobs
-	if jobs <= 0 {
-		jobs = 4
+	if p.jobs <= 0 {
+		p.jobs = 4
 	}
-	kc := opts.Keychain
-	if kc == nil {
-		kc = authn.DefaultKeychain
-	}
-	// Unverified TLS and plain HTTP only ever reach loopback hosts, even
-	// when a token realm or a blob redirect points elsewhere.
-	base := regtransport.New(opts.Transport, opts.Insecure)
-	ct := &countingTransport{inner: base, allowHTTP: opts.Insecure, sessions: map[string]int64{},
+	p.ct = &countingTransport{inner: opts.Registry.RoundTripper(), sessions: map[string]int64{},
 		uploaded: map[v1.Hash]int64{}, existing: map[v1.Hash]bool{}}
-	ropts := []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(kc),
-		remote.WithTransport(ct),
-		remote.WithJobs(jobs),
-		remote.WithRetryBackoff(pushBackoff),
-		remote.WithRetryStatusCodes(retryStatusCodes...),
-		remote.WithRetryPredicate(retryable(ctx)),
-		remote.WithUserAgent("lkpkg"),
-	}
-	fail := func(err error) (PushResult, error) {
-		res.UploadedBytes, res.UploadedBlobs, res.ExistingBlobs = ct.totals()
-		res.Duration = time.Since(start)
-		if errors.Is(err, errPlainHTTP) || strings.Contains(err.Error(), errPlainHTTP.Error()) {
-			return res, fmt.Errorf("push %s: %w (the registry may only speak plain HTTP; that needs Insecure and a loopback host)", tag, err)
-		}
-		return res, fmt.Errorf("push %s: %w", tag, err)
-	}
+	p.ropts = append(opts.Registry.RemoteOptionsVia(ctx, p.ct), opts.Registry.RetryOptions(ctx)...)
+	p.ropts = append(p.ropts, remote.WithJobs(p.jobs), remote.WithUserAgent("lkpkg"))
+	return p, nil
+}
 
-	// The local content: per-platform images, with their per-arch tags,
-	// and the attestations that describe them.
+func (p *pushRun) progress(format string, args ...any) {
+	if p.opts.Progress != nil {
+		fmt.Fprintf(p.opts.Progress, format, args...)
+	}
+}
+
+func (p *pushRun) run(ctx context.Context, idx v1.ImageIndex) error {
+	if err := p.readLocal(idx); err != nil {
+		return err
+	}
+	pusher, err := remote.NewPusher(p.ropts...)
+	if err != nil {
+		return err
+	}
+	// Merge with what the tag holds now, and check the release tag,
+	// before writing anything.
+	m, err := p.merge(ctx)
+	if err != nil {
+		return err
+	}
+	// 1. Blobs of every local image and attestation, then their manifests.
+	blobs, err := distributableBlobs(p.local, p.localExtra)
+	if err != nil {
+		return err
+	}
+	uctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := uploadBlobs(uctx, cancel, pusher, p.repo, blobs, p.jobs); err != nil {
+		return err
+	}
+	if err := p.pushManifests(ctx, pusher); err != nil {
+		return err
+	}
+	// 2+3. The merged index, last; then the release tag.
+	if m, err = p.settle(ctx, m); err != nil {
+		return err
+	}
+	if err := pusher.Push(ctx, p.tag, m.index); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	p.res.Digest = m.digest
+	if p.res.Platforms, err = Platforms(m.index); err != nil {
+		return err
+	}
+	what := "new"
+	switch {
+	case m.remote == m.digest:
+		what = "unchanged"
+	case m.remote != (v1.Hash{}):
+		what = "merged with " + m.remote.String()
+	}
+	p.progress("pushed index %s@%s (%s): %s\n", p.tag, m.digest, what, strings.Join(p.res.Platforms, ", "))
+	return p.pushRelease(ctx, pusher, m)
+}
+
+// readLocal lists the local content: per-platform images, with their
+// per-arch tags, and the attestations that describe them.
+func (p *pushRun) readLocal(idx v1.ImageIndex) error {
 	local, err := Images(idx)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if len(local) == 0 {
-		return fail(errors.New("the index holds no per-platform image"))
+		return errors.New("the index holds no per-platform image")
 	}
-	archTags := make([]name.Tag, len(local))
+	p.local, p.archTags = local, make([]name.Tag, len(local))
 	seen := map[string]string{}
 	for i, pi := range local {
 		s := archSuffix(pi.Platform)
 		if other, dup := seen[s]; dup {
-			return fail(fmt.Errorf("platforms %s and %s would share the tag suffix -%s", other, pi.Platform, s))
+			return fmt.Errorf("platforms %s and %s would share the tag suffix -%s", other, pi.Platform, s)
 		}
 		seen[s] = pi.Platform.String()
-		if archTags[i], err = tagIn(repo, tag.TagStr()+"-"+s); err != nil {
-			return fail(err)
-		}
-	}
-	localExtra, err := extras(idx)
-	if err != nil {
-		return fail(err)
-	}
-
-	pusher, err := remote.NewPusher(ropts...)
-	if err != nil {
-		return fail(err)
-	}
-
-	// Merge with what the tag holds now, and check the release tag,
-	// before writing anything.
-	remoteDigest, merged, mergedDigest, err := mergeRemote(ctx, tag, local, localExtra, ropts)
-	if err != nil {
-		return fail(err)
-	}
-	if opts.Release != "" {
-		if err := checkRelease(ctx, release, mergedDigest, opts.Force, ropts); err != nil {
-			return fail(err)
-		}
-	}
-
-	// 1. Blobs of every local image and attestation, Jobs at a time
-	// (the pusher dedupes shared blobs and HEAD-checks each first).
-	var blobs []v1.Layer
-	blobSeen := map[v1.Hash]bool{}
-	addBlobs := func(img v1.Image) error {
-		ls, err := img.Layers()
-		if err != nil {
+		if p.archTags[i], err = tagIn(p.repo, p.tag.TagStr()+"-"+s); err != nil {
 			return err
 		}
-		cl, err := partial.ConfigLayer(img)
-		if err != nil {
-			return err
-		}
-		for _, l := range append(ls, cl) {
-			d, err := l.Digest()
-			if err != nil {
-				return err
-			}
-			mt, err := l.MediaType()
-			if err != nil {
-				return err
-			}
-			if !blobSeen[d] && mt.IsDistributable() {
-				blobSeen[d] = true
-				blobs = append(blobs, l)
-			}
-		}
-		return nil
 	}
-	for _, pi := range local {
-		if err := addBlobs(pi.Image); err != nil {
-			return fail(err)
-		}
-	}
-	for _, x := range localExtra {
-		if img, ok := x.Add.(v1.Image); ok {
-			if err := addBlobs(img); err != nil {
-				return fail(err)
-			}
-		}
-	}
-	// Not errgroup.WithContext: the pusher keeps the context of its first
-	// call for the whole push, so it must outlive this group.
-	uctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var g errgroup.Group
-	g.SetLimit(jobs)
-	for _, l := range blobs {
-		g.Go(func() error {
-			err := pusher.Upload(uctx, repo, l)
-			if err != nil {
-				cancel()
-			}
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return fail(err)
-	}
+	p.localExtra, err = extras(idx)
+	return err
+}
 
-	// Manifests of the images, each with its per-arch tag.
-	claimed := map[v1.Hash]bool{}
-	for i, pi := range local {
-		if err := pusher.Push(ctx, archTags[i], pi.Image); err != nil {
-			return fail(fmt.Errorf("%s: %w", pi.Platform, err))
-		}
-		if opts.Progress != nil {
-			d, _ := pi.Image.Digest()
-			n, nb, ne := ct.imageStats(pi.Image, claimed)
-			fmt.Fprintf(opts.Progress, "pushed %s %s@%s: %s in %d blob(s) uploaded, %d already there\n",
-				pi.Platform, archTags[i], d, humanBytes(n), nb, ne)
-		}
+// merge merges the local content into what the tag holds now and checks
+// that the release tag may point at the result.
+func (p *pushRun) merge(ctx context.Context) (merged, error) {
+	m, err := mergeRemote(ctx, p.tag, p.local, p.localExtra, p.ropts)
+	if err != nil {
+		return m, err
 	}
-	for _, x := range localExtra {
-		if err := pusher.Push(ctx, repo.Digest(x.Descriptor.Digest.String()), x.Add.(remote.Taggable)); err != nil {
-			return fail(fmt.Errorf("attestation %s: %w", x.Descriptor.Digest, err))
-		}
+	if p.opts.Release != "" {
+		err = checkRelease(ctx, p.release, m.digest, p.opts.Force, p.ropts)
 	}
+	return m, err
+}
 
-	// 2+3. The merged index, last. If somebody else moved the tag since
-	// we looked, merge again with what is there now.
+// settle makes sure m was merged with what the tag holds now: if somebody
+// else moved the tag since we looked, it merges again.
+func (p *pushRun) settle(ctx context.Context, m merged) (merged, error) {
 	for attempt := 0; ; attempt++ {
-		now, err := headDigest(ctx, tag, ropts)
+		now, err := headDigest(ctx, p.tag, p.ropts)
 		if err != nil {
-			return fail(err)
+			return m, err
 		}
-		if now == remoteDigest {
-			break
+		if now == m.remote {
+			return m, nil
 		}
 		if attempt == 3 {
-			return fail(fmt.Errorf("the tag keeps moving under us (now %s)", now))
+			return m, fmt.Errorf("the tag keeps moving under us (now %s)", now)
 		}
-		if remoteDigest, merged, mergedDigest, err = mergeRemote(ctx, tag, local, localExtra, ropts); err != nil {
-			return fail(err)
-		}
-		if opts.Release != "" {
-			if err := checkRelease(ctx, release, mergedDigest, opts.Force, ropts); err != nil {
-				return fail(err)
-			}
+		if m, err = p.merge(ctx); err != nil {
+			return m, err
 		}
 	}
-	if err := pusher.Push(ctx, tag, merged); err != nil {
-		return fail(fmt.Errorf("index: %w", err))
-	}
-	res.Digest = mergedDigest
-	if res.Platforms, err = Platforms(merged); err != nil {
-		return fail(err)
-	}
-	if opts.Progress != nil {
-		what := "new"
-		switch {
-		case remoteDigest == mergedDigest:
-			what = "unchanged"
-		case remoteDigest != (v1.Hash{}):
-			what = "merged with " + remoteDigest.String()
-		}
-		fmt.Fprintf(opts.Progress, "pushed index %s@%s (%s): %s\n", tag, mergedDigest, what, strings.Join(res.Platforms, ", "))
-	}
+}
 
-	if opts.Release != "" {
-		if err := checkRelease(ctx, release, mergedDigest, opts.Force, ropts); err != nil {
-			return fail(err)
+// pushManifests pushes the manifests of the local images, each with its
+// per-arch tag, then those of the attestations, by digest.
+func (p *pushRun) pushManifests(ctx context.Context, pusher *remote.Pusher) error {
+	claimed := map[v1.Hash]bool{}
+	for i, pi := range p.local {
+		if err := pusher.Push(ctx, p.archTags[i], pi.Image); err != nil {
+			return fmt.Errorf("%s: %w", pi.Platform, err)
 		}
-		if err := pusher.Push(ctx, release, merged); err != nil {
-			return fail(fmt.Errorf("release tag %s: %w", release.TagStr(), err))
-		}
-		if opts.Progress != nil {
-			fmt.Fprintf(opts.Progress, "tagged %s@%s\n", release, mergedDigest)
+		if p.opts.Progress != nil {
+			d, _ := pi.Image.Digest()
+			n, nb, ne := p.ct.imageStats(pi.Image, claimed)
+			p.progress("pushed %s %s@%s: %s in %d blob(s) uploaded, %d already there\n",
+				pi.Platform, p.archTags[i], d, humanBytes(n), nb, ne)
 		}
 	}
+	for _, x := range p.localExtra {
+		if err := pusher.Push(ctx, p.repo.Digest(x.Descriptor.Digest.String()), x.Add.(remote.Taggable)); err != nil {
+			return fmt.Errorf("attestation %s: %w", x.Descriptor.Digest, err)
+		}
+	}
+	return nil
+}
 
-	res.UploadedBytes, res.UploadedBlobs, res.ExistingBlobs = ct.totals()
-	res.Duration = time.Since(start)
-	if opts.Progress != nil {
-		fmt.Fprintf(opts.Progress, "%s: %s in %d blob(s) uploaded, %d already there, %s\n",
-			tag, humanBytes(res.UploadedBytes), res.UploadedBlobs, res.ExistingBlobs, res.Duration.Round(time.Millisecond))
+// pushRelease points the release tag (if any) at the merged index, after
+// checking again that it may move there.
+func (p *pushRun) pushRelease(ctx context.Context, pusher *remote.Pusher, m merged) error {
+	if p.opts.Release == "" {
+		return nil
 	}
-	return res, nil
+	if err := checkRelease(ctx, p.release, m.digest, p.opts.Force, p.ropts); err != nil {
+		return err
+	}
+	if err := pusher.Push(ctx, p.release, m.index); err != nil {
+		return fmt.Errorf("release tag %s: %w", p.release.TagStr(), err)
+	}
+	p.progress("tagged %s@%s\n", p.release, m.digest)
+	return nil
 }
 
 // tagIn makes repo:t, keeping repo's registry options (insecure).
@@ -391,332 +300,4 @@ func archSuffix(p v1.Platform) string {
 		s = p.OS + "-" + s
 	}
 	return s
-}
-
-func isLoopback(host string) bool { return regtransport.IsLoopback(host) }
-
-// isAttestation says whether d is a buildkit attestation manifest.
-func isAttestation(d v1.Descriptor) bool {
-	return d.Platform != nil && d.Platform.OS == "unknown" && d.Platform.Architecture == "unknown" &&
-		d.Annotations[annotationRefDigest] != ""
-}
-
-// extras lists idx's children that are not per-platform images (the ones
-// Images skips): attestations and anything else, with their descriptors.
-func extras(idx v1.ImageIndex) ([]mutate.IndexAddendum, error) {
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, err
-	}
-	var out []mutate.IndexAddendum
-	for _, d := range im.Manifests {
-		if d.Platform != nil && d.Platform.OS != "unknown" && d.MediaType.IsImage() {
-			continue
-		}
-		var add partial.Describable
-		switch {
-		case d.MediaType.IsImage():
-			add, err = idx.Image(d.Digest)
-		case d.MediaType.IsIndex():
-			add, err = idx.ImageIndex(d.Digest)
-		default:
-			return nil, fmt.Errorf("child %s has unsupported media type %q", d.Digest, d.MediaType)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("child %s: %w", d.Digest, err)
-		}
-		out = append(out, mutate.IndexAddendum{Add: add, Descriptor: d})
-	}
-	return out, nil
-}
-
-// withCtx is ropts with ctx, without touching ropts' backing array.
-func withCtx(ctx context.Context, ropts []remote.Option) []remote.Option {
-	return append(ropts[:len(ropts):len(ropts)], remote.WithContext(ctx))
-}
-
-// isNotFound says whether err is a registry 404 (unknown tag or repository).
-func isNotFound(err error) bool {
-	var terr *transport.Error
-	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
-}
-
-// headDigest is the digest tag points at, or the zero hash if none.
-func headDigest(ctx context.Context, tag name.Tag, ropts []remote.Option) (v1.Hash, error) {
-	d, err := remote.Head(tag, withCtx(ctx, ropts)...)
-	if isNotFound(err) {
-		return v1.Hash{}, nil
-	}
-	if err != nil {
-		return v1.Hash{}, fmt.Errorf("checking %s: %w", tag, err)
-	}
-	return d.Digest, nil
-}
-
-// mergeRemote reads what tag holds and merges local into it (the local
-// image wins per platform). It returns the remote digest (zero if the tag
-// does not exist), the merged index and its digest.
-func mergeRemote(ctx context.Context, tag name.Tag, local []PlatformImage, localExtra []mutate.IndexAddendum, ropts []remote.Option) (v1.Hash, v1.ImageIndex, v1.Hash, error) {
-	var zero v1.Hash
-	var baseIdx v1.ImageIndex
-	var baseExtra []mutate.IndexAddendum
-	var remoteDigest v1.Hash
-	desc, err := remote.Get(tag, withCtx(ctx, ropts)...)
-	switch {
-	case isNotFound(err):
-	case err != nil:
-		return zero, nil, zero, fmt.Errorf("reading %s: %w", tag, err)
-	case desc.MediaType.IsIndex():
-		remoteDigest = desc.Digest
-		if baseIdx, err = desc.ImageIndex(); err != nil {
-			return zero, nil, zero, err
-		}
-		if baseExtra, err = extras(baseIdx); err != nil {
-			return zero, nil, zero, fmt.Errorf("remote %s: %w", tag, err)
-		}
-	case desc.MediaType.IsImage():
-		// A single image at the tag: keep it as its config's platform.
-		remoteDigest = desc.Digest
-		img, err := desc.Image()
-		if err != nil {
-			return zero, nil, zero, err
-		}
-		cf, err := img.ConfigFile()
-		if err != nil {
-			return zero, nil, zero, fmt.Errorf("remote %s: %w", tag, err)
-		}
-		if cf.OS != "" && cf.Architecture != "" {
-			if baseIdx, err = Index([]PlatformImage{{Platform: platformOf(cf), Image: img}}); err != nil {
-				return zero, nil, zero, err
-			}
-		}
-	default:
-		return zero, nil, zero, fmt.Errorf("%s is a %s, not an image or index", tag, desc.MediaType)
-	}
-	merged, err := mergeWithExtras(baseIdx, baseExtra, local, localExtra)
-	if err != nil {
-		return zero, nil, zero, err
-	}
-	d, err := merged.Digest()
-	if err != nil {
-		return zero, nil, zero, err
-	}
-	return remoteDigest, merged, d, nil
-}
-
-func platformOf(cf *v1.ConfigFile) v1.Platform {
-	if cf.Platform() != nil {
-		return *cf.Platform()
-	}
-	return v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
-}
-
-// mergeWithExtras merges local into base with Merge, then adds the
-// non-platform children of both: attestations whose subject is still in
-// the merged index (the others are dropped), and any other child kept
-// as is. Local children win over remote ones with the same digest. The
-// order is deterministic: images by platform, then attestations by their
-// subject's platform and digest, then the rest by digest.
-func mergeWithExtras(base v1.ImageIndex, baseExtra []mutate.IndexAddendum, local []PlatformImage, localExtra []mutate.IndexAddendum) (v1.ImageIndex, error) {
-	merged, err := Merge(base, local)
-	if err != nil {
-		return nil, err
-	}
-	im, err := merged.IndexManifest()
-	if err != nil {
-		return nil, err
-	}
-	subjects := map[string]string{} // image digest -> platform
-	for _, d := range im.Manifests {
-		subjects[d.Digest.String()] = d.Platform.String()
-	}
-	type extra struct {
-		add mutate.IndexAddendum
-		key string
-	}
-	var keep []extra
-	have := map[v1.Hash]bool{}
-	for _, x := range append(append([]mutate.IndexAddendum(nil), localExtra...), baseExtra...) {
-		d := x.Descriptor
-		if have[d.Digest] {
-			continue
-		}
-		key := "2 " + d.Digest.String()
-		if isAttestation(d) {
-			p, ok := subjects[d.Annotations[annotationRefDigest]]
-			if !ok {
-				continue // its image is gone
-			}
-			key = "1 " + p + " " + d.Digest.String()
-		}
-		have[d.Digest] = true
-		keep = append(keep, extra{x, key})
-	}
-	if len(keep) == 0 {
-		return merged, nil
-	}
-	sort.Slice(keep, func(i, j int) bool { return keep[i].key < keep[j].key })
-	adds := make([]mutate.IndexAddendum, len(keep))
-	for i, x := range keep {
-		adds[i] = x.add
-	}
-	return mutate.AppendManifests(merged, adds...), nil
-}
-
-// checkRelease refuses to move an existing release tag to other content
-// unless force.
-func checkRelease(ctx context.Context, release name.Tag, want v1.Hash, force bool, ropts []remote.Option) error {
-	old, err := headDigest(ctx, release, ropts)
-	if err != nil {
-		return err
-	}
-	if old == (v1.Hash{}) || old == want || force {
-		return nil
-	}
-	return fmt.Errorf("release tag %s already points at %s; refusing to move it to %s (use force to move it)", release, old, want)
-}
-
-// errPlainHTTP is returned for a plain HTTP request without Insecure, or
-// to a host that is not loopback (e.g. a token server).
-var errPlainHTTP = errors.New("plain HTTP refused")
-
-// countingTransport counts the blob bytes sent (request bodies of blob
-// upload PATCH/PUT/POST requests, as read by the inner transport), which
-// blobs got committed and which the registry already had. It also refuses
-// plain HTTP unless allowed.
-type countingTransport struct {
-	inner     http.RoundTripper
-	allowHTTP bool
-
-	mu       sync.Mutex
-	total    int64
-	sessions map[string]int64 // upload session path -> bytes sent
-	uploaded map[v1.Hash]int64
-	existing map[v1.Hash]bool
-}
-
-type countingBody struct {
-	io.ReadCloser
-	add func(int64)
-}
-
-func (b *countingBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		b.add(int64(n))
-	}
-	return n, err
-}
-
-func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == "http" && (!c.allowHTTP || !isLoopback(req.URL.Host)) {
-		return nil, fmt.Errorf("%w to %s", errPlainHTTP, req.URL.Host)
-	}
-	path := req.URL.Path
-	upload := strings.Contains(path, "/blobs/uploads/")
-	if upload && req.Body != nil && req.Body != http.NoBody {
-		r := *req
-		add := func(n int64) {
-			c.mu.Lock()
-			c.total += n
-			c.sessions[path] += n
-			c.mu.Unlock()
-		}
-		r.Body = &countingBody{ReadCloser: req.Body, add: add}
-		if req.GetBody != nil {
-			r.GetBody = func() (io.ReadCloser, error) {
-				b, err := req.GetBody()
-				if err != nil {
-					return nil, err
-				}
-				return &countingBody{ReadCloser: b, add: add}, nil
-			}
-		}
-		req = &r
-	}
-	resp, err := c.inner.RoundTrip(req)
-	if err != nil {
-		return resp, err
-	}
-	switch {
-	case upload && req.Method == http.MethodPut && resp.StatusCode == http.StatusCreated:
-		if h, err := v1.NewHash(req.URL.Query().Get("digest")); err == nil {
-			c.mu.Lock()
-			c.uploaded[h] += c.sessions[path]
-			delete(c.sessions, path)
-			c.mu.Unlock()
-		}
-	case upload && req.Method == http.MethodPost && resp.StatusCode == http.StatusCreated:
-		// A cross-repository mount: the registry had it.
-		if h, err := v1.NewHash(req.URL.Query().Get("mount")); err == nil {
-			c.mu.Lock()
-			c.existing[h] = true
-			c.mu.Unlock()
-		}
-	case req.Method == http.MethodHead && resp.StatusCode == http.StatusOK && strings.Contains(path, "/blobs/sha256:"):
-		if h, err := v1.NewHash(path[strings.LastIndex(path, "/")+1:]); err == nil {
-			c.mu.Lock()
-			c.existing[h] = true
-			c.mu.Unlock()
-		}
-	}
-	return resp, nil
-}
-
-// totals: bytes sent, blobs committed, blobs already there (and not
-// committed by this push).
-func (c *countingTransport) totals() (int64, int, int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ex := 0
-	for h := range c.existing {
-		if _, up := c.uploaded[h]; !up {
-			ex++
-		}
-	}
-	return c.total, len(c.uploaded), ex
-}
-
-// imageStats attributes uploaded blobs to img (each blob to the first
-// image that claims it): bytes, blobs uploaded, blobs already there.
-func (c *countingTransport) imageStats(img v1.Image, claimed map[v1.Hash]bool) (int64, int, int) {
-	var ds []v1.Hash
-	if ls, err := img.Layers(); err == nil {
-		for _, l := range ls {
-			if d, err := l.Digest(); err == nil {
-				ds = append(ds, d)
-			}
-		}
-	}
-	if d, err := img.ConfigName(); err == nil {
-		ds = append(ds, d)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var n int64
-	var nb, ne int
-	for _, d := range ds {
-		if b, up := c.uploaded[d]; up {
-			if !claimed[d] {
-				claimed[d] = true
-				n += b
-				nb++
-			}
-		} else if c.existing[d] {
-			ne++
-		}
-	}
-	return n, nb, ne
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -7,10 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,15 +21,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lkpkg/lkpkg/internal/testenv"
 	"github.com/lkpkg/lkpkg/manifest"
+	"github.com/lkpkg/lkpkg/registry"
 )
 
 var (
@@ -43,22 +40,13 @@ var (
 
 // platImage is a random image whose config names platform p.
 func platImage(t testing.TB, p v1.Platform, size, layers int64) v1.Image {
+	return testenv.PlatformImage(t, p, size, layers)
+}
+
+// twoArch is the index of an amd64 image and an arm image (platform arm).
+func twoArch(t testing.TB, amd v1.Image, arm v1.Platform, armImg v1.Image) (v1.Image, v1.Image, v1.ImageIndex) {
 	t.Helper()
-	img, err := random.Image(size, layers)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return amd, armImg, index(t, manifest.PlatformImage{Platform: pAmd64, Image: amd}, manifest.PlatformImage{Platform: arm, Image: armImg})
 }
 
 func index(t testing.TB, imgs ...manifest.PlatformImage) v1.ImageIndex {
@@ -88,9 +76,13 @@ func tagOf(t testing.TB, host, repoTag string) name.Tag {
 	return tag
 }
 
-// pushOpts: insecure loopback, anonymous (never the user's docker config).
+// pushOpts: insecure loopback, anonymous (never the user's docker
+// config), and quick retries (the tests inject many faults).
 func pushOpts() manifest.PushOptions {
-	return manifest.PushOptions{Insecure: true, Keychain: authn.NewMultiKeychain()}
+	return manifest.PushOptions{Registry: registry.Options{
+		Insecure: true, Keychain: authn.NewMultiKeychain(),
+		Backoff: remote.Backoff{Duration: 20 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 5},
+	}}
 }
 
 func push(t testing.TB, idx v1.ImageIndex, tag name.Tag, o manifest.PushOptions) manifest.PushResult {
@@ -228,8 +220,7 @@ func assertComplete(t testing.TB, ref name.Reference) {
 func TestPushRoundTrip(t *testing.T) {
 	testenv.Integration(t)
 	host := testenv.Registry(t)
-	amd, arm := platImage(t, pAmd64, 4096, 2), platImage(t, pArm64v8, 4096, 3)
-	idx := index(t, manifest.PlatformImage{Platform: pAmd64, Image: amd}, manifest.PlatformImage{Platform: pArm64v8, Image: arm})
+	amd, arm, idx := twoArch(t, platImage(t, pAmd64, 4096, 2), pArm64v8, platImage(t, pArm64v8, 4096, 3))
 	nBlobs, nBytes := blobStats(t, amd, arm)
 	tag := tagOf(t, host, "lkpkg/hello:abc")
 
@@ -441,7 +432,7 @@ func TestPushInsecure(t *testing.T) {
 	for _, host := range []string{"registry.example.com", "registry.example.com:5000", "10.0.0.7:5000", "192.168.1.2", "myhost.local:5000", "[fe80::1]:5000"} {
 		t.Run("refused/"+host, func(t *testing.T) {
 			o := pushOpts()
-			o.Transport = failTransport{t}
+			o.Registry.Transport = failTransport{t}
 			_, err := manifest.Push(context.Background(), idx, tagOf(t, host, "x/y:1"), o)
 			if err == nil || !strings.Contains(err.Error(), "loopback") {
 				t.Fatalf("insecure push to %s: %v", host, err)
@@ -451,7 +442,7 @@ func TestPushInsecure(t *testing.T) {
 	t.Run("plain HTTP needs Insecure", func(t *testing.T) {
 		host := testenv.Registry(t)
 		o := pushOpts()
-		o.Insecure = false
+		o.Registry.Insecure = false
 		_, err := manifest.Push(context.Background(), idx, tagOf(t, host, "x/y:1"), o)
 		if err == nil || !strings.Contains(err.Error(), "plain HTTP") {
 			t.Fatalf("push over plain HTTP without Insecure: %v", err)
@@ -467,61 +458,9 @@ func (f failTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return nil, errors.New("no network in this test")
 }
 
-// authRegistry starts bin/registry with htpasswd auth for user:pass.
-func authRegistry(t *testing.T, user, pass string) string {
-	t.Helper()
-	bin := testenv.Binary(t, "LKPKG_REGISTRY", "registry")
-	dir := t.TempDir()
-	hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "htpasswd"), []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-auth:
-  htpasswd:
-    realm: lkpkg-test
-    path: %s
-http:
-  addr: %s
-`, filepath.Join(dir, "data"), filepath.Join(dir, "htpasswd"), addr)
-	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var log bytes.Buffer
-	cmd := exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusUnauthorized {
-				return addr
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("auth registry did not start: %v\n%s", err, log.String())
-		}
-	}
-}
-
 func TestPushAuthFromDockerConfig(t *testing.T) {
 	testenv.Integration(t)
-	host := authRegistry(t, "lk", "s3cret")
+	host := testenv.AuthRegistry(t, "lk", "s3cret")
 	idx := index(t, manifest.PlatformImage{Platform: pAmd64, Image: platImage(t, pAmd64, 1024, 1)})
 	tag := tagOf(t, host, "lkpkg/auth:1")
 	for _, c := range []struct {
@@ -543,7 +482,7 @@ func TestPushAuthFromDockerConfig(t *testing.T) {
 			}
 			t.Setenv("DOCKER_CONFIG", dir)
 			o := pushOpts()
-			o.Keychain = nil // authn.DefaultKeychain
+			o.Registry.Keychain = nil // authn.DefaultKeychain
 			res, err := manifest.Push(context.Background(), idx, tag, o)
 			if c.ok {
 				if err != nil {
@@ -571,27 +510,27 @@ func isBlobPatch(r *http.Request) bool {
 	return r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/blobs/uploads/")
 }
 
-func TestPushFaults(t *testing.T) {
-	testenv.Integration(t)
-	host := testenv.Registry(t)
-	amd, arm := platImage(t, pAmd64, 8192, 2), platImage(t, pArm64, 8192, 2)
-	idx := index(t, manifest.PlatformImage{Platform: pAmd64, Image: amd}, manifest.PlatformImage{Platform: pArm64, Image: arm})
-	nBlobs, nBytes := blobStats(t, amd, arm)
-	oldIdx := index(t, manifest.PlatformImage{Platform: pAmd64, Image: platImage(t, pAmd64, 1024, 1)})
+// shortTimeout is a transport that turns a stalled answer into a
+// timeout (retried) after 300 ms.
+func shortTimeout() http.RoundTripper {
+	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 300 * time.Millisecond
+	return tr
+}
 
-	shortTimeout := func() http.RoundTripper {
-		tr := remote.DefaultTransport.(*http.Transport).Clone()
-		tr.ResponseHeaderTimeout = 300 * time.Millisecond
-		return tr
-	}
-	cases := []struct {
-		name      string
-		existing  bool // the tag holds oldIdx before
-		plan      func(c *counter) func(*http.Request, int) testenv.Fault
-		transport func() http.RoundTripper
-		timeout   time.Duration
-		wantErr   bool
-	}{
+// pushFault is one case of TestPushFaults: what the fault proxy does to
+// which requests, and whether the push must still succeed.
+type pushFault struct {
+	name      string
+	existing  bool // the tag holds oldIdx before
+	plan      func(c *counter) func(*http.Request, int) testenv.Fault
+	transport func() http.RoundTripper
+	timeout   time.Duration
+	wantErr   bool
+}
+
+func pushFaults() []pushFault {
+	return []pushFault{
 		{
 			name: "500 on some blob uploads",
 			plan: func(c *counter) func(*http.Request, int) testenv.Fault {
@@ -669,6 +608,16 @@ func TestPushFaults(t *testing.T) {
 			plan:     indexPut500,
 		},
 	}
+}
+
+func TestPushFaults(t *testing.T) {
+	testenv.Integration(t)
+	host := testenv.Registry(t)
+	amd, arm, idx := twoArch(t, platImage(t, pAmd64, 8192, 2), pArm64, platImage(t, pArm64, 8192, 2))
+	nBlobs, nBytes := blobStats(t, amd, arm)
+	oldIdx := index(t, manifest.PlatformImage{Platform: pAmd64, Image: platImage(t, pAmd64, 1024, 1)})
+
+	cases := pushFaults()
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			tag := tagOf(t, host, fmt.Sprintf("lkpkg/fault%d:1", i))
@@ -681,7 +630,7 @@ func TestPushFaults(t *testing.T) {
 			ptag := tagOf(t, proxy, tag.Context().RepositoryStr()+":"+tag.TagStr())
 			o := pushOpts()
 			if c.transport != nil {
-				o.Transport = c.transport()
+				o.Registry.Transport = c.transport()
 			}
 			ctx := context.Background()
 			if c.timeout > 0 {
@@ -785,14 +734,4 @@ func BenchmarkPush(b *testing.B) {
 		}
 		b.SetBytes(res.UploadedBytes)
 	}
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

@@ -1,11 +1,3 @@
-// Package sign signs and verifies multi-arch images in a registry with
-// cosign and/or Notary Project signatures: the index and every
-// per-platform manifest, plus signed attestations (SBOM, provenance) on
-// each per-platform manifest. Verification fails closed.
-//
-// The formats come from the official libraries (sign/cosign wraps
-// sigstore/cosign, sign/notation wraps notation-go); this package only
-// decides what gets signed and what a verification must cover.
 package sign
 
 import (
@@ -13,65 +5,28 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/lkpkg/lkpkg/internal/regtransport"
+	"github.com/lkpkg/lkpkg/registry"
 	"github.com/lkpkg/lkpkg/sign/cosign"
 	"github.com/lkpkg/lkpkg/sign/notation"
 )
 
-// Remote says how to reach the registry.
-type Remote struct {
-	// Insecure allows plain HTTP; only for loopback registries.
-	Insecure bool
-	// Keychain resolves credentials (nil = docker config.json and its
-	// credential helpers).
-	Keychain authn.Keychain
-}
-
-func (r Remote) check(ref name.Reference) error {
-	return regtransport.CheckInsecure(r.Insecure, ref.Context().RegistryStr())
-}
-
-func (r Remote) nameOpts() []name.Option {
-	if r.Insecure {
-		return []name.Option{name.Insecure}
-	}
-	return nil
-}
-
-func (r Remote) remoteOpts(ctx context.Context) []remote.Option {
-	kc := r.Keychain
-	if kc == nil {
-		kc = authn.DefaultKeychain
-	}
-	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithTransport(regtransport.New(nil, r.Insecure))}
-}
-
-func (r Remote) cosign() cosign.RemoteOptions {
-	return cosign.RemoteOptions{Insecure: r.Insecure, Keychain: r.Keychain, Transport: regtransport.New(nil, r.Insecure)}
-}
-
-func (r Remote) notation() notation.RemoteOptions {
-	return notation.RemoteOptions{Insecure: r.Insecure}
-}
-
 // Resolve turns a tag or digest reference into the digest it names now.
-func Resolve(ctx context.Context, ref string, r Remote) (name.Digest, error) {
-	parsed, err := name.ParseReference(ref, r.nameOpts()...)
+func Resolve(ctx context.Context, ref string, r registry.Options) (name.Digest, error) {
+	parsed, err := name.ParseReference(ref, r.NameOptions()...)
 	if err != nil {
 		return name.Digest{}, err
 	}
-	if err := r.check(parsed); err != nil {
+	if err := r.Check(parsed.Context().RegistryStr()); err != nil {
 		return name.Digest{}, err
 	}
 	if d, ok := parsed.(name.Digest); ok {
 		return d, nil
 	}
-	desc, err := remote.Head(parsed, r.remoteOpts(ctx)...)
+	desc, err := remote.Head(parsed, r.RemoteOptions(ctx)...)
 	if err != nil {
 		return name.Digest{}, fmt.Errorf("%s: %w", ref, err)
 	}
@@ -106,55 +61,33 @@ type Signed struct {
 // platforms another host pushed are that host's to sign. attest (may be
 // nil) gives each signed image's attestations, attached with cosign
 // (DSSE, signed by the same key).
-func Index(ctx context.Context, ref name.Digest, s Signers, attest Attester, r Remote, only map[v1.Hash]bool) ([]Signed, error) {
+func Index(ctx context.Context, ref name.Digest, s Signers, attest Attester, r registry.Options, only map[v1.Hash]bool) ([]Signed, error) {
 	if s.Cosign == nil && s.Notation == nil {
 		return nil, errors.New("nothing to sign with: give a cosign key and/or a notation key and certificate")
 	}
 	if attest != nil && s.Cosign == nil {
 		return nil, errors.New("attestations are signed with cosign: give a cosign key")
 	}
-	if err := r.check(ref); err != nil {
-		return nil, err
-	}
-	desc, err := remote.Get(ref, r.remoteOpts(ctx)...)
+	desc, err := get(ctx, ref, r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref, err)
+		return nil, err
 	}
 	if desc.MediaType.IsImage() {
 		// A single manifest: sign (and attest) just that.
-		img, err := desc.Image()
-		if err != nil {
-			return nil, err
-		}
-		cf, err := img.ConfigFile()
-		if err != nil {
-			return nil, err
-		}
-		var platform v1.Platform
-		if p := cf.Platform(); p != nil {
-			platform = *p
-		}
-		done, err := signImage(ctx, ref, platform, img, s, attest, r)
+		done, err := signSingle(ctx, ref, desc, s, attest, r)
 		if err != nil {
 			return nil, err
 		}
 		return []Signed{done}, nil
 	}
-	idx, err := desc.ImageIndex()
-	if err != nil {
-		return nil, err
-	}
-	im, err := idx.IndexManifest()
+	idx, children, err := platformChildren(desc)
 	if err != nil {
 		return nil, err
 	}
 	// Children first, the index last: whoever sees a signed index finds
 	// its platforms signed too.
 	var out []Signed
-	for _, d := range im.Manifests {
-		if d.Platform == nil || d.Platform.OS == "unknown" || !d.MediaType.IsImage() {
-			continue // attestation manifests are covered by their own signatures
-		}
+	for _, d := range children {
 		if only != nil && !only[d.Digest] {
 			continue
 		}
@@ -174,8 +107,25 @@ func Index(ctx context.Context, ref name.Digest, s Signers, attest Attester, r R
 	return append(out, Signed{Digest: mustHash(ref)}), nil
 }
 
+// signSingle signs (and attests) the single image manifest desc at ref.
+func signSingle(ctx context.Context, ref name.Digest, desc *remote.Descriptor, s Signers, attest Attester, r registry.Options) (Signed, error) {
+	img, err := desc.Image()
+	if err != nil {
+		return Signed{}, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return Signed{}, err
+	}
+	var platform v1.Platform
+	if p := cf.Platform(); p != nil {
+		platform = *p
+	}
+	return signImage(ctx, ref, platform, img, s, attest, r)
+}
+
 // signImage attaches img's attestations, then signs it.
-func signImage(ctx context.Context, ref name.Digest, platform v1.Platform, img v1.Image, s Signers, attest Attester, r Remote) (Signed, error) {
+func signImage(ctx context.Context, ref name.Digest, platform v1.Platform, img v1.Image, s Signers, attest Attester, r registry.Options) (Signed, error) {
 	done := Signed{Digest: mustHash(ref), Platform: platform.String()}
 	if attest != nil {
 		atts, err := attest(ctx, platform, img)
@@ -183,7 +133,7 @@ func signImage(ctx context.Context, ref name.Digest, platform v1.Platform, img v
 			return done, fmt.Errorf("attestations for %s: %w", platform, err)
 		}
 		for _, a := range atts {
-			if err := s.Cosign.Attest(ctx, ref, a.PredicateType, a.Predicate, r.cosign()); err != nil {
+			if err := s.Cosign.Attest(ctx, ref, a.PredicateType, a.Predicate, r); err != nil {
 				return done, fmt.Errorf("attest %s (%s): %w", ref, a.PredicateType, err)
 			}
 			done.Attestations = append(done.Attestations, a.PredicateType)
@@ -192,18 +142,57 @@ func signImage(ctx context.Context, ref name.Digest, platform v1.Platform, img v
 	return done, signOne(ctx, ref, s, r)
 }
 
-func signOne(ctx context.Context, ref name.Digest, s Signers, r Remote) error {
+func signOne(ctx context.Context, ref name.Digest, s Signers, r registry.Options) error {
 	if s.Cosign != nil {
-		if err := s.Cosign.Sign(ctx, ref, nil, r.cosign()); err != nil {
+		if err := s.Cosign.Sign(ctx, ref, nil, r); err != nil {
 			return fmt.Errorf("cosign sign %s: %w", ref, err)
 		}
 	}
 	if s.Notation != nil {
-		if err := s.Notation.Sign(ctx, ref.String(), s.Envelope, r.notation()); err != nil {
+		if err := s.Notation.Sign(ctx, ref.String(), s.Envelope, r); err != nil {
 			return fmt.Errorf("notation sign %s: %w", ref, err)
 		}
 	}
 	return nil
+}
+
+// get fetches the manifest or index at ref (insecure only to loopback).
+func get(ctx context.Context, ref name.Digest, r registry.Options) (*remote.Descriptor, error) {
+	if err := r.Check(ref.Context().RegistryStr()); err != nil {
+		return nil, err
+	}
+	desc, err := remote.Get(ref, r.RemoteOptions(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	return desc, nil
+}
+
+// platformChildren reads the index desc and lists its per-platform images.
+func platformChildren(desc *remote.Descriptor) (v1.ImageIndex, []v1.Descriptor, error) {
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, nil, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, nil, err
+	}
+	return idx, platformImages(im), nil
+}
+
+// platformImages are the per-platform image manifests an index lists:
+// what is signed and verified. Attestation manifests (platform
+// unknown/unknown) are covered by their own signatures instead.
+func platformImages(im *v1.IndexManifest) []v1.Descriptor {
+	var out []v1.Descriptor
+	for _, d := range im.Manifests {
+		if d.Platform == nil || d.Platform.OS == "unknown" || !d.MediaType.IsImage() {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 func mustHash(d name.Digest) v1.Hash {
@@ -234,7 +223,7 @@ type Verified struct {
 // Verify checks the image at ref — the index and every per-platform
 // manifest it lists (or the single manifest) — against the policy. It
 // fails closed: a missing or invalid signature anywhere is an error.
-func Verify(ctx context.Context, ref name.Digest, p Policy, r Remote) ([]Verified, error) {
+func Verify(ctx context.Context, ref name.Digest, p Policy, r registry.Options) ([]Verified, error) {
 	if len(p.CosignPublicKey) == 0 && p.NotationPolicy == "" {
 		return nil, errors.New("no verification policy: give a cosign public key and/or a notation trust policy")
 	}
@@ -244,27 +233,17 @@ func Verify(ctx context.Context, ref name.Digest, p Policy, r Remote) ([]Verifie
 	if p.NotationPolicy != "" && p.NotationTrustStore == "" {
 		return nil, errors.New("a notation trust policy needs its trust store directory")
 	}
-	if err := r.check(ref); err != nil {
-		return nil, err
-	}
-	desc, err := remote.Get(ref, r.remoteOpts(ctx)...)
+	desc, err := get(ctx, ref, r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref, err)
+		return nil, err
 	}
 	targets := []Verified{{Digest: desc.Digest}}
 	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
+		_, children, err := platformChildren(desc)
 		if err != nil {
 			return nil, err
 		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range im.Manifests {
-			if d.Platform == nil || d.Platform.OS == "unknown" || !d.MediaType.IsImage() {
-				continue
-			}
+		for _, d := range children {
 			targets = append(targets, Verified{Digest: d.Digest, Platform: d.Platform.String()})
 		}
 	}
@@ -272,7 +251,7 @@ func Verify(ctx context.Context, ref name.Digest, p Policy, r Remote) ([]Verifie
 		t := &targets[i]
 		d := ref.Context().Digest(t.Digest.String())
 		if len(p.CosignPublicKey) > 0 {
-			if t.Cosign, err = cosign.Verify(ctx, d, p.CosignPublicKey, r.cosign()); err != nil {
+			if t.Cosign, err = cosign.Verify(ctx, d, p.CosignPublicKey, r); err != nil {
 				return targets[:i], fmt.Errorf("%s: %w", describe(d, t.Platform), err)
 			}
 			t.Attestations = t.Cosign.Attestations
@@ -285,7 +264,7 @@ func Verify(ctx context.Context, ref name.Digest, p Policy, r Remote) ([]Verifie
 			}
 		}
 		if p.NotationPolicy != "" {
-			if t.Notation, err = notation.Verify(ctx, d.String(), p.NotationPolicy, p.NotationTrustStore, r.notation()); err != nil {
+			if t.Notation, err = notation.Verify(ctx, d.String(), p.NotationPolicy, p.NotationTrustStore, r); err != nil {
 				return targets[:i], fmt.Errorf("%s: %w", describe(d, t.Platform), err)
 			}
 		}

@@ -17,7 +17,8 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	var (
 		dir, arch                         string
 		formats                           []string
-		updateLock, insecure, skipVerify  bool
+		updateLock, skipVerify            bool
+		rf                                registryFlags
 		trustKey, trustPolicy, trustStore string
 		bootloader, diskSize              string
 	)
@@ -63,7 +64,7 @@ Boot any of them with "lkpkg run qemu DIR/NAME".`,
 				Platform:           v1.Platform{OS: "linux", Architecture: arch},
 				OutputDir:          dir,
 				UpdateLock:         updateLock,
-				InsecureRegistry:   insecure,
+				Registry:           rf.Options(),
 				InsecureSkipVerify: skipVerify,
 				Bootloader:         bootloader,
 				Log:                cmd.ErrOrStderr(),
@@ -105,7 +106,7 @@ Boot any of them with "lkpkg run qemu DIR/NAME".`,
 	cmd.Flags().StringVar(&diskSize, "disk-size", "", "size of raw-efi/qcow2-efi disks, e.g. 512M or 2G (default: fit the contents)")
 	cmd.Flags().StringVar(&arch, "arch", "amd64", "architecture of the images to use (GOARCH name)")
 	cmd.Flags().BoolVar(&updateLock, "update-lock", false, "re-resolve every image reference and rewrite IMAGE.lock")
-	cmd.Flags().BoolVar(&insecure, "insecure-registry", false, "use plain HTTP: only allowed for a registry on loopback (localhost, 127.0.0.0/8, ::1)")
+	rf.AddFlags(cmd)
 	cmd.Flags().BoolVar(&skipVerify, "insecure-skip-verify", false, "DANGEROUS: do not verify signatures (prints a WARNING per unverified image)")
 	cmd.Flags().StringVar(&trustKey, "trust-key", "", "cosign public key every image must be signed with (in addition to the YAML's trust section)")
 	cmd.Flags().StringVar(&trustPolicy, "trust-notation-policy", "", "notation trust policy every image must pass (with --trust-notation-truststore)")

@@ -4,8 +4,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/lkpkg/lkpkg/internal/testenv"
 )
 
 // A package built for amd64 and arm64 FROM --platform=$BUILDPLATFORM a
@@ -13,11 +11,7 @@ import (
 // pushes and signs: its arm64 provenance records the tool's index, from
 // which BuildKit took the builder's platform.
 func TestPushSignsPackageWithBuilderOnlyBase(t *testing.T) {
-	testenv.Integration(t)
-	t.Parallel()
-	reg := testenv.Registry(t)
-	l := newPublishLK(t)
-	keys := genKeys(t, l)
+	reg, l, keys := publishSetup(t)
 	root := t.TempDir()
 	writePkg(t, filepath.Join(root, "tool"), pkgSpec{image: "tool", files: map[string]string{"x": "a tool\n"}})
 	writePkg(t, filepath.Join(root, "cross"), pkgSpec{image: "cross", arches: []string{"amd64", "arm64"}, dep: "../tool",

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -25,20 +24,18 @@ import (
 
 // publishFlags are shared by every command that pushes.
 type publishFlags struct {
-	insecure bool
-	release  string
-	force    bool
-	jobs     int
+	registryFlags
+	release string
+	force   bool
+	jobs    int
 }
 
 func (f *publishFlags) register(cmd *cobra.Command, forceName string) {
-	cmd.Flags().BoolVar(&f.insecure, "insecure-registry", false, "use plain HTTP: only allowed for a registry on loopback (localhost, 127.0.0.0/8, ::1)")
+	f.AddFlags(cmd)
 	cmd.Flags().StringVar(&f.release, "release", "", "also tag the index as this release (e.g. v1.2.0); an existing release tag is never moved to other content unless --"+forceName)
 	cmd.Flags().BoolVar(&f.force, forceName, false, "allow --release to move an existing release tag to other content")
 	cmd.Flags().IntVar(&f.jobs, "push-jobs", 4, "parallel blob uploads")
 }
-
-func (f *publishFlags) remote() sign.Remote { return sign.Remote{Insecure: f.insecure} }
 
 // signFlags say how to sign.
 type signFlags struct {
@@ -146,11 +143,8 @@ func (p *publisher) publish(ctx context.Context, localRef, dest string, pkg *pkg
 	if err != nil {
 		return err
 	}
-	var nopts []name.Option
-	if p.pf.insecure {
-		nopts = append(nopts, name.Insecure)
-	}
-	tag, err := name.NewTag(dest, nopts...)
+	ro := p.pf.Options()
+	tag, err := name.NewTag(dest, ro.NameOptions()...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", dest, err)
 	}
@@ -159,7 +153,7 @@ func (p *publisher) publish(ctx context.Context, localRef, dest string, pkg *pkg
 		return errors.New("internal: signers not loaded")
 	}
 	res, err := manifest.Push(ctx, idx, tag, manifest.PushOptions{
-		Insecure: p.pf.insecure, Jobs: p.pf.jobs, Progress: p.log, Release: p.pf.release, Force: p.pf.force,
+		Registry: ro, Jobs: p.pf.jobs, Progress: p.log, Release: p.pf.release, Force: p.pf.force,
 	})
 	if err != nil {
 		return err
@@ -170,24 +164,10 @@ func (p *publisher) publish(ctx context.Context, localRef, dest string, pkg *pkg
 	}
 	var attester sign.Attester
 	if !p.sf.noAttest && signers.Cosign != nil {
-		attester = attestationsFor(p.cache, pkg, tag.Context().String())
-	}
-	// Sign what this host pushed (and the merged index); platforms merged
-	// in from another host are that host's to sign.
-	local := map[v1.Hash]bool{}
-	imgs, err := manifest.Images(idx)
-	if err != nil {
-		return err
-	}
-	for _, pi := range imgs {
-		d, err := pi.Image.Digest()
-		if err != nil {
-			return err
-		}
-		local[d] = true
+		attester = sign.DefaultAttester(p.cache, pkg, tag.Context().String())
 	}
 	ref := tag.Context().Digest(res.Digest.String())
-	signed, err := sign.Index(ctx, ref, signers, attester, p.pf.remote(), local)
+	signed, err := sign.Pushed(ctx, ref, idx, signers, attester, ro)
 	if err != nil {
 		return err
 	}
@@ -217,73 +197,6 @@ func printSigned(out io.Writer, ref name.Digest, s sign.Signers, signed []sign.S
 		}
 		fmt.Fprintln(out, line)
 	}
-}
-
-// attestationsFor makes each per-platform image's SBOM (from its package
-// databases) and, for a package, its SLSA provenance. Both are
-// deterministic: no random IDs, no wall-clock times.
-func attestationsFor(c *cache.Cache, pkg *pkgbuild.Package, imageName string) sign.Attester {
-	return func(ctx context.Context, platform v1.Platform, img v1.Image) ([]sign.Attestation, error) {
-		sbom, err := attest.SBOM(img, imageName)
-		if err != nil {
-			return nil, err
-		}
-		out := []sign.Attestation{{PredicateType: attest.SPDXPredicateType, Predicate: sbom}}
-		if pkg == nil {
-			return out, nil
-		}
-		b, err := buildOf(c, pkg, platform)
-		if err != nil {
-			return nil, err
-		}
-		prov, err := attest.Provenance(b)
-		if err != nil {
-			return nil, err
-		}
-		return append(out, sign.Attestation{PredicateType: attest.SLSAProvenanceType, Predicate: prov}), nil
-	}
-}
-
-// buildOf describes how pkg was built for platform, for its provenance:
-// nothing machine-specific (no local paths, no cache-local digests), so
-// the same inputs give byte-identical provenance on every host.
-func buildOf(c *cache.Cache, p *pkgbuild.Package, platform v1.Platform) (attest.Build, error) {
-	in, err := p.Inputs()
-	if err != nil {
-		return attest.Build{}, err
-	}
-	bases := map[string]string{}
-	for ref, b := range p.Bases {
-		if b.Pkg == nil {
-			bases[ref] = b.Digest.String() // pinned by the tag's inputs
-			continue
-		}
-		if b.BuildPlatformOnly {
-			// A builder-side tool image (a cross toolchain): BuildKit took
-			// the builder's platform from this index.
-			desc, ok, err := c.Resolve(b.Pkg.Ref())
-			if err != nil || !ok {
-				return attest.Build{}, fmt.Errorf("base %s: not in the cache (%v)", b.Pkg.Ref(), err)
-			}
-			bases[ref] = desc.Digest.String()
-			continue
-		}
-		img, err := c.Image(b.Pkg.Ref(), platform)
-		if err != nil {
-			return attest.Build{}, fmt.Errorf("base %s for %s: %w", b.Pkg.Ref(), platform, err)
-		}
-		d, err := img.Digest()
-		if err != nil {
-			return attest.Build{}, err
-		}
-		bases[ref] = d.String()
-	}
-	network := p.Config != nil && p.Config.Network
-	return attest.Build{
-		BuilderID: "https://github.com/lkpkg/lkpkg/pkgbuild@" + pkgbuild.BuildFormat, BuildType: "https://lkpkg.dev/build/v1",
-		Package: p.Image, Tag: p.Tag, Inputs: in, BuildArgs: p.BuildArgs, Platforms: p.Platforms(),
-		Bases: bases, SourceDateEpoch: p.Epoch, Network: network,
-	}, nil
 }
 
 func newPushCmd(g *globalFlags) *cobra.Command {
@@ -366,8 +279,8 @@ database) and SLSA provenance (from the package's build inputs).`,
 
 func newSignCmd() *cobra.Command {
 	var (
-		sf       signFlags
-		insecure bool
+		sf signFlags
+		rf registryFlags
 	)
 	sf.needSign = true
 	cmd := &cobra.Command{
@@ -382,7 +295,7 @@ With cosign, each per-arch manifest also gets a signed SPDX SBOM.`,
 		Example: "  COSIGN_PASSWORD=... lkpkg sign --key cosign.key registry.example.com/lkpkg/dhcpcd:<tag>",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r := sign.Remote{Insecure: insecure}
+			r := rf.Options()
 			signers, err := sf.signers(cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -393,7 +306,7 @@ With cosign, each per-arch manifest also gets a signed SPDX SBOM.`,
 			}
 			var attester sign.Attester
 			if !sf.noAttest && signers.Cosign != nil {
-				attester = attestationsFor(nil, nil, ref.Context().String())
+				attester = sign.DefaultAttester(nil, nil, ref.Context().String())
 			}
 			signed, err := sign.Index(cmd.Context(), ref, signers, attester, r, nil)
 			if err != nil {
@@ -404,14 +317,14 @@ With cosign, each per-arch manifest also gets a signed SPDX SBOM.`,
 		},
 	}
 	sf.register(cmd, false)
-	cmd.Flags().BoolVar(&insecure, "insecure-registry", false, "use plain HTTP: only allowed for a registry on loopback")
+	rf.AddFlags(cmd)
 	return cmd
 }
 
 func newVerifyCmd() *cobra.Command {
 	var (
 		key, policy, store string
-		insecure           bool
+		rf                 registryFlags
 		require            []string
 	)
 	cmd := &cobra.Command{
@@ -428,13 +341,7 @@ what was verified: digests, signers and attestation types.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p := sign.Policy{NotationPolicy: policy, NotationTrustStore: store}
 			for _, r := range require {
-				switch r {
-				case "spdxjson", "spdx":
-					r = attest.SPDXPredicateType
-				case "slsaprovenance1", "slsaprovenance":
-					r = attest.SLSAProvenanceType
-				}
-				p.RequireAttestations = append(p.RequireAttestations, r)
+				p.RequireAttestations = append(p.RequireAttestations, attest.PredicateTypeFor(r))
 			}
 			if key != "" {
 				b, err := os.ReadFile(key)
@@ -443,7 +350,7 @@ what was verified: digests, signers and attestation types.`,
 				}
 				p.CosignPublicKey = b
 			}
-			r := sign.Remote{Insecure: insecure}
+			r := rf.Options()
 			ref, err := sign.Resolve(cmd.Context(), args[0], r)
 			if err != nil {
 				return fmt.Errorf("verification FAILED: %w", err)
@@ -478,7 +385,7 @@ what was verified: digests, signers and attestation types.`,
 	cmd.Flags().StringVar(&policy, "notation-policy", "", "notation trust policy (trustpolicy.json)")
 	cmd.Flags().StringVar(&store, "notation-truststore", "", "notation trust store directory (x509/ca/NAME/*.crt)")
 	cmd.Flags().StringSliceVar(&require, "require-attestation", nil, "predicate types every per-arch manifest must carry, signed by --key: spdxjson, slsaprovenance1 or a URI (by default attestations found are verified, none is required)")
-	cmd.Flags().BoolVar(&insecure, "insecure-registry", false, "use plain HTTP: only allowed for a registry on loopback")
+	rf.AddFlags(cmd)
 	return cmd
 }
 

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Binary returns a tool built by `make` into bin/: $env if set, else
@@ -26,9 +28,33 @@ func Binary(t testing.TB, env, name string) string {
 }
 
 // Registry starts a CNCF distribution registry (bin/registry) on
-// 127.0.0.1 with storage in a temp dir, and stops it after the test. It
-// returns host:port (plain HTTP).
+// 127.0.0.1 with storage in a temp dir (deletes enabled), and stops it
+// after the test. It returns host:port (plain HTTP).
 func Registry(t testing.TB) string {
+	t.Helper()
+	return startRegistry(t, "  delete:\n    enabled: true\n", "", http.StatusOK)
+}
+
+// AuthRegistry is Registry with htpasswd authentication: only user with
+// password pass may pull and push.
+func AuthRegistry(t testing.TB, user, pass string) string {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	htpasswd := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(htpasswd, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startRegistry(t, "", fmt.Sprintf("auth:\n  htpasswd:\n    realm: lkpkg-test\n    path: %s\n", htpasswd), http.StatusUnauthorized)
+}
+
+// startRegistry runs bin/registry with storageCfg added to the storage
+// section of its configuration and extraCfg (top-level sections) after
+// it, and waits until /v2/ answers ready (200, or 401 when
+// authentication is on).
+func startRegistry(t testing.TB, storageCfg, extraCfg string, ready int) string {
 	t.Helper()
 	bin := Binary(t, "LKPKG_REGISTRY", "registry")
 	dir := t.TempDir()
@@ -38,19 +64,8 @@ func Registry(t testing.TB) string {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-http:
-  addr: %s
-`, filepath.Join(dir, "data"), addr)
+	storage := fmt.Sprintf("storage:\n  filesystem:\n    rootdirectory: %s\n", filepath.Join(dir, "data")) + storageCfg
+	cfg := "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n" + storage + extraCfg + "http:\n  addr: " + addr + "\n"
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -81,7 +96,7 @@ http:
 		resp, err := http.Get("http://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == ready {
 				return addr
 			}
 		}

@@ -245,6 +245,16 @@ func sbom(t *testing.T, img v1.Image, name string) (parsed, []byte) {
 	return doc, out
 }
 
+// checkPurls checks the package URL of each named package.
+func checkPurls(t *testing.T, doc parsed, want map[string]string) {
+	t.Helper()
+	for name, w := range want {
+		if got := purlOf(t, doc, name); got != w {
+			t.Errorf("%s purl = %q, want %q", name, got, w)
+		}
+	}
+}
+
 func purlOf(t *testing.T, doc parsed, name string) string {
 	t.Helper()
 	for _, p := range doc.Packages[1:] {
@@ -266,15 +276,11 @@ func TestSBOMAlpine(t *testing.T) {
 	if n := len(doc.Packages) - 1; n != 15 {
 		t.Fatalf("%d apk packages, want 15", n)
 	}
-	for name, want := range map[string]string{
+	checkPurls(t, doc, map[string]string{
 		"busybox":           "pkg:apk/alpine/busybox@1.36.1-r19?arch=x86_64",
 		"musl":              "pkg:apk/alpine/musl@1.2.4_git20230717-r4?arch=x86_64",
 		"alpine-baselayout": "pkg:apk/alpine/alpine-baselayout@3.4.3-r2?arch=x86_64",
-	} {
-		if got := purlOf(t, doc, name); got != want {
-			t.Errorf("%s purl = %q, want %q", name, got, want)
-		}
-	}
+	})
 	for _, p := range doc.Packages[1:] {
 		if p.DownloadLocation != "NOASSERTION" {
 			t.Errorf("%s downloadLocation = %q", p.Name, p.DownloadLocation)
@@ -409,15 +415,11 @@ func TestSBOMDebian(t *testing.T) {
 	if got := strings.Join(names, " "); got != "base-files libc6 tzdata" {
 		t.Errorf("packages %q, want installed ones only, sorted", got)
 	}
-	for name, want := range map[string]string{
+	checkPurls(t, doc, map[string]string{
 		"libc6":      "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64",
 		"base-files": "pkg:deb/debian/base-files@12.4%2Bdeb12u5?arch=amd64",
 		"tzdata":     "pkg:deb/debian/tzdata@2024a-0%2Bdeb12u1?arch=all",
-	} {
-		if got := purlOf(t, doc, name); got != want {
-			t.Errorf("%s purl = %q, want %q", name, got, want)
-		}
-	}
+	})
 	if p := doc.Packages[2]; p.Supplier != "Person: GNU Libc Maintainers (debian-glibc@lists.debian.org)" || p.LicenseDeclared != "NOASSERTION" {
 		t.Errorf("libc6 = %+v", p)
 	}

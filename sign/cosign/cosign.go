@@ -1,22 +1,3 @@
-// Package cosign signs and attests OCI manifests and indexes the way the
-// official cosign CLI does with a key pair (`cosign sign --key`, `cosign
-// attest --key`), and verifies what it or the CLI stored.
-//
-// Everything here is key-based and offline: nothing is uploaded to a
-// transparency log (Rekor) and no certificate is requested from Fulcio.
-// Signatures are stored in the legacy cosign layout the CLI reads by
-// default: for a manifest with digest sha256:<hex>, a signature manifest
-// tagged sha256-<hex>.sig in the same repository (one layer per signature,
-// media type application/vnd.dev.cosign.simplesigning.v1+json, the
-// simplesigning payload as the layer and the base64 signature in the
-// dev.cosignproject.cosign/signature annotation), and attestations tagged
-// sha256-<hex>.att (one layer per DSSE envelope, media type
-// application/vnd.dsse.envelope.v1+json, with a predicateType annotation).
-// The CLI therefore verifies them with `--insecure-ignore-tlog=true`.
-//
-// The formats come from cosign's and sigstore's own libraries (payload,
-// static, mutate, ociremote, dsse, attestation); this package only wires
-// them together.
 package cosign
 
 import (
@@ -30,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -40,6 +20,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/lkpkg/lkpkg/internal/atomicfile"
+	"github.com/lkpkg/lkpkg/registry"
 )
 
 // File names GenerateKeys writes, as `cosign generate-key-pair` does.
@@ -127,40 +108,19 @@ func fingerprint(pub any) (string, error) {
 	return "SHA256:" + hex.EncodeToString(sum[:]), nil
 }
 
-// RemoteOptions says how to reach the registry.
-type RemoteOptions struct {
-	// Insecure allows plain HTTP (as name.Insecure does); loopback
-	// registries (localhost, 127.0.0.1) are reached over HTTP anyway.
-	Insecure bool
-	// Keychain resolves credentials; nil means authn.DefaultKeychain.
-	Keychain authn.Keychain
-	// Transport, if set, is the HTTP transport used.
-	Transport http.RoundTripper
-}
-
 // resolve re-parses ref with ro's name options (so the signature and
 // attestation tags derived from it inherit them) and returns the
 // go-containerregistry and cosign options for ro.
-func (ro RemoteOptions) resolve(ctx context.Context, ref name.Digest) (name.Digest, []remote.Option, []ociremote.Option, error) {
+func resolve(ctx context.Context, ref name.Digest, ro registry.Options) (name.Digest, []remote.Option, []ociremote.Option, error) {
 	if ref.DigestStr() == "" {
 		return name.Digest{}, nil, nil, errors.New("a digest reference (repo@sha256:...) is required")
 	}
-	var nopts []name.Option
-	if ro.Insecure {
-		nopts = append(nopts, name.Insecure)
-	}
+	nopts := ro.NameOptions()
 	d, err := name.NewDigest(ref.Name(), nopts...)
 	if err != nil {
 		return name.Digest{}, nil, nil, fmt.Errorf("parse %s: %w", ref, err)
 	}
-	kc := ro.Keychain
-	if kc == nil {
-		kc = authn.DefaultKeychain
-	}
-	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
-	if ro.Transport != nil {
-		ropts = append(ropts, remote.WithTransport(ro.Transport))
-	}
+	ropts := ro.RemoteOptions(ctx)
 	oopts := []ociremote.Option{ociremote.WithRemoteOptions(ropts...)}
 	if len(nopts) > 0 {
 		oopts = append(oopts, ociremote.WithNameOptions(nopts...))

@@ -26,11 +26,12 @@ import (
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 
 	"github.com/lkpkg/lkpkg/internal/testenv"
+	"github.com/lkpkg/lkpkg/registry"
 )
 
 const password = "correct horse battery staple"
 
-var ro = RemoteOptions{Insecure: true}
+var ro = registry.Options{Insecure: true}
 
 // cli runs the official cosign CLI in dir with a private HOME and
 // DOCKER_CONFIG, COSIGN_PASSWORD and COSIGN_YES; it returns stdout and
@@ -165,13 +166,29 @@ func pushIndex(t *testing.T, repo string) (name.Digest, []name.Digest) {
 	return ref, children
 }
 
-func mustDigest(t *testing.T, s string) name.Digest {
+// mustParse parses s (an insecure loopback reference) with parse.
+func mustParse[T any](t *testing.T, parse func(string, ...name.Option) (T, error), s string) T {
 	t.Helper()
-	d, err := name.NewDigest(s, name.Insecure)
+	r, err := parse(s, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d
+	return r
+}
+
+func mustDigest(t *testing.T, s string) name.Digest {
+	t.Helper()
+	return mustParse(t, name.NewDigest, s)
+}
+
+func mustTag(t *testing.T, s string) name.Tag { t.Helper(); return mustParse(t, name.NewTag, s) }
+
+// integrationRepo starts an integration test against a fresh loopback
+// registry and names a repository path in it.
+func integrationRepo(t *testing.T, path string) (context.Context, string) {
+	t.Helper()
+	testenv.Integration(t)
+	return context.Background(), testenv.Registry(t) + path
 }
 
 func TestGenerateKeys(t *testing.T) {
@@ -240,10 +257,7 @@ func TestGenerateKeys(t *testing.T) {
 }
 
 func TestSignImageAndIndex(t *testing.T) {
-	testenv.Integration(t)
-	ctx := context.Background()
-	reg := testenv.Registry(t)
-	repo := reg + "/lkpkg/signed"
+	ctx, repo := integrationRepo(t, "/lkpkg/signed")
 	s, pub := keys(t)
 	pubPEM := readFile(t, pub)
 
@@ -293,22 +307,10 @@ func TestSignImageAndIndex(t *testing.T) {
 	}
 }
 
-func mustTag(t *testing.T, s string) name.Tag {
-	t.Helper()
-	tag, err := name.NewTag(s, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tag
-}
-
 // TestVerifyCLISigned: what the official CLI signs and attests, Verify
 // accepts.
 func TestVerifyCLISigned(t *testing.T) {
-	testenv.Integration(t)
-	ctx := context.Background()
-	reg := testenv.Registry(t)
-	repo := reg + "/lkpkg/cli"
+	ctx, repo := integrationRepo(t, "/lkpkg/cli")
 	dir := t.TempDir()
 	if _, _, err := cli(t, dir, "generate-key-pair"); err != nil {
 		t.Fatalf("cosign generate-key-pair: %v", err)
@@ -380,10 +382,7 @@ var slsaPredicate = []byte(`{
 }`)
 
 func TestAttest(t *testing.T) {
-	testenv.Integration(t)
-	ctx := context.Background()
-	reg := testenv.Registry(t)
-	repo := reg + "/lkpkg/attested"
+	ctx, repo := integrationRepo(t, "/lkpkg/attested")
 	s, pub := keys(t)
 	ref := pushImage(t, repo)
 	if err := s.Sign(ctx, ref, nil, ro); err != nil {
@@ -508,39 +507,41 @@ func rewriteSig(t *testing.T, tag name.Tag, edit func(payload []byte, ann map[st
 	}
 }
 
+// sigTag is where cosign stores ref's signatures.
+func sigTag(t *testing.T, ref name.Digest) name.Tag {
+	t.Helper()
+	tag, err := ociremote.SignatureTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustTag(t, tag.String())
+}
+
+// refuse checks that both Verify and the official CLI refuse ref with
+// the public key pub, Verify with wantErr (if not nil) and wantMsg.
+func refuse(t *testing.T, ref name.Digest, pub string, wantErr error, wantMsg string) {
+	t.Helper()
+	_, err := Verify(context.Background(), ref, readFile(t, pub), ro)
+	if err == nil {
+		t.Fatalf("Verify accepted %s", ref)
+	}
+	t.Logf("Verify refused: %v", err)
+	if wantErr != nil && !errors.Is(err, wantErr) {
+		t.Errorf("error is not %v", wantErr)
+	}
+	if !strings.Contains(err.Error(), wantMsg) {
+		t.Errorf("error lacks %q", wantMsg)
+	}
+	if err := cliVerify(t, pub, ref); err == nil {
+		t.Errorf("cosign verify accepted %s", ref)
+	}
+}
+
 func TestRefusals(t *testing.T) {
-	testenv.Integration(t)
-	ctx := context.Background()
-	reg := testenv.Registry(t)
-	repo := reg + "/lkpkg/refused"
+	ctx, repo := integrationRepo(t, "/lkpkg/refused")
 	s, pub := keys(t)
 	pubPEM := readFile(t, pub)
 	_, otherPub := keys(t)
-
-	sigTag := func(ref name.Digest) name.Tag {
-		tag, err := ociremote.SignatureTag(ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return mustTag(t, tag.String())
-	}
-	refuse := func(t *testing.T, ref name.Digest, pub string, wantErr error, wantMsg string) {
-		t.Helper()
-		_, err := Verify(ctx, ref, readFile(t, pub), ro)
-		if err == nil {
-			t.Fatalf("Verify accepted %s", ref)
-		}
-		t.Logf("Verify refused: %v", err)
-		if wantErr != nil && !errors.Is(err, wantErr) {
-			t.Errorf("error is not %v", wantErr)
-		}
-		if !strings.Contains(err.Error(), wantMsg) {
-			t.Errorf("error lacks %q", wantMsg)
-		}
-		if err := cliVerify(t, pub, ref); err == nil {
-			t.Errorf("cosign verify accepted %s", ref)
-		}
-	}
 
 	t.Run("wrong key", func(t *testing.T) {
 		ref := pushImage(t, repo)
@@ -551,7 +552,7 @@ func TestRefusals(t *testing.T) {
 	})
 	t.Run("unsigned", func(t *testing.T) {
 		ref := pushImage(t, repo)
-		refuse(t, ref, pub, ErrNotSigned, "no cosign signature: nothing at "+sigTag(ref).String())
+		refuse(t, ref, pub, ErrNotSigned, "no cosign signature: nothing at "+sigTag(t, ref).String())
 	})
 	t.Run("missing manifest", func(t *testing.T) {
 		ref := mustDigest(t, repo+"@sha256:"+strings.Repeat("ab", 32))
@@ -567,11 +568,11 @@ func TestRefusals(t *testing.T) {
 		if err := s.Sign(ctx, a, nil, ro); err != nil {
 			t.Fatal(err)
 		}
-		desc, err := remote.Get(sigTag(a))
+		desc, err := remote.Get(sigTag(t, a))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := remote.Tag(sigTag(b), desc); err != nil {
+		if err := remote.Tag(sigTag(t, b), desc); err != nil {
 			t.Fatal(err)
 		}
 		refuse(t, b, pub, ErrNoValidSignature, "signed payload names another image than "+b.DigestStr())
@@ -581,7 +582,7 @@ func TestRefusals(t *testing.T) {
 		if err := s.Sign(ctx, ref, map[string]string{"purpose": "release"}, ro); err != nil {
 			t.Fatal(err)
 		}
-		rewriteSig(t, sigTag(ref), func(p []byte, _ map[string]string) []byte {
+		rewriteSig(t, sigTag(t, ref), func(p []byte, _ map[string]string) []byte {
 			q := bytes.Replace(p, []byte(`"release"`), []byte(`"hacked!"`), 1)
 			if bytes.Equal(p, q) {
 				t.Fatalf("payload has no annotation to tamper with: %s", p)
@@ -595,7 +596,7 @@ func TestRefusals(t *testing.T) {
 		if err := s.Sign(ctx, ref, nil, ro); err != nil {
 			t.Fatal(err)
 		}
-		rewriteSig(t, sigTag(ref), func(p []byte, ann map[string]string) []byte {
+		rewriteSig(t, sigTag(t, ref), func(p []byte, ann map[string]string) []byte {
 			// A well-formed signature by the right key, over other bytes.
 			raw, err := s.sv.SignMessage(bytes.NewReader([]byte("something else")))
 			if err != nil {

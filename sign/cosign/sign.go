@@ -23,6 +23,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature/dsse"
 	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
 	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
+
+	"github.com/lkpkg/lkpkg/registry"
 )
 
 // Sign signs the manifest or index at ref with a simplesigning payload
@@ -35,8 +37,8 @@ import (
 // to Rekor, so the CLI must verify with --insecure-ignore-tlog=true.
 // Signing an index signs the index only; sign each child manifest too if
 // platform-specific pulls must verify.
-func (s *Signer) Sign(ctx context.Context, ref name.Digest, annotations map[string]string, ro RemoteOptions) error {
-	ref, ropts, oopts, err := ro.resolve(ctx, ref)
+func (s *Signer) Sign(ctx context.Context, ref name.Digest, annotations map[string]string, ro registry.Options) error {
+	ref, ropts, oopts, err := resolve(ctx, ref, ro)
 	if err != nil {
 		return fmt.Errorf("cosign sign: %w", err)
 	}
@@ -100,14 +102,14 @@ var cliTypes = map[string]string{
 // --tlog-upload=false` does. Existing attestations are kept.
 //
 // As with Sign, nothing is uploaded to a transparency log (offline).
-func (s *Signer) Attest(ctx context.Context, ref name.Digest, predicateType string, predicate []byte, ro RemoteOptions) error {
+func (s *Signer) Attest(ctx context.Context, ref name.Digest, predicateType string, predicate []byte, ro registry.Options) error {
 	if _, err := url.ParseRequestURI(predicateType); err != nil {
 		return fmt.Errorf("cosign attest: predicate type %q is not a URI", predicateType)
 	}
 	if !json.Valid(predicate) {
 		return fmt.Errorf("cosign attest: predicate for %s is not valid JSON", predicateType)
 	}
-	ref, ropts, oopts, err := ro.resolve(ctx, ref)
+	ref, ropts, oopts, err := resolve(ctx, ref, ro)
 	if err != nil {
 		return fmt.Errorf("cosign attest: %w", err)
 	}

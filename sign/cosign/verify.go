@@ -17,6 +17,8 @@ import (
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	sigs "github.com/sigstore/cosign/v2/pkg/signature"
+
+	"github.com/lkpkg/lkpkg/registry"
 )
 
 // Errors Verify wraps (test with errors.Is).
@@ -65,7 +67,7 @@ func (e *claimError) Error() string { return e.err.Error() }
 // cosign does). Every attestation stored for ref must verify with the key
 // (stricter than `cosign verify-attestation`, which accepts any one); having
 // no attestation is not an error.
-func Verify(ctx context.Context, ref name.Digest, pubKeyPEM []byte, ro RemoteOptions) (*Verified, error) {
+func Verify(ctx context.Context, ref name.Digest, pubKeyPEM []byte, ro registry.Options) (*Verified, error) {
 	verifier, err := sigs.LoadPublicKeyRaw(pubKeyPEM, crypto.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("cosign verify: public key: %w", err)
@@ -78,7 +80,7 @@ func Verify(ctx context.Context, ref name.Digest, pubKeyPEM []byte, ro RemoteOpt
 	if err != nil {
 		return nil, fmt.Errorf("cosign verify: public key: %w", err)
 	}
-	ref, ropts, oopts, err := ro.resolve(ctx, ref)
+	ref, ropts, oopts, err := resolve(ctx, ref, ro)
 	if err != nil {
 		return nil, fmt.Errorf("cosign verify: %w", err)
 	}

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lkpkg/lkpkg/internal/testenv"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/notaryproject/notation-core-go/signature"
 	"github.com/notaryproject/notation-core-go/signature/cose"
 	"github.com/notaryproject/notation-core-go/signature/jws"
@@ -30,6 +30,9 @@ import (
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/registry/remote"
+
+	"github.com/lkpkg/lkpkg/internal/testenv"
+	"github.com/lkpkg/lkpkg/registry"
 )
 
 func TestGenerateTestCA(t *testing.T) {
@@ -93,23 +96,13 @@ func TestRemoteRefusals(t *testing.T) {
 	}
 	dgst := "@sha256:" + strings.Repeat("a", 64)
 	for _, c := range []struct{ ref, env, want string }{
-		{"example.com/r" + dgst, "jws", "insecure registries are allowed only on loopback"},
+		{"example.com/r" + dgst, "jws", "only allowed for loopback"},
 		{"127.0.0.1:1/r:latest", "jws", "must name a digest"},
 		{"127.0.0.1:1/r" + dgst, "pgp", "unknown signature envelope"},
 	} {
-		err := s.Sign(ctx, c.ref, c.env, RemoteOptions{Insecure: true})
+		err := s.Sign(ctx, c.ref, c.env, registry.Options{Insecure: true})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Sign(%s, %s): %v, want %q", c.ref, c.env, err, c.want)
-		}
-	}
-	for _, h := range []string{"localhost:5000", "127.0.0.1:5000", "[::1]:5000", "127.1.2.3"} {
-		if !isLoopback(h) {
-			t.Errorf("%s not loopback", h)
-		}
-	}
-	for _, h := range []string{"example.com", "10.0.0.1:5000", "localhost.example.com"} {
-		if isLoopback(h) {
-			t.Errorf("%s loopback", h)
 		}
 	}
 }
@@ -310,333 +303,367 @@ func (b backdatedSigner) Sign(ctx context.Context, desc ocispec.Descriptor, opts
 // directions, and checks the refusals.
 func TestInterop(t *testing.T) {
 	testenv.Integration(t)
+	f := newInterop(t)
+	for _, c := range []struct {
+		name string
+		run  func(*testing.T, *interop)
+	}{
+		{"OursSignCLIVerifies", interopOursSignCLIVerifies},
+		{"ReferrersStorage", interopReferrersStorage},
+		{"CLISignOursVerifies", interopCLISignOursVerifies},
+		{"TrustedIdentity", interopTrustedIdentity},
+		{"RefuseUnsigned", interopRefuseUnsigned},
+		{"RefuseUntrustedCA", interopRefuseUntrustedCA},
+		{"RefuseExpiredBackdated", interopRefuseExpiredBackdated},
+		{"RefuseExpiredShortLived", interopRefuseExpiredShortLived},
+		{"RefuseTampered", interopRefuseTampered},
+		{"RefuseOtherDigest", interopRefuseOtherDigest},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.run(t, f) })
+	}
+}
+
+// interop is the shared fixture of TestInterop's cases: a registry, our
+// signer and trust configuration, the official CLI trusting our CA, and
+// one pushed image.
+type interop struct {
+	ctx                       context.Context
+	host                      string
+	ro                        registry.Options
+	keys                      string
+	caPath, certPath, keyPath string
+	signer                    *Signer
+	policy, store             string
+	judge                     *cli
+	ref                       string
+	desc                      ocispec.Descriptor
+}
+
+func newInterop(t *testing.T) *interop {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	host := testenv.Registry(t)
-	ro := RemoteOptions{Insecure: true, DockerConfig: filepath.Join(t.TempDir(), "docker")}
-
-	keys := t.TempDir()
-	caPath, certPath, keyPath, err := GenerateTestCA(keys, "lkpkg-test", 24*time.Hour)
-	if err != nil {
+	t.Cleanup(cancel)
+	f := &interop{ctx: ctx, host: testenv.Registry(t), keys: t.TempDir()}
+	f.ro = registry.Options{Insecure: true, Keychain: authn.NewMultiKeychain()} // anonymous
+	var err error
+	if f.caPath, f.certPath, f.keyPath, err = GenerateTestCA(f.keys, "lkpkg-test", 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	signer, err := LoadSigner(keyPath, certPath)
-	if err != nil {
+	if f.signer, err = LoadSigner(f.keyPath, f.certPath); err != nil {
 		t.Fatal(err)
 	}
-	policy, store := trustConfig(t, "lkpkg", caPath, "*", "strict", "*")
-
+	f.policy, f.store = trustConfig(t, "lkpkg", f.caPath, "*", "strict", "*")
 	// The CLI, trusting our CA.
-	judge := newCLI(t)
-	judge.must(t, "cert", "add", "--type", "ca", "--store", "lkpkg", caPath)
-	judge.must(t, "policy", "import", "--force", policy)
+	f.judge = newCLI(t)
+	f.judge.must(t, "cert", "add", "--type", "ca", "--store", "lkpkg", f.caPath)
+	f.judge.must(t, "policy", "import", "--force", f.policy)
+	f.ref, f.desc = pushImage(t, ctx, f.host, "lkpkg/signed")
+	return f
+}
 
-	ref, desc := pushImage(t, ctx, host, "lkpkg/signed")
-
-	t.Run("OursSignCLIVerifies", func(t *testing.T) {
-		for _, env := range []string{EnvelopeJWS, EnvelopeCOSE} {
-			start := time.Now()
-			if err := signer.Sign(ctx, ref, env, ro); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("Sign(%s) %v", env, time.Since(start).Round(time.Millisecond))
-		}
+func interopOursSignCLIVerifies(t *testing.T, f *interop) {
+	for _, env := range []string{EnvelopeJWS, EnvelopeCOSE} {
 		start := time.Now()
-		v, err := Verify(ctx, ref, policy, store, ro)
-		if err != nil {
+		if err := f.signer.Sign(f.ctx, f.ref, env, f.ro); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("Verify %v: %+v", time.Since(start).Round(time.Millisecond), *v)
-		if v.Digest != desc.Digest.String() || v.Signatures != 2 || v.Signer != signer.Subject() || (v.Envelope != "jws" && v.Envelope != "cose") {
-			t.Errorf("Verified %+v", *v)
+		t.Logf("Sign(%s) %v", env, time.Since(start).Round(time.Millisecond))
+	}
+	start := time.Now()
+	v, err := Verify(f.ctx, f.ref, f.policy, f.store, f.ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Verify %v: %+v", time.Since(start).Round(time.Millisecond), *v)
+	if v.Digest != f.desc.Digest.String() || v.Signatures != 2 || v.Signer != f.signer.Subject() || (v.Envelope != "jws" && v.Envelope != "cose") {
+		t.Errorf("Verified %+v", *v)
+	}
+	out := f.judge.must(t, "verify", "--insecure-registry", f.ref)
+	if !strings.Contains(out, "Successfully verified") {
+		t.Errorf("notation verify: %s", out)
+	}
+	list := f.judge.must(t, "list", "--insecure-registry", f.ref)
+	sigs := referrers(t, f.ctx, f.host, "lkpkg/signed", f.desc)
+	if len(sigs) != 2 {
+		t.Fatalf("%d signature referrers, want 2", len(sigs))
+	}
+	for _, s := range sigs {
+		if !strings.Contains(list, s.Digest.String()) {
+			t.Errorf("notation list lacks signature %s", s.Digest)
 		}
-		out := judge.must(t, "verify", "--insecure-registry", ref)
-		if !strings.Contains(out, "Successfully verified") {
-			t.Errorf("notation verify: %s", out)
-		}
-		list := judge.must(t, "list", "--insecure-registry", ref)
-		sigs := referrers(t, ctx, host, "lkpkg/signed", desc)
-		if len(sigs) != 2 {
-			t.Fatalf("%d signature referrers, want 2", len(sigs))
-		}
-		for _, s := range sigs {
-			if !strings.Contains(list, s.Digest.String()) {
-				t.Errorf("notation list lacks signature %s", s.Digest)
-			}
-		}
-		if !strings.Contains(list, ArtifactType) {
-			t.Errorf("notation list lacks %s", ArtifactType)
-		}
-	})
+	}
+	if !strings.Contains(list, ArtifactType) {
+		t.Errorf("notation list lacks %s", ArtifactType)
+	}
+}
 
-	t.Run("ReferrersStorage", func(t *testing.T) {
-		// Does the registry have the OCI 1.1 referrers API?
-		resp, err := http.Get(fmt.Sprintf("http://%s/v2/lkpkg/signed/referrers/%s", host, desc.Digest))
+func interopReferrersStorage(t *testing.T, f *interop) {
+	// Does the registry have the OCI 1.1 referrers API?
+	resp, err := http.Get(fmt.Sprintf("http://%s/v2/lkpkg/signed/referrers/%s", f.host, f.desc.Digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var manifests []ocispec.Descriptor
+	repo := plainRepo(t, f.host, "lkpkg/signed")
+	if resp.StatusCode == http.StatusOK {
+		t.Logf("registry serves the referrers API")
+		manifests = referrers(t, f.ctx, f.host, "lkpkg/signed", f.desc)
+	} else {
+		// Referrers tag schema: an index tagged sha256-<hex>.
+		tag := "sha256-" + f.desc.Digest.Encoded()
+		t.Logf("no referrers API (HTTP %d): checking tag %s", resp.StatusCode, tag)
+		idxDesc, rc, err := repo.FetchReference(f.ctx, tag)
+		if err != nil {
+			t.Fatalf("referrers tag %s: %v", tag, err)
+		}
+		data, err := content.ReadAll(rc, idxDesc)
+		rc.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		var manifests []ocispec.Descriptor
-		repo := plainRepo(t, host, "lkpkg/signed")
-		if resp.StatusCode == http.StatusOK {
-			t.Logf("registry serves the referrers API")
-			manifests = referrers(t, ctx, host, "lkpkg/signed", desc)
-		} else {
-			// Referrers tag schema: an index tagged sha256-<hex>.
-			tag := "sha256-" + desc.Digest.Encoded()
-			t.Logf("no referrers API (HTTP %d): checking tag %s", resp.StatusCode, tag)
-			idxDesc, rc, err := repo.FetchReference(ctx, tag)
-			if err != nil {
-				t.Fatalf("referrers tag %s: %v", tag, err)
-			}
-			data, err := content.ReadAll(rc, idxDesc)
-			rc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var idx ocispec.Index
-			if err := json.Unmarshal(data, &idx); err != nil {
-				t.Fatal(err)
-			}
-			if idxDesc.MediaType != ocispec.MediaTypeImageIndex {
-				t.Errorf("referrers tag is a %s", idxDesc.MediaType)
-			}
-			manifests = idx.Manifests
+		var idx ocispec.Index
+		if err := json.Unmarshal(data, &idx); err != nil {
+			t.Fatal(err)
 		}
-		if len(manifests) != 2 {
-			t.Fatalf("%d referrers, want 2", len(manifests))
+		if idxDesc.MediaType != ocispec.MediaTypeImageIndex {
+			t.Errorf("referrers tag is a %s", idxDesc.MediaType)
 		}
-		envelopes := map[string]bool{}
-		for _, m := range manifests {
-			if m.ArtifactType != ArtifactType {
-				t.Errorf("referrer %s has artifactType %q", m.Digest, m.ArtifactType)
-			}
-			b, err := content.FetchAll(ctx, repo, m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var man ocispec.Manifest
-			if err := json.Unmarshal(b, &man); err != nil {
-				t.Fatal(err)
-			}
-			if man.Subject == nil || man.Subject.Digest != desc.Digest || len(man.Layers) != 1 {
-				t.Errorf("signature manifest %s: %s", m.Digest, b)
-				continue
-			}
-			envelopes[man.Layers[0].MediaType] = true
+		manifests = idx.Manifests
+	}
+	if len(manifests) != 2 {
+		t.Fatalf("%d referrers, want 2", len(manifests))
+	}
+	envelopes := map[string]bool{}
+	for _, m := range manifests {
+		if m.ArtifactType != ArtifactType {
+			t.Errorf("referrer %s has artifactType %q", m.Digest, m.ArtifactType)
 		}
-		if !envelopes[jws.MediaTypeEnvelope] || !envelopes[cose.MediaTypeEnvelope] {
-			t.Errorf("envelopes %v", envelopes)
+		b, err := content.FetchAll(f.ctx, repo, m)
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
+		var man ocispec.Manifest
+		if err := json.Unmarshal(b, &man); err != nil {
+			t.Fatal(err)
+		}
+		if man.Subject == nil || man.Subject.Digest != f.desc.Digest || len(man.Layers) != 1 {
+			t.Errorf("signature manifest %s: %s", m.Digest, b)
+			continue
+		}
+		envelopes[man.Layers[0].MediaType] = true
+	}
+	if !envelopes[jws.MediaTypeEnvelope] || !envelopes[cose.MediaTypeEnvelope] {
+		t.Errorf("envelopes %v", envelopes)
+	}
+}
 
-	t.Run("CLISignOursVerifies", func(t *testing.T) {
-		c := newCLI(t)
-		c.must(t, "cert", "generate-test", "--default", "cli-test")
-		cliRef, _ := pushImage(t, ctx, host, "lkpkg/cli-signed")
-		c.must(t, "sign", "--insecure-registry", cliRef)
-		c.must(t, "sign", "--insecure-registry", "--signature-format", "cose", cliRef)
-		cliCert := filepath.Join(c.configDir(), "localkeys", "cli-test.crt")
-		p, s := trustConfig(t, "cli-test", cliCert, host+"/lkpkg/cli-signed", "strict", "*")
-		start := time.Now()
-		v, err := Verify(ctx, cliRef, p, s, ro)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("Verify %v: %+v", time.Since(start).Round(time.Millisecond), *v)
-		if v.Signatures != 2 || !strings.Contains(v.Signer, "CN=cli-test") {
-			t.Errorf("Verified %+v", *v)
-		}
-		// The CLI's own trust store directory has the same layout.
-		if _, err := Verify(ctx, cliRef, p, filepath.Join(c.configDir(), "truststore"), ro); err != nil {
-			t.Errorf("with the CLI's trust store: %v", err)
-		}
-		// Our CA does not vouch for the CLI's key.
-		if _, err := Verify(ctx, cliRef, policy, store, ro); !errors.Is(err, ErrRejected) {
-			t.Errorf("CLI signature against our CA: %v", err)
-		}
-	})
+func interopCLISignOursVerifies(t *testing.T, f *interop) {
+	c := newCLI(t)
+	c.must(t, "cert", "generate-test", "--default", "cli-test")
+	cliRef, _ := pushImage(t, f.ctx, f.host, "lkpkg/cli-signed")
+	c.must(t, "sign", "--insecure-registry", cliRef)
+	c.must(t, "sign", "--insecure-registry", "--signature-format", "cose", cliRef)
+	cliCert := filepath.Join(c.configDir(), "localkeys", "cli-test.crt")
+	p, s := trustConfig(t, "cli-test", cliCert, f.host+"/lkpkg/cli-signed", "strict", "*")
+	start := time.Now()
+	v, err := Verify(f.ctx, cliRef, p, s, f.ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Verify %v: %+v", time.Since(start).Round(time.Millisecond), *v)
+	if v.Signatures != 2 || !strings.Contains(v.Signer, "CN=cli-test") {
+		t.Errorf("Verified %+v", *v)
+	}
+	// The CLI's own trust store directory has the same layout.
+	if _, err := Verify(f.ctx, cliRef, p, filepath.Join(c.configDir(), "truststore"), f.ro); err != nil {
+		t.Errorf("with the CLI's trust store: %v", err)
+	}
+	// Our CA does not vouch for the CLI's key.
+	if _, err := Verify(f.ctx, cliRef, f.policy, f.store, f.ro); !errors.Is(err, ErrRejected) {
+		t.Errorf("CLI signature against our CA: %v", err)
+	}
+}
 
-	t.Run("TrustedIdentity", func(t *testing.T) {
-		p, s := trustConfig(t, "lkpkg", caPath, host+"/lkpkg/signed", "strict", "x509.subject: "+signer.Subject())
-		if _, err := Verify(ctx, ref, p, s, ro); err != nil {
-			t.Errorf("pinned identity: %v", err)
-		}
-		p, s = trustConfig(t, "lkpkg", caPath, "*", "strict", "x509.subject: CN=someone-else,O=lkpkg,ST=Test,C=XX")
-		_, err := Verify(ctx, ref, p, s, ro)
-		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "authenticity") {
-			t.Errorf("other identity: %v", err)
-		}
-		t.Log(err)
-		p, s = trustConfig(t, "lkpkg", caPath, "example.com/other", "strict", "*")
-		_, err = Verify(ctx, ref, p, s, ro)
-		if err == nil || !strings.Contains(err.Error(), "no applicable trust policy") {
-			t.Errorf("no applicable statement: %v", err)
-		}
-		t.Log(err)
-		skip := filepath.Join(t.TempDir(), "skip.json")
-		os.WriteFile(skip, []byte(`{"version":"1.0","trustPolicies":[{"name":"skip-all","registryScopes":["*"],"signatureVerification":{"level":"skip"}}]}`), 0o644)
-		_, err = Verify(ctx, ref, skip, s, ro)
-		if err == nil || !strings.Contains(err.Error(), "skips verification") {
-			t.Errorf("skip level: %v", err)
-		}
-		t.Log(err)
-	})
+func interopTrustedIdentity(t *testing.T, f *interop) {
+	p, s := trustConfig(t, "lkpkg", f.caPath, f.host+"/lkpkg/signed", "strict", "x509.subject: "+f.signer.Subject())
+	if _, err := Verify(f.ctx, f.ref, p, s, f.ro); err != nil {
+		t.Errorf("pinned identity: %v", err)
+	}
+	p, s = trustConfig(t, "lkpkg", f.caPath, "*", "strict", "x509.subject: CN=someone-else,O=lkpkg,ST=Test,C=XX")
+	_, err := Verify(f.ctx, f.ref, p, s, f.ro)
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "authenticity") {
+		t.Errorf("other identity: %v", err)
+	}
+	t.Log(err)
+	p, s = trustConfig(t, "lkpkg", f.caPath, "example.com/other", "strict", "*")
+	_, err = Verify(f.ctx, f.ref, p, s, f.ro)
+	if err == nil || !strings.Contains(err.Error(), "no applicable trust policy") {
+		t.Errorf("no applicable statement: %v", err)
+	}
+	t.Log(err)
+	skip := filepath.Join(t.TempDir(), "skip.json")
+	os.WriteFile(skip, []byte(`{"version":"1.0","trustPolicies":[{"name":"skip-all","registryScopes":["*"],"signatureVerification":{"level":"skip"}}]}`), 0o644)
+	_, err = Verify(f.ctx, f.ref, skip, s, f.ro)
+	if err == nil || !strings.Contains(err.Error(), "skips verification") {
+		t.Errorf("skip level: %v", err)
+	}
+	t.Log(err)
+}
 
-	t.Run("RefuseUnsigned", func(t *testing.T) {
-		u, _ := pushImage(t, ctx, host, "lkpkg/unsigned")
-		_, err := Verify(ctx, u, policy, store, ro)
-		if !errors.Is(err, ErrNotSigned) {
-			t.Fatalf("want ErrNotSigned, got %v", err)
-		}
-		t.Log(err)
-		judge.mustFail(t, "no signature is associated", "verify", "--insecure-registry", u)
-	})
+func interopRefuseUnsigned(t *testing.T, f *interop) {
+	u, _ := pushImage(t, f.ctx, f.host, "lkpkg/unsigned")
+	_, err := Verify(f.ctx, u, f.policy, f.store, f.ro)
+	if !errors.Is(err, ErrNotSigned) {
+		t.Fatalf("want ErrNotSigned, got %v", err)
+	}
+	t.Log(err)
+	f.judge.mustFail(t, "no signature is associated", "verify", "--insecure-registry", u)
+}
 
-	t.Run("RefuseUntrustedCA", func(t *testing.T) {
-		other := t.TempDir()
-		_, oc, ok, err := GenerateTestCA(other, "lkpkg-test", time.Hour) // same names, other CA
-		if err != nil {
-			t.Fatal(err)
-		}
-		os2, err := LoadSigner(ok, oc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u, _ := pushImage(t, ctx, host, "lkpkg/untrusted")
-		if err := os2.Sign(ctx, u, EnvelopeJWS, ro); err != nil {
-			t.Fatal(err)
-		}
-		_, err = Verify(ctx, u, policy, store, ro)
-		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "authenticity check failed") {
-			t.Fatalf("want an authenticity failure, got %v", err)
-		}
-		t.Log(err)
-		judge.mustFail(t, "the signature's certificate chain does not contain any trusted certificate", "verify", "-v", "--insecure-registry", u)
-	})
+func interopRefuseUntrustedCA(t *testing.T, f *interop) {
+	other := t.TempDir()
+	_, oc, ok, err := GenerateTestCA(other, "lkpkg-test", time.Hour) // same names, other CA
+	if err != nil {
+		t.Fatal(err)
+	}
+	os2, err := LoadSigner(ok, oc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := pushImage(t, f.ctx, f.host, "lkpkg/untrusted")
+	if err := os2.Sign(f.ctx, u, EnvelopeJWS, f.ro); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Verify(f.ctx, u, f.policy, f.store, f.ro)
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "authenticity check failed") {
+		t.Fatalf("want an authenticity failure, got %v", err)
+	}
+	t.Log(err)
+	f.judge.mustFail(t, "the signature's certificate chain does not contain any trusted certificate", "verify", "-v", "--insecure-registry", u)
+}
 
-	t.Run("RefuseExpiredBackdated", func(t *testing.T) {
-		// A chain valid from -2h to -1h, signed at -90m: the envelope is
-		// sound, but the certificate has expired by verification time.
-		dir := t.TempDir()
-		eca, ecert, ekey, err := generateCA(dir, "lkpkg-expired", time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pair, err := tls.LoadX509KeyPair(ecert, ekey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		chain, _ := parsePEMCerts(mustRead(t, ecert))
-		u, _ := pushImage(t, ctx, host, "lkpkg/expired")
-		_, err = notationgo.Sign(ctx, backdatedSigner{pair.PrivateKey, chain, time.Now().Add(-90 * time.Minute)},
-			notationregistry.NewRepository(plainRepo(t, host, "lkpkg/expired")),
-			notationgo.SignOptions{SignerSignOptions: notationgo.SignerSignOptions{SignatureMediaType: jws.MediaTypeEnvelope}, ArtifactReference: u})
-		if err != nil {
-			t.Fatal(err)
-		}
-		strictPolicy, s := trustConfig(t, "expired", eca, "*", "strict", "*")
-		_, err = Verify(ctx, u, strictPolicy, s, ro)
-		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "authenticTimestamp check failed") || !strings.Contains(err.Error(), "expired") {
-			t.Fatalf("want an expiry failure, got %v", err)
-		}
-		t.Log(err)
-		// The policy level "permissive" only logs authenticTimestamp
-		// failures; lkpkg enforces them anyway.
-		p, s := trustConfig(t, "expired", eca, "*", "permissive", "*")
-		_, err = Verify(ctx, u, p, s, ro)
-		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "enforced by lkpkg") {
-			t.Fatalf("permissive: want an enforced expiry failure, got %v", err)
-		}
-		t.Log(err)
-		c := newCLI(t)
-		c.must(t, "cert", "add", "--type", "ca", "--store", "expired", eca)
-		c.must(t, "policy", "import", "--force", strictPolicy)
-		c.mustFail(t, "verification time is after certificate", "verify", "-v", "--insecure-registry", u)
-	})
+func interopRefuseExpiredBackdated(t *testing.T, f *interop) {
+	// A chain valid from -2h to -1h, signed at -90m: the envelope is
+	// sound, but the certificate has expired by verification time.
+	dir := t.TempDir()
+	eca, ecert, ekey, err := generateCA(dir, "lkpkg-expired", time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(ecert, ekey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, _ := parsePEMCerts(mustRead(t, ecert))
+	u, _ := pushImage(t, f.ctx, f.host, "lkpkg/expired")
+	_, err = notationgo.Sign(f.ctx, backdatedSigner{pair.PrivateKey, chain, time.Now().Add(-90 * time.Minute)},
+		notationregistry.NewRepository(plainRepo(t, f.host, "lkpkg/expired")),
+		notationgo.SignOptions{SignerSignOptions: notationgo.SignerSignOptions{SignatureMediaType: jws.MediaTypeEnvelope}, ArtifactReference: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	strictPolicy, s := trustConfig(t, "expired", eca, "*", "strict", "*")
+	_, err = Verify(f.ctx, u, strictPolicy, s, f.ro)
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "authenticTimestamp check failed") || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("want an expiry failure, got %v", err)
+	}
+	t.Log(err)
+	// The policy level "permissive" only logs authenticTimestamp
+	// failures; lkpkg enforces them anyway.
+	p, s := trustConfig(t, "expired", eca, "*", "permissive", "*")
+	_, err = Verify(f.ctx, u, p, s, f.ro)
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "enforced by lkpkg") {
+		t.Fatalf("permissive: want an enforced expiry failure, got %v", err)
+	}
+	t.Log(err)
+	c := newCLI(t)
+	c.must(t, "cert", "add", "--type", "ca", "--store", "expired", eca)
+	c.must(t, "policy", "import", "--force", strictPolicy)
+	c.mustFail(t, "verification time is after certificate", "verify", "-v", "--insecure-registry", u)
+}
 
-	t.Run("RefuseExpiredShortLived", func(t *testing.T) {
-		// A real signature by our Signer with a certificate valid for
-		// three seconds, verified after it expired.
-		dir := t.TempDir()
-		sca, scert, skey, err := GenerateTestCA(dir, "lkpkg-short", 3*time.Second)
+func interopRefuseExpiredShortLived(t *testing.T, f *interop) {
+	// A real signature by our Signer with a certificate valid for
+	// three seconds, verified after it expired.
+	dir := t.TempDir()
+	sca, scert, skey, err := GenerateTestCA(dir, "lkpkg-short", 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := LoadSigner(skey, scert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := pushImage(t, f.ctx, f.host, "lkpkg/short")
+	if err := ss.Sign(f.ctx, u, EnvelopeCOSE, f.ro); err != nil {
+		t.Fatal(err)
+	}
+	p, s := trustConfig(t, "short", sca, "*", "strict", "*")
+	if _, err := Verify(f.ctx, u, p, s, f.ro); err != nil {
+		t.Logf("verify before expiry: %v", err) // may race the expiry on a slow machine
+	}
+	time.Sleep(time.Until(ss.chain[0].NotAfter.Add(1100 * time.Millisecond)))
+	_, err = Verify(f.ctx, u, p, s, f.ro)
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("want an expiry failure, got %v", err)
+	}
+	t.Log(err)
+	if _, err := LoadSigner(skey, scert); err == nil {
+		t.Error("LoadSigner accepted an expired certificate")
+	}
+}
+
+func interopRefuseTampered(t *testing.T, f *interop) {
+	name := "lkpkg/tampered"
+	u, d := pushImage(t, f.ctx, f.host, name)
+	nrepo := notationregistry.NewRepository(plainRepo(t, f.host, name))
+	for _, mt := range []string{jws.MediaTypeEnvelope, cose.MediaTypeEnvelope} {
+		blob, _, err := f.signer.signer.Sign(f.ctx, d, notationgo.SignerSignOptions{SignatureMediaType: mt})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ss, err := LoadSigner(skey, scert)
-		if err != nil {
+		bad := tamper(t, mt, blob)
+		if _, _, err := nrepo.PushSignature(f.ctx, mt, bad, d, nil); err != nil {
 			t.Fatal(err)
 		}
-		u, _ := pushImage(t, ctx, host, "lkpkg/short")
-		if err := ss.Sign(ctx, u, EnvelopeCOSE, ro); err != nil {
-			t.Fatal(err)
-		}
-		p, s := trustConfig(t, "short", sca, "*", "strict", "*")
-		if _, err := Verify(ctx, u, p, s, ro); err != nil {
-			t.Logf("verify before expiry: %v", err) // may race the expiry on a slow machine
-		}
-		time.Sleep(time.Until(ss.chain[0].NotAfter.Add(1100 * time.Millisecond)))
-		_, err = Verify(ctx, u, p, s, ro)
-		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "expired") {
-			t.Fatalf("want an expiry failure, got %v", err)
-		}
-		t.Log(err)
-		if _, err := LoadSigner(skey, scert); err == nil {
-			t.Error("LoadSigner accepted an expired certificate")
-		}
-	})
+	}
+	_, err := Verify(f.ctx, u, f.policy, f.store, f.ro)
+	if !errors.Is(err, ErrRejected) || strings.Count(err.Error(), "integrity check failed") != 2 {
+		t.Fatalf("want two integrity failures, got %v", err)
+	}
+	t.Log(err)
+	f.judge.mustFail(t, "signature is invalid", "verify", "-v", "--insecure-registry", u)
 
-	t.Run("RefuseTampered", func(t *testing.T) {
-		name := "lkpkg/tampered"
-		u, d := pushImage(t, ctx, host, name)
-		nrepo := notationregistry.NewRepository(plainRepo(t, host, name))
-		for _, mt := range []string{jws.MediaTypeEnvelope, cose.MediaTypeEnvelope} {
-			blob, _, err := signer.signer.Sign(ctx, d, notationgo.SignerSignOptions{SignatureMediaType: mt})
-			if err != nil {
-				t.Fatal(err)
-			}
-			bad := tamper(t, mt, blob)
-			if _, _, err := nrepo.PushSignature(ctx, mt, bad, d, nil); err != nil {
-				t.Fatal(err)
-			}
-		}
-		_, err := Verify(ctx, u, policy, store, ro)
-		if !errors.Is(err, ErrRejected) || strings.Count(err.Error(), "integrity check failed") != 2 {
-			t.Fatalf("want two integrity failures, got %v", err)
-		}
-		t.Log(err)
-		judge.mustFail(t, "signature is invalid", "verify", "-v", "--insecure-registry", u)
+	// A genuine signature beside the tampered ones verifies; the
+	// tampered ones are not counted.
+	if err := f.signer.Sign(f.ctx, u, EnvelopeJWS, f.ro); err != nil {
+		t.Fatal(err)
+	}
+	v, err := Verify(f.ctx, u, f.policy, f.store, f.ro)
+	if err != nil || v.Signatures != 1 {
+		t.Fatalf("with a genuine signature: %+v, %v", v, err)
+	}
+}
 
-		// A genuine signature beside the tampered ones verifies; the
-		// tampered ones are not counted.
-		if err := signer.Sign(ctx, u, EnvelopeJWS, ro); err != nil {
-			t.Fatal(err)
-		}
-		v, err := Verify(ctx, u, policy, store, ro)
-		if err != nil || v.Signatures != 1 {
-			t.Fatalf("with a genuine signature: %+v, %v", v, err)
-		}
-	})
-
-	t.Run("RefuseOtherDigest", func(t *testing.T) {
-		// A valid signature of image A attached to image B.
-		_, a := pushImage(t, ctx, host, "lkpkg/moved")
-		b, bd := pushImage(t, ctx, host, "lkpkg/moved")
-		blob, _, err := signer.signer.Sign(ctx, a, notationgo.SignerSignOptions{SignatureMediaType: jws.MediaTypeEnvelope})
-		if err != nil {
-			t.Fatal(err)
-		}
-		nrepo := notationregistry.NewRepository(plainRepo(t, host, "lkpkg/moved"))
-		if _, _, err := nrepo.PushSignature(ctx, jws.MediaTypeEnvelope, blob, bd, nil); err != nil {
-			t.Fatal(err)
-		}
-		_, err = Verify(ctx, b, policy, store, ro)
-		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "signature is over another artifact ("+a.Digest.String()) {
-			t.Fatalf("want a digest mismatch, got %v", err)
-		}
-		t.Log(err)
-		judge.mustFail(t, "content descriptor mismatch", "verify", "-v", "--insecure-registry", b)
-	})
+func interopRefuseOtherDigest(t *testing.T, f *interop) {
+	// A valid signature of image A attached to image B.
+	_, a := pushImage(t, f.ctx, f.host, "lkpkg/moved")
+	b, bd := pushImage(t, f.ctx, f.host, "lkpkg/moved")
+	blob, _, err := f.signer.signer.Sign(f.ctx, a, notationgo.SignerSignOptions{SignatureMediaType: jws.MediaTypeEnvelope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nrepo := notationregistry.NewRepository(plainRepo(t, f.host, "lkpkg/moved"))
+	if _, _, err := nrepo.PushSignature(f.ctx, jws.MediaTypeEnvelope, blob, bd, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Verify(f.ctx, b, f.policy, f.store, f.ro)
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "signature is over another artifact ("+a.Digest.String()) {
+		t.Fatalf("want a digest mismatch, got %v", err)
+	}
+	t.Log(err)
+	f.judge.mustFail(t, "content descriptor mismatch", "verify", "-v", "--insecure-registry", b)
 }
 
 func mustRead(t *testing.T, p string) []byte {
@@ -689,26 +716,4 @@ func referrers(t *testing.T, ctx context.Context, host, name string, desc ocispe
 		t.Fatal(err)
 	}
 	return out
-}
-
-func TestDockerConfigCredentials(t *testing.T) {
-	dir := t.TempDir()
-	cfg := `{"auths":{"registry.example.com":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("alice:s3cret")) + `"}}}`
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{dir, filepath.Join(dir, "config.json")} {
-		s, err := credentialStore(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := s.Get(context.Background(), "registry.example.com")
-		if err != nil || c.Username != "alice" || c.Password != "s3cret" {
-			t.Errorf("%s: %+v, %v", p, c, err)
-		}
-	}
-	// A missing config is no credentials, not an error.
-	if _, err := credentialStore(filepath.Join(dir, "missing")); err != nil {
-		t.Error(err)
-	}
 }

@@ -13,6 +13,8 @@ import (
 	notationgo "github.com/notaryproject/notation-go"
 	notationregistry "github.com/notaryproject/notation-go/registry"
 	"github.com/notaryproject/notation-go/signer"
+
+	"github.com/lkpkg/lkpkg/registry"
 )
 
 // Envelope formats (notation's --signature-format).
@@ -92,7 +94,7 @@ func (s *Signer) Subject() string { return s.chain[0].Subject.String() }
 // (artifactType application/vnd.cncf.notary.signature). Without the
 // registry's referrers API, the referrers tag schema (an index tagged
 // sha256-<hex>) is used.
-func (s *Signer) Sign(ctx context.Context, ref string, envelope string, ro RemoteOptions) error {
+func (s *Signer) Sign(ctx context.Context, ref string, envelope string, ro registry.Options) error {
 	mediaType, err := envelopeMediaType(envelope)
 	if err != nil {
 		return err

@@ -14,11 +14,13 @@ import (
 
 	notationgo "github.com/notaryproject/notation-go"
 	"github.com/notaryproject/notation-go/dir"
-	"github.com/notaryproject/notation-go/registry"
+	notationregistry "github.com/notaryproject/notation-go/registry"
 	"github.com/notaryproject/notation-go/verifier"
 	"github.com/notaryproject/notation-go/verifier/trustpolicy"
 	"github.com/notaryproject/notation-go/verifier/truststore"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/lkpkg/lkpkg/registry"
 )
 
 // maxSignatures bounds how many signatures of one artifact are examined.
@@ -51,7 +53,7 @@ type Verified struct {
 // need a notation plugin are rejected. The error of a failed verification
 // wraps ErrNotSigned or ErrRejected and names each rejected signature and
 // the check it failed.
-func Verify(ctx context.Context, ref string, trustPolicyPath, trustStoreDir string, ro RemoteOptions) (*Verified, error) {
+func Verify(ctx context.Context, ref string, trustPolicyPath, trustStoreDir string, ro registry.Options) (*Verified, error) {
 	doc, err := loadTrustPolicy(trustPolicyPath)
 	if err != nil {
 		return nil, err
@@ -87,7 +89,7 @@ func Verify(ctx context.Context, ref string, trustPolicyPath, trustStoreDir stri
 	if err != nil {
 		return nil, err
 	}
-	repo := registry.NewRepository(remoteRepo)
+	repo := notationregistry.NewRepository(remoteRepo)
 	desc, err := repo.Resolve(ctx, r.Reference)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s: %w", artifactRef, err)

@@ -1,9 +1,4 @@
-// Package regtransport is the one place that decides how lkpkg talks to
-// registries: HTTPS with verified certificates, except that an explicit
-// insecure flag allows plain HTTP and unverified TLS to loopback hosts
-// only. go-containerregistry on its own falls back to HTTP for private
-// and .local addresses; that would leak credentials, so it is refused.
-package regtransport
+package registry
 
 import (
 	"crypto/tls"
@@ -41,10 +36,11 @@ func CheckInsecure(insecure bool, host string) error {
 	return nil
 }
 
-// New wraps base (nil = go-containerregistry's default transport) so that
-// plain HTTP is refused unless insecure and the host is loopback, and TLS
-// verification is skipped only then, per request.
-func New(base http.RoundTripper, insecure bool) http.RoundTripper {
+// guardTransport wraps base (nil = go-containerregistry's default
+// transport) so that plain HTTP is refused unless insecure and the host is
+// loopback, and TLS verification is skipped only then, per request: a
+// token realm or a blob redirect on another host gets neither.
+func guardTransport(base http.RoundTripper, insecure bool) http.RoundTripper {
 	if base == nil {
 		base = remote.DefaultTransport
 	}

@@ -1,4 +1,4 @@
-package regtransport
+package registry
 
 import (
 	"errors"
@@ -25,7 +25,7 @@ func TestGuard(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
-			resp, err := New(nil, tc.insecure).RoundTrip(req)
+			resp, err := Options{Insecure: tc.insecure}.RoundTripper().RoundTrip(req)
 			if resp != nil {
 				resp.Body.Close()
 			}
