@@ -452,101 +452,20 @@ func TestOutputEFIAtomic(t *testing.T) {
 	}
 }
 
-// TestESPLarge plans (and, unless -short, writes and checks) an ESP whose
-// content needs 4 KiB clusters.
-func TestESPLarge(t *testing.T) {
-	big := &espFile{path: "initrd.img", src: zeroReaderAt{}, size: 300 << 20}
-	files := []*espFile{efiBytes("EFI/BOOT/BOOTX64.EFI", efiTestLoader), efiBytes("kernel", []byte("k")), big}
-	l, err := planESP(files, make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.clusterSize != 4096 || l.size()%(1<<20) != 0 || l.size() < 330<<20 || l.size() > 340<<20 {
-		t.Errorf("cluster %d, size %d", l.clusterSize, l.size())
-	}
-	for _, f := range files {
-		if f.off%2048 != 0 {
-			t.Errorf("%s at %d: not 2 KiB aligned", f.path, f.off)
-		}
-	}
-	if testing.Short() {
-		return
-	}
-	p := filepath.Join(t.TempDir(), "esp.img")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.Truncate(l.size()); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.write(f, 0); err != nil {
-		t.Fatal(err)
-	}
-	if fsck, err := exec.LookPath("fsck.vfat"); err == nil {
-		if out, err := exec.Command(fsck, "-n", p).CombinedOutput(); err != nil {
-			t.Errorf("fsck.vfat -n: %v\n%s", err, out)
-		}
-	}
-	b, err := file.OpenFromPath(p, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	fs, err := fat32.Read(b, l.size(), 0, 512)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := fs.Stat("initrd.img")
-	if err != nil || st.Size() != 300<<20 {
-		t.Errorf("initrd.img: %v %v", st, err)
-	}
-}
-
-type zeroReaderAt struct{}
-
-func (zeroReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	clear(p)
-	return len(p), nil
-}
-
-func TestEFILoaderEntry(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                      "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\n",
-		" \n":                   "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\n",
-		"console=ttyS0\n":       "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\noptions console=ttyS0\n",
-		"a=\"x  y\"\r\nb=1\n\n": "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\noptions a=\"x  y\" b=1\n",
-	} {
-		got, err := efiLoaderEntry([]byte(in))
-		if err != nil || string(got) != want {
-			t.Errorf("%q: got %q, %v, want %q", in, got, err, want)
-		}
-	}
-}
-
-func TestFATShortNames(t *testing.T) {
-	taken := map[string]bool{}
-	for _, tc := range []struct {
-		name, short string
-		long        bool
-	}{
-		{"EFI", "EFI        ", false},
-		{"BOOTX64.EFI", "BOOTX64 EFI", false},
-		{"kernel", "KERNEL     ", true},
-		{"initrd.img", "INITRD  IMG", true},
-		{"loader.conf", "LOADER~1CON", true},
-		{"loader.confx", "LOADER~2CON", true},
-		{"a b+c.tar.gz", "AB_CTA~1GZ ", true},
-		{"KERNEL", "KERNEL~1   ", true}, // taken by "kernel"
-	} {
-		sn, long := fatShortName(tc.name, taken)
-		if string(sn[:]) != tc.short || long != tc.long {
-			t.Errorf("%s: %q long %v, want %q %v", tc.name, sn, long, tc.short, tc.long)
-		}
-	}
-}
-
 var _ = errors.New
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// A command line the loader entry cannot carry fails every EFI format, and
+// the build writes nothing (efidisk.LoaderEntry refuses it).
+func TestOutputEFIRefusesControlCharacters(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range efiAll {
+		_, err := WriteOutputsWith(bytes.NewReader(outRootfsWithCmdline(t, "console=ttyS0\x00init=/bin/sh")), dir, "c",
+			[]string{FormatKernelInitrd, f}, OutputOptions{EFIBootloader: efiTestLoader, Arch: "amd64"})
+		if err == nil || !strings.Contains(err.Error(), `control character '\x00' at byte 13`) {
+			t.Errorf("%s: err = %v", f, err)
+		}
+	}
+	outOnlyFiles(t, dir)
+}

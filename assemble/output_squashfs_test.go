@@ -16,6 +16,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lkpkg/lkpkg/assemble/output"
+	"github.com/lkpkg/lkpkg/assemble/output/squashfs"
 )
 
 // outNeedTool returns the path of a real tool the test checks against. It
@@ -58,8 +61,8 @@ func outSquashEntries() []outTestEntry {
 		outDir("usr/share/", 0o755),
 		outReg("usr/share/big", noise(300000), 0o644),
 		outReg("usr/share/text", strings.Repeat("compressible text ", 20000), 0o644),
-		outReg("usr/share/sparse", strings.Repeat("\x00", sqBlockSize)+"x"+strings.Repeat("\x00", sqBlockSize), 0o644),
-		outReg("usr/share/exact", strings.Repeat("e", sqBlockSize), 0o644),
+		outReg("usr/share/sparse", strings.Repeat("\x00", squashfs.BlockSize)+"x"+strings.Repeat("\x00", squashfs.BlockSize), 0o644),
+		outReg("usr/share/exact", strings.Repeat("e", squashfs.BlockSize), 0o644),
 		outReg("usr/share/"+strings.Repeat("n", 255), "long name", 0o644),
 		outTestEntry{h: tar.Header{Typeflag: tar.TypeReg, Name: "usr/share/owned", Mode: 0o2750, Uid: 65534, Gid: 100, Size: 3, ModTime: outTestTime}, body: "own"},
 		outTestEntry{h: tar.Header{Typeflag: tar.TypeSymlink, Name: "usr/share/abs", Linkname: "/usr/share/big", Mode: 0o777, ModTime: outTestTime}},
@@ -82,7 +85,7 @@ type sqModelEntry struct {
 func sqModel(entries []outTestEntry) map[string]*sqModelEntry {
 	m := map[string]*sqModelEntry{".": {h: tar.Header{Typeflag: tar.TypeDir, Mode: 0o755}}}
 	for i, e := range entries {
-		name, err := cpioName(e.h.Name)
+		name, err := output.CleanName(e.h.Name)
 		if err != nil || outIsBoot(e.h.Name) {
 			continue
 		}
@@ -92,7 +95,7 @@ func sqModel(entries []outTestEntry) map[string]*sqModelEntry {
 			}
 		}
 		if e.h.Typeflag == tar.TypeLink {
-			target, _ := cpioName(e.h.Linkname)
+			target, _ := output.CleanName(e.h.Linkname)
 			m[name] = m[target]
 			continue
 		}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lkpkg/lkpkg/assemble/output/cpio"
 )
 
 // outTestEntry is one tar entry for the tests: a header and, for a regular
@@ -60,7 +62,7 @@ func outTar(t testing.TB, entries []outTestEntry) []byte {
 func outTarToCPIO(t testing.TB, tarBytes []byte) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	cw := NewCPIOWriter(&out)
+	cw := cpio.NewWriter(&out)
 	tr := tar.NewReader(bytes.NewReader(tarBytes))
 	for {
 		h, err := tr.Next()
@@ -362,7 +364,7 @@ func TestCPIOWithoutPlan(t *testing.T) {
 		outReg("a", "data", 0o644),
 		{h: tar.Header{Typeflag: tar.TypeLink, Name: "b", Linkname: "a"}},
 	})
-	cw := NewCPIOWriter(io.Discard)
+	cw := cpio.NewWriter(io.Discard)
 	tr := tar.NewReader(bytes.NewReader(tarBytes))
 	var err error
 	for err == nil {
@@ -389,7 +391,7 @@ func TestCPIOErrors(t *testing.T) {
 		{"socket-ish", tar.Header{Typeflag: 'Z', Name: "odd"}, "unsupported"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cw := NewCPIOWriter(io.Discard)
+			cw := cpio.NewWriter(io.Discard)
 			err := cw.WriteTarEntry(&tc.h, strings.NewReader(""))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want an error containing %q", err, tc.want)
@@ -397,7 +399,7 @@ func TestCPIOErrors(t *testing.T) {
 		})
 	}
 	// short data
-	cw := NewCPIOWriter(io.Discard)
+	cw := cpio.NewWriter(io.Discard)
 	err := cw.WriteTarEntry(&tar.Header{Typeflag: tar.TypeReg, Name: "short", Size: 10}, strings.NewReader("abc"))
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("short data: %v", err)

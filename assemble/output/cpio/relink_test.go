@@ -1,11 +1,13 @@
-package assemble
+package cpio
 
 import (
 	"archive/tar"
 	"bytes"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // kernelUnpack models how the kernel unpacks an initramfs
@@ -27,8 +29,8 @@ func kernelUnpack(t *testing.T, archive []byte) map[string]string {
 	names := map[string]*inode{}
 	byIno := map[uint64]string{}
 	for off := 0; off < len(archive); {
-		h := archive[off : off+cpioHdrLen]
-		if string(h[:6]) != cpioMagic {
+		h := archive[off : off+headerLen]
+		if string(h[:6]) != magic {
 			t.Fatalf("bad magic at %d", off)
 		}
 		field := func(i int) uint64 {
@@ -39,28 +41,28 @@ func kernelUnpack(t *testing.T, archive []byte) map[string]string {
 			return v
 		}
 		ino, mode, nlink, size, namesize := field(0), field(1), field(4), field(6), field(11)
-		nameStart := off + cpioHdrLen
+		nameStart := off + headerLen
 		name := string(archive[nameStart : nameStart+int(namesize)-1])
 		dataStart := (nameStart + int(namesize) + 3) &^ 3
 		data := archive[dataStart : dataStart+int(size)]
 		off = (dataStart + int(size) + 3) &^ 3
-		if name == cpioTrailer {
+		if name == trailer {
 			break
 		}
-		typ := mode & cpioIFMT
+		typ := mode & typeMask
 		if old, ok := names[name]; ok && old.kind != typ {
 			delete(names, name) // clean_path: the type differs
 		}
 		switch typ {
-		case cpioIFIFO:
+		case typeFifo:
 			names[name] = &inode{kind: typ}
-		case cpioIFDIR:
+		case typeDir:
 			if names[name] == nil {
 				names[name] = &inode{kind: typ}
 			}
-		case cpioIFLNK:
+		case typeSymlink:
 			names[name] = &inode{kind: typ, data: append([]byte(nil), data...)}
-		case cpioIFREG:
+		case typeRegular:
 			if nlink >= 2 {
 				if first, ok := byIno[ino]; ok {
 					delete(names, name) // clean_path(collected, 0)
@@ -68,7 +70,7 @@ func kernelUnpack(t *testing.T, archive []byte) map[string]string {
 					if target == nil {
 						continue // the link fails: nothing is created
 					}
-					if target.kind != cpioIFREG {
+					if target.kind != typeRegular {
 						t.Errorf("%s: linked to %s, which is no longer a regular file", name, first)
 						continue
 					}
@@ -88,11 +90,11 @@ func kernelUnpack(t *testing.T, archive []byte) map[string]string {
 	out := map[string]string{}
 	for n, i := range names {
 		switch i.kind {
-		case cpioIFIFO:
+		case typeFifo:
 			out[n] = "<fifo>"
-		case cpioIFDIR:
+		case typeDir:
 			out[n] = "<dir>"
-		case cpioIFLNK:
+		case typeSymlink:
 			out[n] = "<symlink:" + string(i.data) + ">"
 		default:
 			out[n] = string(i.data)
@@ -101,11 +103,11 @@ func kernelUnpack(t *testing.T, archive []byte) map[string]string {
 	return out
 }
 
-func cpioFromTar(t *testing.T, entries []extractTE) []byte {
+func cpioFromTar(t *testing.T, entries []tarEntry) []byte {
 	t.Helper()
-	raw := extractTar(t, entries...)
+	raw := tarOf(t, entries)
 	var buf bytes.Buffer
-	w := NewCPIOWriter(&buf)
+	w := NewWriter(&buf)
 	for _, pass := range []bool{true, false} {
 		tr := tar.NewReader(bytes.NewReader(raw))
 		for {
@@ -134,55 +136,55 @@ func cpioFromTar(t *testing.T, entries []extractTE) []byte {
 // old content in the initrd too. A link made after the replacement links
 // to the new file.
 func TestCPIOReplacingAHardLinkedFile(t *testing.T) {
-	link := func(name, target string) extractTE {
-		return extractTE{hdr: tar.Header{Name: name, Typeflag: tar.TypeLink, Linkname: target, Mode: 0o644}}
+	link := func(name, target string) tarEntry {
+		return tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeLink, Linkname: target, Mode: 0o644}}
 	}
 	for _, tc := range []struct {
 		name    string
-		entries []extractTE
+		entries []tarEntry
 		want    map[string]string
 	}{
-		{"replace after the link", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/a", "new"),
+		{"replace after the link", []tarEntry{
+			file("bin/a", "old"), link("bin/b", "bin/a"), file("bin/a", "new"),
 		}, map[string]string{"bin/a": "new", "bin/b": "old"}},
-		{"link after the replacement", []extractTE{
-			extractFile("bin/a", "old"), extractFile("bin/a", "new"), link("bin/b", "bin/a"),
+		{"link after the replacement", []tarEntry{
+			file("bin/a", "old"), file("bin/a", "new"), link("bin/b", "bin/a"),
 		}, map[string]string{"bin/a": "new", "bin/b": "new"}},
-		{"replace the link", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/b", "mine"),
+		{"replace the link", []tarEntry{
+			file("bin/a", "old"), link("bin/b", "bin/a"), file("bin/b", "mine"),
 		}, map[string]string{"bin/a": "old", "bin/b": "mine"}},
-		{"replace twice, relink", []extractTE{
-			extractFile("bin/a", "v1"), link("bin/b", "bin/a"), extractFile("bin/a", "v2"), link("bin/c", "bin/a"), extractFile("bin/a", "v3"),
+		{"replace twice, relink", []tarEntry{
+			file("bin/a", "v1"), link("bin/b", "bin/a"), file("bin/a", "v2"), link("bin/c", "bin/a"), file("bin/a", "v3"),
 		}, map[string]string{"bin/a": "v3", "bin/b": "v1", "bin/c": "v2"}},
 		// The first name of a group still open is replaced: the later links
 		// (through the other members) keep the old file.
-		{"replace the first name, link through another", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/a", "new"), link("bin/c", "bin/b"),
+		{"replace the first name, link through another", []tarEntry{
+			file("bin/a", "old"), link("bin/b", "bin/a"), file("bin/a", "new"), link("bin/c", "bin/b"),
 		}, map[string]string{"bin/a": "new", "bin/b": "old", "bin/c": "old"}},
-		{"replace the first name, two members left", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), link("bin/c", "bin/a"), extractFile("bin/a", "new"), link("bin/d", "bin/c"),
+		{"replace the first name, two members left", []tarEntry{
+			file("bin/a", "old"), link("bin/b", "bin/a"), link("bin/c", "bin/a"), file("bin/a", "new"), link("bin/d", "bin/c"),
 		}, map[string]string{"bin/a": "new", "bin/b": "old", "bin/c": "old", "bin/d": "old"}},
-		{"replace the first name, then the next one", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), link("bin/c", "bin/b"), extractFile("bin/a", "new"),
-			extractFile("bin/b", "mine"), link("bin/d", "bin/c"),
+		{"replace the first name, then the next one", []tarEntry{
+			file("bin/a", "old"), link("bin/b", "bin/a"), link("bin/c", "bin/b"), file("bin/a", "new"),
+			file("bin/b", "mine"), link("bin/d", "bin/c"),
 		}, map[string]string{"bin/a": "new", "bin/b": "mine", "bin/c": "old", "bin/d": "old"}},
-		{"replace the first name, link to the new one too", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/a", "new"), link("bin/c", "bin/a"), link("bin/d", "bin/b"),
+		{"replace the first name, link to the new one too", []tarEntry{
+			file("bin/a", "old"), link("bin/b", "bin/a"), file("bin/a", "new"), link("bin/c", "bin/a"), link("bin/d", "bin/b"),
 		}, map[string]string{"bin/a": "new", "bin/b": "old", "bin/c": "new", "bin/d": "old"}},
-		{"first name relinked into its own group", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), link("bin/a", "bin/b"),
+		{"first name relinked into its own group", []tarEntry{
+			file("bin/a", "old"), link("bin/b", "bin/a"), link("bin/a", "bin/b"),
 		}, map[string]string{"bin/a": "old", "bin/b": "old"}},
-		{"first name becomes a link elsewhere", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/x", "x"), link("bin/a", "bin/x"), link("bin/c", "bin/b"),
+		{"first name becomes a link elsewhere", []tarEntry{
+			file("bin/a", "old"), link("bin/b", "bin/a"), file("bin/x", "x"), link("bin/a", "bin/x"), link("bin/c", "bin/b"),
 		}, map[string]string{"bin/a": "x", "bin/x": "x", "bin/b": "old", "bin/c": "old"}},
-		{"first name becomes a symlink", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractSym("bin/a", "b"), link("bin/c", "bin/b"),
+		{"first name becomes a symlink", []tarEntry{
+			file("bin/a", "old"), link("bin/b", "bin/a"), symlink("bin/a", "b"), link("bin/c", "bin/b"),
 		}, map[string]string{"bin/a": "<symlink:b>", "bin/b": "old", "bin/c": "old"}},
-		{"first name becomes a directory", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractDir("bin/a"), link("bin/c", "bin/b"),
+		{"first name becomes a directory", []tarEntry{
+			file("bin/a", "old"), link("bin/b", "bin/a"), dir("bin/a"), link("bin/c", "bin/b"),
 		}, map[string]string{"bin/a": "<dir>", "bin/b": "old", "bin/c": "old"}},
-		{"a non-first member replaced", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/b", "mine"), link("bin/c", "bin/a"),
+		{"a non-first member replaced", []tarEntry{
+			file("bin/a", "old"), link("bin/b", "bin/a"), file("bin/b", "mine"), link("bin/c", "bin/a"),
 		}, map[string]string{"bin/a": "old", "bin/b": "mine", "bin/c": "old"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -199,4 +201,45 @@ func TestCPIOReplacingAHardLinkedFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tarEntry is one entry of a hand-built tar.
+type tarEntry struct {
+	hdr  tar.Header
+	body string
+}
+
+var testMtime = time.Unix(1700000000, 0)
+
+func file(name, body string) tarEntry {
+	return tarEntry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(body)), ModTime: testMtime}, body: body}
+}
+
+func dir(name string) tarEntry {
+	return tarEntry{hdr: tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: 0o755, ModTime: testMtime}}
+}
+
+func symlink(name, target string) tarEntry {
+	return tarEntry{hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777, ModTime: testMtime}}
+}
+
+// tarOf builds a PAX tar of entries, in the given order.
+func tarOf(t testing.TB, entries []tarEntry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		h := e.hdr
+		h.Format = tar.FormatPAX
+		if err := tw.WriteHeader(&h); err != nil {
+			t.Fatalf("writing %q: %v", h.Name, err)
+		}
+		if _, err := io.WriteString(tw, e.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
