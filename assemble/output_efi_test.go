@@ -18,6 +18,8 @@ import (
 	"github.com/diskfs/go-diskfs/filesystem/fat32"
 	"github.com/diskfs/go-diskfs/filesystem/iso9660"
 	"github.com/diskfs/go-diskfs/partition/gpt"
+
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
 )
 
 // efiTestPE is a minimal PE header for machine (enough for debug/pe).
@@ -345,7 +347,7 @@ func TestOutputEFIDeterministic(t *testing.T) {
 			t.Errorf("%s differs between two runs", n)
 		}
 	}
-	other := outTar(t, []outTestEntry{outReg("boot/kernel", "another kernel", 0o644), outReg("init", "x", 0o755)})
+	other := tartest.Tar(t, []tartest.Entry{tartest.File("boot/kernel", "another kernel", 0o644), tartest.File("init", "x", 0o755)})
 	c := run(other)
 	ids := func(img []byte) ([]byte, []byte) {
 		return img[512+56 : 512+72], img[1<<20+67 : 1<<20+71] // disk GUID, FAT volume id
@@ -436,7 +438,7 @@ func TestOutputEFIArm64(t *testing.T) {
 // for the EFI image) leaves nothing behind.
 func TestOutputEFIAtomic(t *testing.T) {
 	dir := t.TempDir()
-	rootfs := outTar(t, []outTestEntry{outReg("init", "x", 0o755), outReg("boot/cmdline", "c", 0o644)})
+	rootfs := tartest.Tar(t, []tartest.Entry{tartest.File("init", "x", 0o755), tartest.File("boot/cmdline", "c", 0o644)})
 	old := filepath.Join(dir, "n-initrd.img")
 	if err := os.WriteFile(old, []byte("previous"), 0o644); err != nil {
 		t.Fatal(err)

@@ -9,21 +9,23 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
 )
 
 // outRootfsWithCmdline is outRootfs with another boot/cmdline (none if
 // empty).
 func outRootfsWithCmdline(t *testing.T, cmdline string) []byte {
 	t.Helper()
-	entries := []outTestEntry{
-		outDir("boot/", 0o755),
-		outReg("boot/kernel", "KERNEL", 0o644),
+	entries := []tartest.Entry{
+		tartest.Dir("boot/", 0o755),
+		tartest.File("boot/kernel", "KERNEL", 0o644),
 	}
 	if cmdline != "" {
-		entries = append(entries, outReg("boot/cmdline", cmdline, 0o644))
+		entries = append(entries, tartest.File("boot/cmdline", cmdline, 0o644))
 	}
-	entries = append(entries, outDir("bin/", 0o755), outReg("bin/init", "#!/bin/sh\n", 0o755))
-	return outTar(t, entries)
+	entries = append(entries, tartest.Dir("bin/", 0o755), tartest.File("bin/init", "#!/bin/sh\n", 0o755))
+	return tartest.Tar(t, entries)
 }
 
 // NAME-kernel, NAME-cmdline, NAME-initrd.img and NAME-squashfs.img are one

@@ -7,7 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
 )
 
 // kernelUnpack models how the kernel unpacks an initramfs
@@ -103,28 +104,13 @@ func kernelUnpack(t *testing.T, archive []byte) map[string]string {
 	return out
 }
 
-func cpioFromTar(t *testing.T, entries []tarEntry) []byte {
+func cpioFromTar(t *testing.T, entries []tartest.Entry) []byte {
 	t.Helper()
-	raw := tarOf(t, entries)
+	raw := tartest.Tar(t, entries)
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
-	for _, pass := range []bool{true, false} {
-		tr := tar.NewReader(bytes.NewReader(raw))
-		for {
-			h, err := tr.Next()
-			if err != nil {
-				break
-			}
-			if pass {
-				err = w.Plan(h)
-			} else {
-				err = w.WriteTarEntry(h, tr)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	tartest.Each(t, raw, func(h *tar.Header, _ io.Reader) error { return w.Plan(h) })
+	tartest.Each(t, raw, w.WriteTarEntry)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -136,55 +122,55 @@ func cpioFromTar(t *testing.T, entries []tarEntry) []byte {
 // old content in the initrd too. A link made after the replacement links
 // to the new file.
 func TestCPIOReplacingAHardLinkedFile(t *testing.T) {
-	link := func(name, target string) tarEntry {
-		return tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeLink, Linkname: target, Mode: 0o644}}
+	link := func(name, target string) tartest.Entry {
+		return tartest.Entry{H: tar.Header{Name: name, Typeflag: tar.TypeLink, Linkname: target, Mode: 0o644}}
 	}
 	for _, tc := range []struct {
 		name    string
-		entries []tarEntry
+		entries []tartest.Entry
 		want    map[string]string
 	}{
-		{"replace after the link", []tarEntry{
-			file("bin/a", "old"), link("bin/b", "bin/a"), file("bin/a", "new"),
+		{"replace after the link", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), tartest.File("bin/a", "new", 0o644),
 		}, map[string]string{"bin/a": "new", "bin/b": "old"}},
-		{"link after the replacement", []tarEntry{
-			file("bin/a", "old"), file("bin/a", "new"), link("bin/b", "bin/a"),
+		{"link after the replacement", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), tartest.File("bin/a", "new", 0o644), link("bin/b", "bin/a"),
 		}, map[string]string{"bin/a": "new", "bin/b": "new"}},
-		{"replace the link", []tarEntry{
-			file("bin/a", "old"), link("bin/b", "bin/a"), file("bin/b", "mine"),
+		{"replace the link", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), tartest.File("bin/b", "mine", 0o644),
 		}, map[string]string{"bin/a": "old", "bin/b": "mine"}},
-		{"replace twice, relink", []tarEntry{
-			file("bin/a", "v1"), link("bin/b", "bin/a"), file("bin/a", "v2"), link("bin/c", "bin/a"), file("bin/a", "v3"),
+		{"replace twice, relink", []tartest.Entry{
+			tartest.File("bin/a", "v1", 0o644), link("bin/b", "bin/a"), tartest.File("bin/a", "v2", 0o644), link("bin/c", "bin/a"), tartest.File("bin/a", "v3", 0o644),
 		}, map[string]string{"bin/a": "v3", "bin/b": "v1", "bin/c": "v2"}},
 		// The first name of a group still open is replaced: the later links
 		// (through the other members) keep the old file.
-		{"replace the first name, link through another", []tarEntry{
-			file("bin/a", "old"), link("bin/b", "bin/a"), file("bin/a", "new"), link("bin/c", "bin/b"),
+		{"replace the first name, link through another", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), tartest.File("bin/a", "new", 0o644), link("bin/c", "bin/b"),
 		}, map[string]string{"bin/a": "new", "bin/b": "old", "bin/c": "old"}},
-		{"replace the first name, two members left", []tarEntry{
-			file("bin/a", "old"), link("bin/b", "bin/a"), link("bin/c", "bin/a"), file("bin/a", "new"), link("bin/d", "bin/c"),
+		{"replace the first name, two members left", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), link("bin/c", "bin/a"), tartest.File("bin/a", "new", 0o644), link("bin/d", "bin/c"),
 		}, map[string]string{"bin/a": "new", "bin/b": "old", "bin/c": "old", "bin/d": "old"}},
-		{"replace the first name, then the next one", []tarEntry{
-			file("bin/a", "old"), link("bin/b", "bin/a"), link("bin/c", "bin/b"), file("bin/a", "new"),
-			file("bin/b", "mine"), link("bin/d", "bin/c"),
+		{"replace the first name, then the next one", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), link("bin/c", "bin/b"), tartest.File("bin/a", "new", 0o644),
+			tartest.File("bin/b", "mine", 0o644), link("bin/d", "bin/c"),
 		}, map[string]string{"bin/a": "new", "bin/b": "mine", "bin/c": "old", "bin/d": "old"}},
-		{"replace the first name, link to the new one too", []tarEntry{
-			file("bin/a", "old"), link("bin/b", "bin/a"), file("bin/a", "new"), link("bin/c", "bin/a"), link("bin/d", "bin/b"),
+		{"replace the first name, link to the new one too", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), tartest.File("bin/a", "new", 0o644), link("bin/c", "bin/a"), link("bin/d", "bin/b"),
 		}, map[string]string{"bin/a": "new", "bin/b": "old", "bin/c": "new", "bin/d": "old"}},
-		{"first name relinked into its own group", []tarEntry{
-			file("bin/a", "old"), link("bin/b", "bin/a"), link("bin/a", "bin/b"),
+		{"first name relinked into its own group", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), link("bin/a", "bin/b"),
 		}, map[string]string{"bin/a": "old", "bin/b": "old"}},
-		{"first name becomes a link elsewhere", []tarEntry{
-			file("bin/a", "old"), link("bin/b", "bin/a"), file("bin/x", "x"), link("bin/a", "bin/x"), link("bin/c", "bin/b"),
+		{"first name becomes a link elsewhere", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), tartest.File("bin/x", "x", 0o644), link("bin/a", "bin/x"), link("bin/c", "bin/b"),
 		}, map[string]string{"bin/a": "x", "bin/x": "x", "bin/b": "old", "bin/c": "old"}},
-		{"first name becomes a symlink", []tarEntry{
-			file("bin/a", "old"), link("bin/b", "bin/a"), symlink("bin/a", "b"), link("bin/c", "bin/b"),
+		{"first name becomes a symlink", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), symlink("bin/a", "b"), link("bin/c", "bin/b"),
 		}, map[string]string{"bin/a": "<symlink:b>", "bin/b": "old", "bin/c": "old"}},
-		{"first name becomes a directory", []tarEntry{
-			file("bin/a", "old"), link("bin/b", "bin/a"), dir("bin/a"), link("bin/c", "bin/b"),
+		{"first name becomes a directory", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), tartest.Dir("bin/a", 0o755), link("bin/c", "bin/b"),
 		}, map[string]string{"bin/a": "<dir>", "bin/b": "old", "bin/c": "old"}},
-		{"a non-first member replaced", []tarEntry{
-			file("bin/a", "old"), link("bin/b", "bin/a"), file("bin/b", "mine"), link("bin/c", "bin/a"),
+		{"a non-first member replaced", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), tartest.File("bin/b", "mine", 0o644), link("bin/c", "bin/a"),
 		}, map[string]string{"bin/a": "old", "bin/b": "mine", "bin/c": "old"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -203,43 +189,6 @@ func TestCPIOReplacingAHardLinkedFile(t *testing.T) {
 	}
 }
 
-// tarEntry is one entry of a hand-built tar.
-type tarEntry struct {
-	hdr  tar.Header
-	body string
-}
-
-var testMtime = time.Unix(1700000000, 0)
-
-func file(name, body string) tarEntry {
-	return tarEntry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(body)), ModTime: testMtime}, body: body}
-}
-
-func dir(name string) tarEntry {
-	return tarEntry{hdr: tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: 0o755, ModTime: testMtime}}
-}
-
-func symlink(name, target string) tarEntry {
-	return tarEntry{hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777, ModTime: testMtime}}
-}
-
-// tarOf builds a PAX tar of entries, in the given order.
-func tarOf(t testing.TB, entries []tarEntry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		h := e.hdr
-		h.Format = tar.FormatPAX
-		if err := tw.WriteHeader(&h); err != nil {
-			t.Fatalf("writing %q: %v", h.Name, err)
-		}
-		if _, err := io.WriteString(tw, e.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+func symlink(name, target string) tartest.Entry {
+	return tartest.Entry{H: tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777, ModTime: tartest.Mtime}}
 }
