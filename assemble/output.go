@@ -311,21 +311,13 @@ func outSplit(o *outFiles, spool *os.File, base string, withInitrd bool) (*outSp
 		gzbuf = bufio.NewWriterSize(gz, 256<<10)
 		cw = cpio.NewWriter(gzbuf)
 
-		tr := tar.NewReader(spool)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("reading the rootfs tar: %w", err)
-			}
+		if err := outEachEntry(tar.NewReader(spool), func(h *tar.Header, _ io.Reader) error {
 			if outIsBoot(h.Name) {
-				continue
+				return nil
 			}
-			if err := cw.Plan(h); err != nil {
-				return nil, err
-			}
+			return cw.Plan(h)
+		}); err != nil {
+			return nil, err
 		}
 	}
 
@@ -339,45 +331,16 @@ func outSplit(o *outFiles, spool *os.File, base string, withInitrd bool) (*outSp
 	} else {
 		tr = tar.NewReader(spool) // seeks over the data it does not need
 	}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading the rootfs tar: %w", err)
-		}
+	if err := outEachEntry(tr, func(h *tar.Header, r io.Reader) error {
 		if !outIsBoot(h.Name) {
 			if cw != nil {
-				if err := cw.WriteTarEntry(h, tr); err != nil {
-					return nil, err
-				}
+				return cw.WriteTarEntry(h, r)
 			}
-			continue
+			return nil
 		}
-		regular := h.Typeflag == tar.TypeReg || h.Typeflag == '\x00'
-		switch name := outBootName(h.Name); {
-		case name == "boot/kernel" && regular:
-			if sp.kernel == nil {
-				if sp.kernel, err = o.temp(base + output.SuffixKernel); err != nil {
-					return nil, err
-				}
-			} else if err := outRewind(sp.kernel); err != nil { // a later boot/kernel wins
-				return nil, err
-			}
-			if sp.kernelSize, err = io.Copy(sp.kernel, tr); err != nil {
-				return nil, fmt.Errorf("writing the kernel: %w", err)
-			}
-		case name == "boot/cmdline" && regular:
-			if sp.cmdline, err = outReadSmall(h, tr); err != nil {
-				return nil, err
-			}
-		case name == "boot/ucode.cpio" && regular:
-			if sp.ucode, err = outReadSmall(h, tr); err != nil {
-				return nil, err
-			}
-		}
-		// the rest of boot/ stays out of the initrd
+		return sp.readBootFile(o, base, h, r) // the rest of boot/ stays out of the initrd
+	}); err != nil {
+		return nil, err
 	}
 	if cw == nil {
 		return sp, nil
@@ -403,6 +366,47 @@ func outSplit(o *outFiles, spool *os.File, base string, withInitrd bool) (*outSp
 	}
 	sp.initrdSize = fw.N
 	return sp, nil
+}
+
+// readBootFile keeps boot/kernel (in a temporary file), boot/cmdline and
+// boot/ucode.cpio; a later one of the same name wins.
+func (sp *outSplitResult) readBootFile(o *outFiles, base string, h *tar.Header, r io.Reader) error {
+	var err error
+	regular := h.Typeflag == tar.TypeReg || h.Typeflag == '\x00'
+	switch name := outBootName(h.Name); {
+	case name == "boot/kernel" && regular:
+		if sp.kernel == nil {
+			if sp.kernel, err = o.temp(base + output.SuffixKernel); err != nil {
+				return err
+			}
+		} else if err := outRewind(sp.kernel); err != nil {
+			return err
+		}
+		if sp.kernelSize, err = io.Copy(sp.kernel, r); err != nil {
+			return fmt.Errorf("writing the kernel: %w", err)
+		}
+	case name == "boot/cmdline" && regular:
+		sp.cmdline, err = outReadSmall(h, r)
+	case name == "boot/ucode.cpio" && regular:
+		sp.ucode, err = outReadSmall(h, r)
+	}
+	return err
+}
+
+// outEachEntry calls f for every entry of the rootfs tar tr.
+func outEachEntry(tr *tar.Reader, f func(h *tar.Header, r io.Reader) error) error {
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the rootfs tar: %w", err)
+		}
+		if err := f(h, tr); err != nil {
+			return err
+		}
+	}
 }
 
 func outReadSmall(h *tar.Header, r io.Reader) ([]byte, error) {
@@ -480,21 +484,13 @@ func outKernelSquashfs(o *outFiles, spool *os.File, sp *outSplitResult, base str
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	tr := tar.NewReader(bufio.NewReaderSize(spool, 1<<20))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("reading the rootfs tar: %w", err)
-		}
+	if err := outEachEntry(tar.NewReader(bufio.NewReaderSize(spool, 1<<20)), func(h *tar.Header, r io.Reader) error {
 		if outIsBoot(h.Name) {
-			continue
+			return nil
 		}
-		if err := sw.WriteTarEntry(h, tr); err != nil {
-			return err
-		}
+		return sw.WriteTarEntry(h, r)
+	}); err != nil {
+		return err
 	}
 	if err := sw.Close(); err != nil {
 		return err
