@@ -130,7 +130,15 @@ func TestOutputEFI(t *testing.T) {
 		"kernel":                    []byte(kernel),
 		"initrd.img":                initrd,
 	}
+	espOff, espSize := efiCheckGPT(t, raw, rawBytes)
+	efiCheckESP(t, raw, rawBytes, espOff, espSize, wantFiles)
+	efiCheckWithTools(t, raw, rawBytes[espOff:espOff+espSize], wantFiles)
+	efiCheckQcow2(t, raw, int64(len(rawBytes)), filepath.Join(dir, "lk-efi.qcow2"))
+	efiCheckISO(t, filepath.Join(dir, "lk-efi.iso"), rawBytes[espOff:espOff+espSize], wantFiles, entry)
+}
 
+// efiCheckGPT reads the GPT back with go-diskfs and returns where the ESP is.
+func efiCheckGPT(t *testing.T, raw string, rawBytes []byte) (espOff, espSize int64) {
 	// GPT, read back by go-diskfs.
 	f, err := os.Open(raw)
 	if err != nil {
@@ -154,11 +162,15 @@ func TestOutputEFI(t *testing.T) {
 	if int64(len(rawBytes))%(1<<20) != 0 || int64(p.End+1+33)*512 > int64(len(rawBytes)) || (p.End+1)%2048 != 0 {
 		t.Errorf("disk %d bytes, partition ends at LBA %d", len(rawBytes), p.End)
 	}
-	espOff, espSize := int64(p.Start)*512, int64(p.End-p.Start+1)*512
+	espOff, espSize = int64(p.Start)*512, int64(p.End-p.Start+1)*512
 	if rawBytes[510] != 0x55 || rawBytes[511] != 0xAA || rawBytes[446+4] != 0xEE {
 		t.Errorf("no protective MBR")
 	}
+	return espOff, espSize
+}
 
+// efiCheckESP reads the FAT32 back with go-diskfs.
+func efiCheckESP(t *testing.T, raw string, rawBytes []byte, espOff, espSize int64, wantFiles map[string][]byte) {
 	// FAT32, read back by go-diskfs.
 	got := efiFATFiles(t, raw, espOff, espSize)
 	if len(got) != len(wantFiles) {
@@ -177,10 +189,13 @@ func TestOutputEFI(t *testing.T) {
 	if string(bs[82:90]) != "FAT32   " || string(bs[71:82]) != "LKPKG-EFI  " || binary.LittleEndian.Uint32(bs[67:]) == 0 {
 		t.Errorf("boot sector: type %q label %q volume id %#x", bs[82:90], bs[71:82], bs[67:71])
 	}
+}
 
-	// The real tools, where installed: dosfstools, mtools, gdisk.
+// efiCheckWithTools checks the disk and the ESP with the real tools, where
+// installed: dosfstools, mtools, gdisk.
+func efiCheckWithTools(t *testing.T, raw string, espBytes []byte, wantFiles map[string][]byte) {
 	esp := filepath.Join(t.TempDir(), "esp.img")
-	if err := os.WriteFile(esp, rawBytes[espOff:espOff+espSize], 0o644); err != nil {
+	if err := os.WriteFile(esp, espBytes, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if fsck, err := exec.LookPath("fsck.vfat"); err == nil {
@@ -216,23 +231,26 @@ func TestOutputEFI(t *testing.T) {
 	} else {
 		t.Log("sgdisk not installed (gdisk): skipped")
 	}
+}
 
-	// qcow2: the same disk.
+// efiCheckQcow2 checks that the qcow2 is the same disk, sparse.
+func efiCheckQcow2(t *testing.T, raw string, rawSize int64, qc string) {
 	qemuImg := outNeedTool(t, "qemu-img", "qemu-utils")
-	qc := filepath.Join(dir, "lk-efi.qcow2")
 	if out, err := exec.Command(qemuImg, "check", qc).CombinedOutput(); err != nil || !strings.Contains(string(out), "No errors were found") {
 		t.Errorf("qemu-img check: %v\n%s", err, out)
 	}
 	if out, err := exec.Command(qemuImg, "compare", "-f", "raw", "-F", "qcow2", raw, qc).CombinedOutput(); err != nil {
 		t.Errorf("qemu-img compare: %v\n%s", err, out)
 	}
-	if fi, _ := os.Stat(qc); fi.Size() >= int64(len(rawBytes))/4 {
-		t.Errorf("qcow2 is %d bytes for a %d byte disk: not sparse", fi.Size(), len(rawBytes))
+	if fi, _ := os.Stat(qc); fi.Size() >= rawSize/4 {
+		t.Errorf("qcow2 is %d bytes for a %d byte disk: not sparse", fi.Size(), rawSize)
 	}
+}
 
-	// ISO: El Torito EFI entry whose image is the same FAT, and the files
-	// visible in ISO 9660.
-	iso := filepath.Join(dir, "lk-efi.iso")
+// efiCheckISO checks the El Torito EFI entry, whose image is the ESP, and
+// the files visible in ISO 9660.
+func efiCheckISO(t *testing.T, iso string, espBytes []byte, wantFiles map[string][]byte, entry string) {
+	espSize := int64(len(espBytes))
 	isoBytes := efiRead(t, iso)
 	if string(isoBytes[17*2048+1:17*2048+6]) != "CD001" || !strings.HasPrefix(string(isoBytes[17*2048+7:]), "EL TORITO SPECIFICATION") {
 		t.Fatalf("no El Torito boot record")
@@ -252,7 +270,7 @@ func TestOutputEFI(t *testing.T) {
 	if count := binary.LittleEndian.Uint16(cat[38:]); count != 0 && int64(count) != espSize/512 {
 		t.Errorf("boot image sector count %d", count)
 	}
-	if lba*2048+espSize > int64(len(isoBytes)) || !bytes.Equal(isoBytes[lba*2048:lba*2048+espSize], rawBytes[espOff:espOff+espSize]) {
+	if lba*2048+espSize > int64(len(isoBytes)) || !bytes.Equal(isoBytes[lba*2048:lba*2048+espSize], espBytes) {
 		t.Errorf("the El Torito image differs from raw-efi's ESP")
 	}
 	if int64(len(isoBytes)) > lba*2048+espSize+2048 {
@@ -265,7 +283,7 @@ func TestOutputEFI(t *testing.T) {
 			t.Errorf("ISO %s: present %v, %d bytes, want %d", name, ok, len(g), len(w))
 		}
 	}
-	if g := isoFiles["EFIBOOT.IMG"]; !bytes.Equal(g, rawBytes[espOff:espOff+espSize]) {
+	if g := isoFiles["EFIBOOT.IMG"]; !bytes.Equal(g, espBytes) {
 		t.Errorf("ISO EFIBOOT.IMG differs from the ESP")
 	}
 	if isoinfo, err := exec.LookPath("isoinfo"); err == nil {
