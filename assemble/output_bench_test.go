@@ -18,6 +18,7 @@ import (
 	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
 	"github.com/lkpkg/lkpkg/assemble/output"
 )
 
@@ -168,29 +169,20 @@ func BenchmarkInitrd(b *testing.B) {
 
 	// The initrd's cpio, uncompressed (rootfs minus boot/).
 	var noBoot bytes.Buffer
-	{
-		tw := tar.NewWriter(&noBoot)
-		tr := tar.NewReader(bytes.NewReader(rootfs))
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			if outIsBoot(h.Name) {
-				continue
-			}
-			if err := tw.WriteHeader(h); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := io.Copy(tw, tr); err != nil {
-				b.Fatal(err)
-			}
+	tw := tar.NewWriter(&noBoot)
+	if err := tartest.Each(bytes.NewReader(rootfs), func(h *tar.Header, r io.Reader) error {
+		if outIsBoot(h.Name) {
+			return nil
 		}
-		tw.Close()
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		_, err := io.Copy(tw, r)
+		return err
+	}); err != nil {
+		b.Fatal(err)
 	}
+	tw.Close()
 	cpio := outTarToCPIO(b, noBoot.Bytes())
 	cn := int64(len(cpio))
 

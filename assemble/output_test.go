@@ -26,8 +26,12 @@ func outTarToCPIO(t testing.TB, tarBytes []byte) []byte {
 	t.Helper()
 	var out bytes.Buffer
 	cw := cpio.NewWriter(&out)
-	tartest.Each(t, tarBytes, func(h *tar.Header, _ io.Reader) error { return cw.Plan(h) })
-	tartest.Each(t, tarBytes, cw.WriteTarEntry)
+	if err := tartest.Each(bytes.NewReader(tarBytes), func(h *tar.Header, _ io.Reader) error { return cw.Plan(h) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := tartest.Each(bytes.NewReader(tarBytes), cw.WriteTarEntry); err != nil {
+		t.Fatal(err)
+	}
 	if err := cw.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -480,21 +484,13 @@ func TestOutputTarKernelInitrd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tr := tar.NewReader(f)
 	var names []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := tartest.Each(f, func(h *tar.Header, r io.Reader) error {
 		names = append(names, h.Name)
 		if h.Typeflag != tar.TypeReg || h.Mode != 0o644 || h.ModTime.Unix() != 0 || h.Uid != 0 || h.Gid != 0 {
 			t.Errorf("%s: type %c mode %o mtime %v owner %d:%d", h.Name, h.Typeflag, h.Mode, h.ModTime, h.Uid, h.Gid)
 		}
-		b, _ := io.ReadAll(tr)
+		b, _ := io.ReadAll(r)
 		switch h.Name {
 		case "kernel":
 			if string(b) != kernel {
@@ -510,6 +506,9 @@ func TestOutputTarKernelInitrd(t *testing.T) {
 				t.Errorf("cmdline %q", b)
 			}
 		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	if !slices.Equal(names, []string{"kernel", "initrd.img", "cmdline"}) {
 		t.Errorf("tar-kernel-initrd entries %q", names)

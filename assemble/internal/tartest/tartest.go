@@ -53,20 +53,20 @@ func Tar(t testing.TB, entries []Entry) []byte {
 	return buf.Bytes()
 }
 
-// Each calls f for every entry of the tar stream b, failing t on an error.
-func Each(t testing.TB, b []byte, f func(h *tar.Header, r io.Reader) error) {
-	t.Helper()
-	tr := tar.NewReader(bytes.NewReader(b))
+// Each calls f for every entry of the tar stream r and returns the first
+// error, of the stream or of f.
+func Each(r io.Reader, f func(h *tar.Header, r io.Reader) error) error {
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return
+			return nil
 		}
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		if err := f(h, tr); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
 }

@@ -109,8 +109,12 @@ func cpioFromTar(t *testing.T, entries []tartest.Entry) []byte {
 	raw := tartest.Tar(t, entries)
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
-	tartest.Each(t, raw, func(h *tar.Header, _ io.Reader) error { return w.Plan(h) })
-	tartest.Each(t, raw, w.WriteTarEntry)
+	if err := tartest.Each(bytes.NewReader(raw), func(h *tar.Header, _ io.Reader) error { return w.Plan(h) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := tartest.Each(bytes.NewReader(raw), w.WriteTarEntry); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,7 @@ package squashfs
 
 import (
 	"archive/tar"
-	"io"
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,19 +25,9 @@ func writeImage(t *testing.T, b []byte) (err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := tar.NewReader(strings.NewReader(string(b)))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.WriteTarEntry(h, tr); err != nil {
-			w.Abort()
-			return err
-		}
+	if err := tartest.Each(bytes.NewReader(b), w.WriteTarEntry); err != nil {
+		w.Abort()
+		return err
 	}
 	return w.Close()
 }
