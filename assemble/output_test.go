@@ -302,56 +302,6 @@ func outCPIOWithTool(t *testing.T, archive []byte, busybox string) {
 	}
 }
 
-func TestCPIOWithoutPlan(t *testing.T) {
-	tarBytes := tartest.Tar(t, []tartest.Entry{
-		tartest.File("a", "data", 0o644),
-		{H: tar.Header{Typeflag: tar.TypeLink, Name: "b", Linkname: "a"}},
-	})
-	cw := cpio.NewWriter(io.Discard)
-	tr := tar.NewReader(bytes.NewReader(tarBytes))
-	var err error
-	for err == nil {
-		var h *tar.Header
-		if h, err = tr.Next(); err == nil {
-			err = cw.WriteTarEntry(h, tr)
-		}
-	}
-	if err == io.EOF || !strings.Contains(err.Error(), "Plan") {
-		t.Fatalf("hard link without a plan: got %v, want an error naming Plan", err)
-	}
-}
-
-func TestCPIOErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		h    tar.Header
-		want string
-	}{
-		{"escape", tar.Header{Typeflag: tar.TypeReg, Name: "../etc/passwd"}, "escapes"},
-		{"dangling link", tar.Header{Typeflag: tar.TypeLink, Name: "x", Linkname: "nowhere"}, "not earlier"},
-		{"negative mtime", tar.Header{Typeflag: tar.TypeReg, Name: "old", ModTime: time.Unix(-5, 0)}, "mtime"},
-		{"big", tar.Header{Typeflag: tar.TypeReg, Name: "big", Size: 1 << 32}, "4 GiB"},
-		{"socket-ish", tar.Header{Typeflag: 'Z', Name: "odd"}, "unsupported"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cw := cpio.NewWriter(io.Discard)
-			err := cw.WriteTarEntry(&tc.h, strings.NewReader(""))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want an error containing %q", err, tc.want)
-			}
-		})
-	}
-	// short data
-	cw := cpio.NewWriter(io.Discard)
-	err := cw.WriteTarEntry(&tar.Header{Typeflag: tar.TypeReg, Name: "short", Size: 10}, strings.NewReader("abc"))
-	if !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("short data: %v", err)
-	}
-	if err := cw.Close(); err == nil {
-		t.Fatalf("Close after a failed entry succeeded")
-	}
-}
-
 // outRootfs is a small rootfs as the assembler makes it.
 func outRootfs(t testing.TB) ([]byte, string, string) {
 	kernel := strings.Repeat("\x7fKERNEL\x00", 5000) + "end"
