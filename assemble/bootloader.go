@@ -8,6 +8,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/lkpkg/lkpkg/internal/units"
 )
 
 // NeedsBootloader reports whether formats include an EFI disk format,
@@ -74,7 +76,7 @@ func (b *builder) bootloader(ref string) ([]byte, error) {
 			return nil, fmt.Errorf("bootloader %s: %s: %w", ref, name, err)
 		}
 		if len(data) > maxBootloader {
-			return nil, fmt.Errorf("bootloader %s: %s is larger than %d MiB", ref, name, maxBootloader>>20)
+			return nil, fmt.Errorf("bootloader %s: %s is larger than %s", ref, name, units.FormatSize(maxBootloader))
 		}
 		found[name] = data
 	}

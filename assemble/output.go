@@ -9,11 +9,11 @@ package assemble
 //	                   base-cmdline        boot/cmdline
 //	tar-kernel-initrd  base-initrd.tar     kernel, initrd.img, cmdline[, ucode.cpio]
 //	kernel+squashfs    base-kernel         boot/kernel
-//	                   base-squashfs.img   squashfs 4.0 (zlib) of the rootfs minus boot/ (output_squashfs.go)
+//	                   base-squashfs.img   squashfs 4.0 (zlib) of the rootfs minus boot/ (package output/squashfs)
 //	                   base-cmdline        boot/cmdline
 //	raw-efi            base-efi.img        GPT disk, one FAT32 EFI System Partition: systemd-boot,
-//	                                       loader entry, kernel, initrd.img (output_efi.go)
-//	qcow2-efi          base-efi.qcow2      the raw-efi disk as a sparse qcow2 v3 (internal/qcow2)
+//	                                       loader entry, kernel, initrd.img (output_efi.go, package output/efidisk)
+//	qcow2-efi          base-efi.qcow2      the raw-efi disk as a sparse qcow2 v3 (package output/qcow2)
 //	iso-efi            base-efi.iso        ISO 9660 whose El Torito EFI boot image is that ESP
 //
 // As in LinuxKit (initrd.CopySplitTar), everything under boot/ stays out of
@@ -26,28 +26,30 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
-	"golang.org/x/sys/unix"
+
+	"github.com/lkpkg/lkpkg/assemble/output"
+	"github.com/lkpkg/lkpkg/assemble/output/cpio"
+	"github.com/lkpkg/lkpkg/assemble/output/efidisk"
+	"github.com/lkpkg/lkpkg/assemble/output/squashfs"
 )
 
 // Output format names, as `linuxkit build -format`.
 const (
-	FormatTar             = "tar"
-	FormatKernelInitrd    = "kernel+initrd"
-	FormatTarKernelInitrd = "tar-kernel-initrd"
-	FormatKernelSquashfs  = "kernel+squashfs"
-	FormatRawEFI          = "raw-efi"
-	FormatQcow2EFI        = "qcow2-efi"
-	FormatISOEFI          = "iso-efi"
+	FormatTar             = output.FormatTar
+	FormatKernelInitrd    = output.FormatKernelInitrd
+	FormatTarKernelInitrd = output.FormatTarKernelInitrd
+	FormatKernelSquashfs  = output.FormatKernelSquashfs
+	FormatRawEFI          = output.FormatRawEFI
+	FormatQcow2EFI        = output.FormatQcow2EFI
+	FormatISOEFI          = output.FormatISOEFI
 )
 
 var (
@@ -118,7 +120,7 @@ func CheckFormatsWith(formats []string, opts OutputOptions) error {
 	}
 	for _, f := range formats {
 		if slices.Contains(outEFIFormats, f) {
-			if _, err := efiBootName(opts); err != nil {
+			if _, err := efidisk.BootName(opts.EFIBootloader, opts.Arch); err != nil {
 				return fmt.Errorf("output format %s: %w", f, err)
 			}
 			break
@@ -170,7 +172,7 @@ func WriteOutputsWith(rootfs io.Reader, dir, base string, formats []string, opts
 
 	// 1. Spool the stream: it is the tar output when asked for, and the
 	// initrd needs two passes (a header-only plan, then the data).
-	spool, err := o.temp(base + ".tar")
+	spool, err := o.temp(base + output.SuffixTar)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +180,7 @@ func WriteOutputsWith(rootfs io.Reader, dir, base string, formats []string, opts
 		return nil, fmt.Errorf("reading the rootfs: %w", err)
 	}
 	if want(FormatTar) {
-		o.promote(FormatTar, spool, base+".tar")
+		o.promote(FormatTar, spool, base+output.SuffixTar)
 	}
 
 	if needSplit {
@@ -224,46 +226,6 @@ func WriteOutputsWith(rootfs io.Reader, dir, base string, formats []string, opts
 	return written, nil
 }
 
-// outBootSet is the files a kernel-bearing format writes, which `lkpkg run`
-// boots together: base-kernel, base-cmdline and an initrd or a squashfs.
-var outBootSet = []string{"-kernel", "-cmdline", "-initrd.img", "-squashfs.img"}
-
-// outRemoveStale removes, after a build that wrote a kernel-bearing format
-// (kernel+initrd, kernel+squashfs), the members of outBootSet it did not
-// write: a kernel, cmdline, initrd or squashfs from an earlier build must not
-// sit next to this build's files as if they belonged together (a new kernel
-// booted with an old initrd). It runs after the commit, so a failed build
-// leaves the earlier set whole.
-func outRemoveStale(dir, base string, order, written []string) error {
-	if !slices.Contains(order, FormatKernelInitrd) && !slices.Contains(order, FormatKernelSquashfs) {
-		return nil
-	}
-	removed := false
-	for _, suffix := range outBootSet {
-		p := filepath.Join(dir, base+suffix)
-		if slices.Contains(written, p) {
-			continue
-		}
-		if err := os.Remove(p); err == nil {
-			removed = true
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
-	if !removed {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", dir, err)
-	}
-	return nil
-}
-
 // outSplitResult is the rootfs split as LinuxKit's CopySplitTar does.
 type outSplitResult struct {
 	kernel     *os.File // boot/kernel (temp file)
@@ -288,12 +250,12 @@ func (sp *outSplitResult) fullInitrd(o *outFiles, base string) (*os.File, int64,
 		sp.full, sp.fullSize = sp.initrd, sp.initrdSize
 		return sp.full, sp.fullSize, nil
 	}
-	f, err := o.temp(base + "-initrd.img")
+	f, err := o.temp(base + output.SuffixInitrd)
 	if err != nil {
 		return nil, 0, err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	cw := &outCountWriter{w: bw}
+	cw := &output.CountingWriter{W: bw}
 	if _, err := cw.Write(outPad4(sp.ucode)); err != nil {
 		return nil, 0, err
 	}
@@ -303,7 +265,7 @@ func (sp *outSplitResult) fullInitrd(o *outFiles, base string) (*os.File, int64,
 	if err := bw.Flush(); err != nil {
 		return nil, 0, err
 	}
-	sp.full, sp.fullSize = f, cw.n
+	sp.full, sp.fullSize = f, cw.N
 	return sp.full, sp.fullSize, nil
 }
 
@@ -313,7 +275,7 @@ func outIsBoot(name string) bool {
 }
 
 func outBootName(name string) string {
-	n, err := cpioName(name)
+	n, err := output.CleanName(name)
 	if err != nil {
 		return ""
 	}
@@ -325,10 +287,10 @@ func outBootName(name string) string {
 func outSplit(o *outFiles, spool *os.File, base string, withInitrd bool) (*outSplitResult, error) {
 	sp := &outSplitResult{}
 	var (
-		fw    *outCountWriter
+		fw    *output.CountingWriter
 		gz    *gzip.Writer
 		gzbuf *bufio.Writer
-		cw    *CPIOWriter
+		cw    *cpio.Writer
 		err   error
 	)
 	if withInitrd {
@@ -336,10 +298,10 @@ func outSplit(o *outFiles, spool *os.File, base string, withInitrd bool) (*outSp
 		if _, err := spool.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
-		if sp.initrd, err = o.temp(base + "-initrd.img"); err != nil {
+		if sp.initrd, err = o.temp(base + output.SuffixInitrd); err != nil {
 			return nil, err
 		}
-		fw = &outCountWriter{w: bufio.NewWriterSize(sp.initrd, 1<<20)}
+		fw = &output.CountingWriter{W: bufio.NewWriterSize(sp.initrd, 1<<20)}
 		if gz, err = gzip.NewWriterLevel(fw, outGzipLevel); err != nil {
 			return nil, err
 		}
@@ -347,23 +309,15 @@ func outSplit(o *outFiles, spool *os.File, base string, withInitrd bool) (*outSp
 		// time.Time's Unix() truncated to 32 bits.
 		gz.ModTime = time.Unix(0, 0)
 		gzbuf = bufio.NewWriterSize(gz, 256<<10)
-		cw = NewCPIOWriter(gzbuf)
+		cw = cpio.NewWriter(gzbuf)
 
-		tr := tar.NewReader(spool)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("reading the rootfs tar: %w", err)
-			}
+		if err := outEachEntry(tar.NewReader(spool), func(h *tar.Header, _ io.Reader) error {
 			if outIsBoot(h.Name) {
-				continue
+				return nil
 			}
-			if err := cw.Plan(h); err != nil {
-				return nil, err
-			}
+			return cw.Plan(h)
+		}); err != nil {
+			return nil, err
 		}
 	}
 
@@ -377,45 +331,16 @@ func outSplit(o *outFiles, spool *os.File, base string, withInitrd bool) (*outSp
 	} else {
 		tr = tar.NewReader(spool) // seeks over the data it does not need
 	}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading the rootfs tar: %w", err)
-		}
+	if err := outEachEntry(tr, func(h *tar.Header, r io.Reader) error {
 		if !outIsBoot(h.Name) {
 			if cw != nil {
-				if err := cw.WriteTarEntry(h, tr); err != nil {
-					return nil, err
-				}
+				return cw.WriteTarEntry(h, r)
 			}
-			continue
+			return nil
 		}
-		regular := h.Typeflag == tar.TypeReg || h.Typeflag == '\x00'
-		switch name := outBootName(h.Name); {
-		case name == "boot/kernel" && regular:
-			if sp.kernel == nil {
-				if sp.kernel, err = o.temp(base + "-kernel"); err != nil {
-					return nil, err
-				}
-			} else if err := outRewind(sp.kernel); err != nil { // a later boot/kernel wins
-				return nil, err
-			}
-			if sp.kernelSize, err = io.Copy(sp.kernel, tr); err != nil {
-				return nil, fmt.Errorf("writing the kernel: %w", err)
-			}
-		case name == "boot/cmdline" && regular:
-			if sp.cmdline, err = outReadSmall(h, tr); err != nil {
-				return nil, err
-			}
-		case name == "boot/ucode.cpio" && regular:
-			if sp.ucode, err = outReadSmall(h, tr); err != nil {
-				return nil, err
-			}
-		}
-		// the rest of boot/ stays out of the initrd
+		return sp.readBootFile(o, base, h, r) // the rest of boot/ stays out of the initrd
+	}); err != nil {
+		return nil, err
 	}
 	if cw == nil {
 		return sp, nil
@@ -431,16 +356,57 @@ func outSplit(o *outFiles, spool *os.File, base string, withInitrd bool) (*outSp
 	}
 	// LinuxKit pads the compressed stream to 4 bytes, so that more cpio
 	// segments can follow; the kernel skips zero padding between segments.
-	if p := (4 - fw.n%4) % 4; p > 0 {
+	if p := (4 - fw.N%4) % 4; p > 0 {
 		if _, err := fw.Write(make([]byte, p)); err != nil {
 			return nil, fmt.Errorf("writing the initrd: %w", err)
 		}
 	}
-	if err := fw.w.(*bufio.Writer).Flush(); err != nil {
+	if err := fw.W.(*bufio.Writer).Flush(); err != nil {
 		return nil, fmt.Errorf("writing the initrd: %w", err)
 	}
-	sp.initrdSize = fw.n
+	sp.initrdSize = fw.N
 	return sp, nil
+}
+
+// readBootFile keeps boot/kernel (in a temporary file), boot/cmdline and
+// boot/ucode.cpio; a later one of the same name wins.
+func (sp *outSplitResult) readBootFile(o *outFiles, base string, h *tar.Header, r io.Reader) error {
+	var err error
+	regular := h.Typeflag == tar.TypeReg || h.Typeflag == '\x00'
+	switch name := outBootName(h.Name); {
+	case name == "boot/kernel" && regular:
+		if sp.kernel == nil {
+			if sp.kernel, err = o.temp(base + output.SuffixKernel); err != nil {
+				return err
+			}
+		} else if err := outRewind(sp.kernel); err != nil {
+			return err
+		}
+		if sp.kernelSize, err = io.Copy(sp.kernel, r); err != nil {
+			return fmt.Errorf("writing the kernel: %w", err)
+		}
+	case name == "boot/cmdline" && regular:
+		sp.cmdline, err = outReadSmall(h, r)
+	case name == "boot/ucode.cpio" && regular:
+		sp.ucode, err = outReadSmall(h, r)
+	}
+	return err
+}
+
+// outEachEntry calls f for every entry of the rootfs tar tr.
+func outEachEntry(tr *tar.Reader, f func(h *tar.Header, r io.Reader) error) error {
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the rootfs tar: %w", err)
+		}
+		if err := f(h, tr); err != nil {
+			return err
+		}
+	}
 }
 
 func outReadSmall(h *tar.Header, r io.Reader) ([]byte, error) {
@@ -468,7 +434,7 @@ func outKernelInitrd(o *outFiles, sp *outSplitResult, base string) error {
 	if err != nil {
 		return err
 	}
-	o.promote(FormatKernelInitrd, f, base+"-initrd.img")
+	o.promote(FormatKernelInitrd, f, base+output.SuffixInitrd)
 	return outCmdline(o, sp, base, FormatKernelInitrd)
 }
 
@@ -476,7 +442,7 @@ func outKernelInitrd(o *outFiles, sp *outSplitResult, base string) error {
 // file is shared by kernel+initrd and kernel+squashfs, as base-cmdline is.
 func outKernel(o *outFiles, sp *outSplitResult, base, format string) {
 	if sp.kernel != nil && sp.kernelSize > 0 {
-		o.promote(format, sp.kernel, base+"-kernel")
+		o.promote(format, sp.kernel, base+output.SuffixKernel)
 	}
 }
 
@@ -485,28 +451,28 @@ func outCmdline(o *outFiles, sp *outSplitResult, base, format string) error {
 	if len(sp.cmdline) == 0 {
 		return nil
 	}
-	f := o.named(base + "-cmdline")
+	f := o.named(base + output.SuffixCmdline)
 	if f == nil {
 		var err error
-		if f, err = o.temp(base + "-cmdline"); err != nil {
+		if f, err = o.temp(base + output.SuffixCmdline); err != nil {
 			return err
 		}
 		if _, err := f.Write(sp.cmdline); err != nil {
 			return err
 		}
 	}
-	o.promote(format, f, base+"-cmdline")
+	o.promote(format, f, base+output.SuffixCmdline)
 	return nil
 }
 
 // outKernelSquashfs writes kernel+squashfs: the squashfs of the rootfs
 // minus boot/ (one more pass over the spool), the kernel and the cmdline.
 func outKernelSquashfs(o *outFiles, spool *os.File, sp *outSplitResult, base string) (err error) {
-	f, err := o.temp(base + "-squashfs.img")
+	f, err := o.temp(base + output.SuffixSquashfs)
 	if err != nil {
 		return err
 	}
-	sw, err := newSquashfsWriter(f)
+	sw, err := squashfs.NewWriter(f)
 	if err != nil {
 		return err
 	}
@@ -518,27 +484,19 @@ func outKernelSquashfs(o *outFiles, spool *os.File, sp *outSplitResult, base str
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	tr := tar.NewReader(bufio.NewReaderSize(spool, 1<<20))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("reading the rootfs tar: %w", err)
-		}
+	if err := outEachEntry(tar.NewReader(bufio.NewReaderSize(spool, 1<<20)), func(h *tar.Header, r io.Reader) error {
 		if outIsBoot(h.Name) {
-			continue
+			return nil
 		}
-		if err := sw.WriteTarEntry(h, tr); err != nil {
-			return err
-		}
+		return sw.WriteTarEntry(h, r)
+	}); err != nil {
+		return err
 	}
 	if err := sw.Close(); err != nil {
 		return err
 	}
 	outKernel(o, sp, base, FormatKernelSquashfs)
-	o.promote(FormatKernelSquashfs, f, base+"-squashfs.img")
+	o.promote(FormatKernelSquashfs, f, base+output.SuffixSquashfs)
 	return outCmdline(o, sp, base, FormatKernelSquashfs)
 }
 
@@ -555,10 +513,18 @@ func outPad4(b []byte) []byte {
 // outputKernelInitrdTarball): kernel, initrd.img, cmdline, ucode.cpio, each
 // 0644 with mtime 0, in PAX format, skipping empty ones but initrd.img.
 func outTarKernelInitrd(o *outFiles, sp *outSplitResult, base string) error {
-	f, err := o.temp(base + "-initrd.tar")
+	f, err := o.temp(base + output.SuffixInitrdTar)
 	if err != nil {
 		return err
 	}
+	if err := writeKernelInitrdTar(f, sp); err != nil {
+		return fmt.Errorf("writing %s: %w", base+output.SuffixInitrdTar, err)
+	}
+	o.promote(FormatTarKernelInitrd, f, base+output.SuffixInitrdTar)
+	return nil
+}
+
+func writeKernelInitrdTar(f *os.File, sp *outSplitResult) error {
 	bw := bufio.NewWriterSize(f, 1<<20)
 	tw := tar.NewWriter(bw)
 	add := func(name string, size int64, r io.Reader) error {
@@ -568,168 +534,32 @@ func outTarKernelInitrd(o *outFiles, sp *outSplitResult, base string) error {
 		}); err != nil {
 			return err
 		}
-		if _, err := io.Copy(tw, r); err != nil {
-			return err
-		}
-		return nil
+		_, err := io.Copy(tw, r)
+		return err
 	}
 	if sp.kernel != nil && sp.kernelSize > 0 {
 		if _, err := sp.kernel.Seek(0, io.SeekStart); err != nil {
 			return err
 		}
 		if err := add("kernel", sp.kernelSize, io.LimitReader(sp.kernel, sp.kernelSize)); err != nil {
-			return fmt.Errorf("writing %s-initrd.tar: %w", base, err)
+			return err
 		}
 	}
 	if err := add("initrd.img", sp.initrdSize, io.NewSectionReader(sp.initrd, 0, sp.initrdSize)); err != nil {
-		return fmt.Errorf("writing %s-initrd.tar: %w", base, err)
+		return err
 	}
-	if len(sp.cmdline) > 0 {
-		if err := add("cmdline", int64(len(sp.cmdline)), bytes.NewReader(sp.cmdline)); err != nil {
-			return fmt.Errorf("writing %s-initrd.tar: %w", base, err)
-		}
-	}
-	if len(sp.ucode) > 0 {
-		if err := add("ucode.cpio", int64(len(sp.ucode)), bytes.NewReader(sp.ucode)); err != nil {
-			return fmt.Errorf("writing %s-initrd.tar: %w", base, err)
+	for _, small := range []struct {
+		name string
+		data []byte
+	}{{"cmdline", sp.cmdline}, {"ucode.cpio", sp.ucode}} {
+		if len(small.data) > 0 {
+			if err := add(small.name, int64(len(small.data)), bytes.NewReader(small.data)); err != nil {
+				return err
+			}
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return fmt.Errorf("writing %s-initrd.tar: %w", base, err)
+		return err
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("writing %s-initrd.tar: %w", base, err)
-	}
-	o.promote(FormatTarKernelInitrd, f, base+"-initrd.tar")
-	return nil
-}
-
-type outCountWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *outCountWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// outFiles tracks the temporary files of one WriteOutputs call: those
-// promoted become outputs at commit, all others are removed.
-type outFiles struct {
-	dir    string
-	temps  []*os.File
-	outs   []outFile
-	format map[string][]int // format -> its outs, in promotion order
-}
-
-type outFile struct {
-	f    *os.File
-	name string
-}
-
-func (o *outFiles) temp(label string) (*os.File, error) {
-	f, err := os.CreateTemp(o.dir, "."+label+".tmp-*")
-	if err != nil {
-		return nil, err
-	}
-	o.temps = append(o.temps, f)
-	return f, nil
-}
-
-// promote makes f the output name of format. A name promoted again (the
-// kernel and cmdline of kernel+initrd and kernel+squashfs) is one file.
-func (o *outFiles) promote(format string, f *os.File, name string) {
-	i := slices.IndexFunc(o.outs, func(of outFile) bool { return of.name == name })
-	if i < 0 {
-		i = len(o.outs)
-		o.outs = append(o.outs, outFile{f: f, name: name})
-	}
-	if o.format == nil {
-		o.format = map[string][]int{}
-	}
-	if !slices.Contains(o.format[format], i) {
-		o.format[format] = append(o.format[format], i)
-	}
-}
-
-// named returns the file promoted as name, if any.
-func (o *outFiles) named(name string) *os.File {
-	for _, of := range o.outs {
-		if of.name == name {
-			return of.f
-		}
-	}
-	return nil
-}
-
-// outFileMode is the mode of the output files: 0666 less the process umask,
-// as os.Create or the shell would make them (the temporary files are created
-// 0600 and given it at commit). The umask can only be read by setting it, so
-// it is read once, at start, and put back at once; meanwhile it is 077, so
-// that a file another goroutine creates then is not made more open.
-var outFileMode = func() os.FileMode {
-	m := unix.Umask(0o077)
-	unix.Umask(m)
-	return 0o666 &^ os.FileMode(m)
-}()
-
-// commit fsyncs every output, gives it outFileMode, renames them into place
-// (format order) and fsyncs the directory.
-func (o *outFiles) commit(order []string) ([]string, error) {
-	var outs []outFile
-	var done []int
-	for _, format := range order {
-		for _, i := range o.format[format] {
-			if !slices.Contains(done, i) {
-				done = append(done, i)
-				outs = append(outs, o.outs[i])
-			}
-		}
-	}
-	for _, of := range outs {
-		if err := of.f.Chmod(outFileMode); err != nil {
-			return nil, err
-		}
-		if err := of.f.Sync(); err != nil {
-			return nil, fmt.Errorf("%s: %w", of.name, err)
-		}
-	}
-	var written []string
-	for _, of := range outs {
-		final := filepath.Join(o.dir, of.name)
-		if err := os.Rename(of.f.Name(), final); err != nil {
-			return written, err
-		}
-		written = append(written, final)
-		o.temps = slices.DeleteFunc(o.temps, func(f *os.File) bool {
-			if f == of.f {
-				f.Close()
-				return true
-			}
-			return false
-		})
-	}
-	d, err := os.Open(o.dir)
-	if err != nil {
-		return written, err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return written, fmt.Errorf("syncing %s: %w", o.dir, err)
-	}
-	return written, nil
-}
-
-func (o *outFiles) cleanup() error {
-	var errs []error
-	for _, f := range o.temps {
-		f.Close()
-		if err := os.Remove(f.Name()); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	o.temps = nil
-	return errors.Join(errs...)
+	return bw.Flush()
 }

@@ -17,6 +17,9 @@ import (
 
 	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
+	"github.com/lkpkg/lkpkg/assemble/output"
 )
 
 var (
@@ -124,103 +127,92 @@ func outTimeBest(reps int, f func()) time.Duration {
 	return best
 }
 
+// outBenchWrite runs WriteOutputsWith(formats) in b's loop on rootfs and
+// returns the mean time of one call and the size of each file written by
+// the first, by file name.
+func outBenchWrite(b *testing.B, rootfs []byte, formats []string, opts OutputOptions) (time.Duration, map[string]int64) {
+	dir := b.TempDir()
+	b.SetBytes(int64(len(rootfs)))
+	b.ReportAllocs()
+	sizes := map[string]int64{}
+	start := time.Now()
+	n := 0
+	for b.Loop() {
+		files, err := WriteOutputsWith(bytes.NewReader(rootfs), dir, "bench", formats, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 {
+			for _, f := range files {
+				fi, err := os.Stat(f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				sizes[filepath.Base(f)] = fi.Size()
+			}
+		}
+		n++
+	}
+	elapsed := time.Since(start) / time.Duration(n)
+	b.StopTimer()
+	return elapsed, sizes
+}
+
 // BenchmarkInitrd measures WriteOutputs(kernel+initrd) end to end (spool,
 // plan, cpio, gzip, fsync, rename) on a ~64 MB rootfs, in rootfs MB/s, then
 // compresses the initrd's uncompressed cpio bytes with plain stdlib gzip,
 // klauspost gzip and zstd (default levels) for comparison.
 func BenchmarkInitrd(b *testing.B) {
 	rootfs := outBenchTar(b)
-	dir := b.TempDir()
-	b.SetBytes(int64(len(rootfs)))
-	b.ReportAllocs()
-	var initrdSize int64
-	start := time.Now()
-	n := 0
-	for b.Loop() {
-		files, err := WriteOutputs(bytes.NewReader(rootfs), dir, "bench", []string{FormatKernelInitrd})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if n == 0 {
-			fi, err := os.Stat(files[1])
-			if err != nil {
-				b.Fatal(err)
-			}
-			initrdSize = fi.Size()
-		}
-		n++
-	}
-	elapsed := time.Since(start) / time.Duration(n)
-	b.StopTimer()
+	elapsed, sizes := outBenchWrite(b, rootfs, []string{FormatKernelInitrd}, OutputOptions{})
+	initrdSize := sizes["bench"+output.SuffixInitrd]
 
 	// The initrd's cpio, uncompressed (rootfs minus boot/).
 	var noBoot bytes.Buffer
-	{
-		tw := tar.NewWriter(&noBoot)
-		tr := tar.NewReader(bytes.NewReader(rootfs))
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			if outIsBoot(h.Name) {
-				continue
-			}
-			if err := tw.WriteHeader(h); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := io.Copy(tw, tr); err != nil {
-				b.Fatal(err)
-			}
+	tw := tar.NewWriter(&noBoot)
+	if err := tartest.Each(bytes.NewReader(rootfs), func(h *tar.Header, r io.Reader) error {
+		if outIsBoot(h.Name) {
+			return nil
 		}
-		tw.Close()
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		_, err := io.Copy(tw, r)
+		return err
+	}); err != nil {
+		b.Fatal(err)
 	}
+	tw.Close()
 	cpio := outTarToCPIO(b, noBoot.Bytes())
 	cn := int64(len(cpio))
 
-	var size int
-	stdDur := outTimeBest(2, func() {
-		var out bytes.Buffer
-		zw := stdgzip.NewWriter(&out)
-		zw.Write(cpio)
-		zw.Close()
-		size = out.Len()
-	})
-	stdSize := size
-	kDur := outTimeBest(2, func() {
-		var out bytes.Buffer
-		zw := kgzip.NewWriter(&out)
-		zw.Write(cpio)
-		zw.Close()
-		size = out.Len()
-	})
-	kSize := size
-	zDur := outTimeBest(2, func() {
-		var out bytes.Buffer
-		zw, err := zstd.NewWriter(&out)
-		if err != nil {
-			b.Fatal(err)
-		}
-		zw.Write(cpio)
-		zw.Close()
-		size = out.Len()
-	})
-	zSize := size
-	z1Dur := outTimeBest(2, func() {
-		var out bytes.Buffer
-		zw, err := zstd.NewWriter(&out, zstd.WithEncoderConcurrency(1))
-		if err != nil {
-			b.Fatal(err)
-		}
-		zw.Write(cpio)
-		zw.Close()
-		size = out.Len()
-	})
+	compressors := []struct {
+		name string
+		new  func(w io.Writer) (io.WriteCloser, error)
+	}{
+		{"stdlib gzip", func(w io.Writer) (io.WriteCloser, error) { return stdgzip.NewWriter(w), nil }},
+		{"klauspost gzip", func(w io.Writer) (io.WriteCloser, error) { return kgzip.NewWriter(w), nil }},
+		{"zstd", func(w io.Writer) (io.WriteCloser, error) { return zstd.NewWriter(w) }},
+		{"zstd, 1 goroutine", func(w io.Writer) (io.WriteCloser, error) { return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1)) }},
+	}
+	durs := make([]time.Duration, len(compressors))
+	sizesC := make([]int, len(compressors))
+	for i, c := range compressors {
+		durs[i] = outTimeBest(2, func() {
+			var out bytes.Buffer
+			zw, err := c.new(&out)
+			if err != nil {
+				b.Fatal(err)
+			}
+			zw.Write(cpio)
+			zw.Close()
+			sizesC[i] = out.Len()
+		})
+	}
+	stdDur, kDur, zDur, z1Dur := durs[0], durs[1], durs[2], durs[3]
+	stdSize, kSize, zSize := sizesC[0], sizesC[1], sizesC[2]
 
-	fmt.Printf("BENCH rootfs %.1f MB, cpio %.1f MB, %d iterations\n", float64(len(rootfs))/1e6, float64(cn)/1e6, n)
+	fmt.Printf("BENCH rootfs %.1f MB, cpio %.1f MB, %d iterations\n", float64(len(rootfs))/1e6, float64(cn)/1e6, b.N)
 	fmt.Printf("BENCH initrd (cpio+gzip): %.1f MB/s (rootfs bytes; end to end incl. spool, fsync; initrd %.1f MB, ratio %.2f)\n",
 		outMBps(int64(len(rootfs)), elapsed), float64(initrdSize)/1e6, float64(cn)/float64(initrdSize))
 	fmt.Printf("BENCH plain gzip of the same bytes: %.1f MB/s (stdlib compress/gzip, default level; %.1f MB, ratio %.2f)\n",
@@ -237,32 +229,9 @@ func BenchmarkInitrd(b *testing.B) {
 // worker.
 func BenchmarkSquashfs(b *testing.B) {
 	rootfs := outBenchTar(b)
+	elapsed, sizes := outBenchWrite(b, rootfs, []string{FormatKernelSquashfs}, OutputOptions{})
+	size := sizes["bench"+output.SuffixSquashfs]
 	dir := b.TempDir()
-	b.SetBytes(int64(len(rootfs)))
-	b.ReportAllocs()
-	var size int64
-	start := time.Now()
-	n := 0
-	for b.Loop() {
-		files, err := WriteOutputs(bytes.NewReader(rootfs), dir, "bench", []string{FormatKernelSquashfs})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if n == 0 {
-			for _, f := range files {
-				if strings.HasSuffix(f, "-squashfs.img") {
-					fi, err := os.Stat(f)
-					if err != nil {
-						b.Fatal(err)
-					}
-					size = fi.Size()
-				}
-			}
-		}
-		n++
-	}
-	elapsed := time.Since(start) / time.Duration(n)
-	b.StopTimer()
 	run := func() {
 		if _, err := WriteOutputs(bytes.NewReader(rootfs), dir, "bench", []string{FormatKernelSquashfs}); err != nil {
 			b.Fatal(err)
@@ -284,31 +253,9 @@ func BenchmarkSquashfs(b *testing.B) {
 // alone, in rootfs MB/s; the initrd's own cost is BenchmarkInitrd's.
 func BenchmarkEFI(b *testing.B) {
 	rootfs := outBenchTar(b)
-	dir := b.TempDir()
 	opts := OutputOptions{EFIBootloader: efiTestLoader, Arch: "amd64"}
-	b.SetBytes(int64(len(rootfs)))
-	b.ReportAllocs()
-	sizes := map[string]int64{}
-	start := time.Now()
-	n := 0
-	for b.Loop() {
-		files, err := WriteOutputsWith(bytes.NewReader(rootfs), dir, "bench", efiAll, opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if n == 0 {
-			for _, f := range files {
-				fi, err := os.Stat(f)
-				if err != nil {
-					b.Fatal(err)
-				}
-				sizes[filepath.Ext(f)] = fi.Size()
-			}
-		}
-		n++
-	}
-	elapsed := time.Since(start) / time.Duration(n)
-	b.StopTimer()
+	elapsed, sizes := outBenchWrite(b, rootfs, efiAll, opts)
+	dir := b.TempDir()
 	alone := map[string]time.Duration{}
 	for _, f := range append([]string{FormatKernelInitrd}, efiAll...) {
 		alone[f] = outTimeBest(2, func() {
@@ -319,7 +266,7 @@ func BenchmarkEFI(b *testing.B) {
 	}
 	rn := int64(len(rootfs))
 	fmt.Printf("BENCH EFI (raw+qcow2+iso): %.1f MB/s (rootfs bytes; end to end incl. spool, initrd, fsync; raw %.1f MB, qcow2 %.1f MB, iso %.1f MB)\n",
-		outMBps(rn, elapsed), float64(sizes[".img"])/1e6, float64(sizes[".qcow2"])/1e6, float64(sizes[".iso"])/1e6)
+		outMBps(rn, elapsed), float64(sizes["bench"+output.SuffixRawEFI])/1e6, float64(sizes["bench"+output.SuffixQcow2EFI])/1e6, float64(sizes["bench"+output.SuffixISOEFI])/1e6)
 	fmt.Printf("BENCH alone: kernel+initrd %.1f MB/s, raw-efi %.1f MB/s, qcow2-efi %.1f MB/s, iso-efi %.1f MB/s (each incl. its initrd)\n",
 		outMBps(rn, alone[FormatKernelInitrd]), outMBps(rn, alone[FormatRawEFI]), outMBps(rn, alone[FormatQcow2EFI]), outMBps(rn, alone[FormatISOEFI]))
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/diskfs/go-diskfs/filesystem/fat32"
 	"github.com/diskfs/go-diskfs/filesystem/iso9660"
 	"github.com/diskfs/go-diskfs/partition/gpt"
+
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
 )
 
 // efiTestPE is a minimal PE header for machine (enough for debug/pe).
@@ -128,7 +130,15 @@ func TestOutputEFI(t *testing.T) {
 		"kernel":                    []byte(kernel),
 		"initrd.img":                initrd,
 	}
+	espOff, espSize := efiCheckGPT(t, raw, rawBytes)
+	efiCheckESP(t, raw, rawBytes, espOff, espSize, wantFiles)
+	efiCheckWithTools(t, raw, rawBytes[espOff:espOff+espSize], wantFiles)
+	efiCheckQcow2(t, raw, int64(len(rawBytes)), filepath.Join(dir, "lk-efi.qcow2"))
+	efiCheckISO(t, filepath.Join(dir, "lk-efi.iso"), rawBytes[espOff:espOff+espSize], wantFiles, entry)
+}
 
+// efiCheckGPT reads the GPT back with go-diskfs and returns where the ESP is.
+func efiCheckGPT(t *testing.T, raw string, rawBytes []byte) (espOff, espSize int64) {
 	// GPT, read back by go-diskfs.
 	f, err := os.Open(raw)
 	if err != nil {
@@ -152,11 +162,15 @@ func TestOutputEFI(t *testing.T) {
 	if int64(len(rawBytes))%(1<<20) != 0 || int64(p.End+1+33)*512 > int64(len(rawBytes)) || (p.End+1)%2048 != 0 {
 		t.Errorf("disk %d bytes, partition ends at LBA %d", len(rawBytes), p.End)
 	}
-	espOff, espSize := int64(p.Start)*512, int64(p.End-p.Start+1)*512
+	espOff, espSize = int64(p.Start)*512, int64(p.End-p.Start+1)*512
 	if rawBytes[510] != 0x55 || rawBytes[511] != 0xAA || rawBytes[446+4] != 0xEE {
 		t.Errorf("no protective MBR")
 	}
+	return espOff, espSize
+}
 
+// efiCheckESP reads the FAT32 back with go-diskfs.
+func efiCheckESP(t *testing.T, raw string, rawBytes []byte, espOff, espSize int64, wantFiles map[string][]byte) {
 	// FAT32, read back by go-diskfs.
 	got := efiFATFiles(t, raw, espOff, espSize)
 	if len(got) != len(wantFiles) {
@@ -175,10 +189,13 @@ func TestOutputEFI(t *testing.T) {
 	if string(bs[82:90]) != "FAT32   " || string(bs[71:82]) != "LKPKG-EFI  " || binary.LittleEndian.Uint32(bs[67:]) == 0 {
 		t.Errorf("boot sector: type %q label %q volume id %#x", bs[82:90], bs[71:82], bs[67:71])
 	}
+}
 
-	// The real tools, where installed: dosfstools, mtools, gdisk.
+// efiCheckWithTools checks the disk and the ESP with the real tools, where
+// installed: dosfstools, mtools, gdisk.
+func efiCheckWithTools(t *testing.T, raw string, espBytes []byte, wantFiles map[string][]byte) {
 	esp := filepath.Join(t.TempDir(), "esp.img")
-	if err := os.WriteFile(esp, rawBytes[espOff:espOff+espSize], 0o644); err != nil {
+	if err := os.WriteFile(esp, espBytes, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if fsck, err := exec.LookPath("fsck.vfat"); err == nil {
@@ -214,23 +231,26 @@ func TestOutputEFI(t *testing.T) {
 	} else {
 		t.Log("sgdisk not installed (gdisk): skipped")
 	}
+}
 
-	// qcow2: the same disk.
+// efiCheckQcow2 checks that the qcow2 is the same disk, sparse.
+func efiCheckQcow2(t *testing.T, raw string, rawSize int64, qc string) {
 	qemuImg := outNeedTool(t, "qemu-img", "qemu-utils")
-	qc := filepath.Join(dir, "lk-efi.qcow2")
 	if out, err := exec.Command(qemuImg, "check", qc).CombinedOutput(); err != nil || !strings.Contains(string(out), "No errors were found") {
 		t.Errorf("qemu-img check: %v\n%s", err, out)
 	}
 	if out, err := exec.Command(qemuImg, "compare", "-f", "raw", "-F", "qcow2", raw, qc).CombinedOutput(); err != nil {
 		t.Errorf("qemu-img compare: %v\n%s", err, out)
 	}
-	if fi, _ := os.Stat(qc); fi.Size() >= int64(len(rawBytes))/4 {
-		t.Errorf("qcow2 is %d bytes for a %d byte disk: not sparse", fi.Size(), len(rawBytes))
+	if fi, _ := os.Stat(qc); fi.Size() >= rawSize/4 {
+		t.Errorf("qcow2 is %d bytes for a %d byte disk: not sparse", fi.Size(), rawSize)
 	}
+}
 
-	// ISO: El Torito EFI entry whose image is the same FAT, and the files
-	// visible in ISO 9660.
-	iso := filepath.Join(dir, "lk-efi.iso")
+// efiCheckISO checks the El Torito EFI entry, whose image is the ESP, and
+// the files visible in ISO 9660.
+func efiCheckISO(t *testing.T, iso string, espBytes []byte, wantFiles map[string][]byte, entry string) {
+	espSize := int64(len(espBytes))
 	isoBytes := efiRead(t, iso)
 	if string(isoBytes[17*2048+1:17*2048+6]) != "CD001" || !strings.HasPrefix(string(isoBytes[17*2048+7:]), "EL TORITO SPECIFICATION") {
 		t.Fatalf("no El Torito boot record")
@@ -250,7 +270,7 @@ func TestOutputEFI(t *testing.T) {
 	if count := binary.LittleEndian.Uint16(cat[38:]); count != 0 && int64(count) != espSize/512 {
 		t.Errorf("boot image sector count %d", count)
 	}
-	if lba*2048+espSize > int64(len(isoBytes)) || !bytes.Equal(isoBytes[lba*2048:lba*2048+espSize], rawBytes[espOff:espOff+espSize]) {
+	if lba*2048+espSize > int64(len(isoBytes)) || !bytes.Equal(isoBytes[lba*2048:lba*2048+espSize], espBytes) {
 		t.Errorf("the El Torito image differs from raw-efi's ESP")
 	}
 	if int64(len(isoBytes)) > lba*2048+espSize+2048 {
@@ -263,7 +283,7 @@ func TestOutputEFI(t *testing.T) {
 			t.Errorf("ISO %s: present %v, %d bytes, want %d", name, ok, len(g), len(w))
 		}
 	}
-	if g := isoFiles["EFIBOOT.IMG"]; !bytes.Equal(g, rawBytes[espOff:espOff+espSize]) {
+	if g := isoFiles["EFIBOOT.IMG"]; !bytes.Equal(g, espBytes) {
 		t.Errorf("ISO EFIBOOT.IMG differs from the ESP")
 	}
 	if isoinfo, err := exec.LookPath("isoinfo"); err == nil {
@@ -345,7 +365,7 @@ func TestOutputEFIDeterministic(t *testing.T) {
 			t.Errorf("%s differs between two runs", n)
 		}
 	}
-	other := outTar(t, []outTestEntry{outReg("boot/kernel", "another kernel", 0o644), outReg("init", "x", 0o755)})
+	other := tartest.Tar(t, []tartest.Entry{tartest.File("boot/kernel", "another kernel", 0o644), tartest.File("init", "x", 0o755)})
 	c := run(other)
 	ids := func(img []byte) ([]byte, []byte) {
 		return img[512+56 : 512+72], img[1<<20+67 : 1<<20+71] // disk GUID, FAT volume id
@@ -436,7 +456,7 @@ func TestOutputEFIArm64(t *testing.T) {
 // for the EFI image) leaves nothing behind.
 func TestOutputEFIAtomic(t *testing.T) {
 	dir := t.TempDir()
-	rootfs := outTar(t, []outTestEntry{outReg("init", "x", 0o755), outReg("boot/cmdline", "c", 0o644)})
+	rootfs := tartest.Tar(t, []tartest.Entry{tartest.File("init", "x", 0o755), tartest.File("boot/cmdline", "c", 0o644)})
 	old := filepath.Join(dir, "n-initrd.img")
 	if err := os.WriteFile(old, []byte("previous"), 0o644); err != nil {
 		t.Fatal(err)
@@ -452,101 +472,20 @@ func TestOutputEFIAtomic(t *testing.T) {
 	}
 }
 
-// TestESPLarge plans (and, unless -short, writes and checks) an ESP whose
-// content needs 4 KiB clusters.
-func TestESPLarge(t *testing.T) {
-	big := &espFile{path: "initrd.img", src: zeroReaderAt{}, size: 300 << 20}
-	files := []*espFile{efiBytes("EFI/BOOT/BOOTX64.EFI", efiTestLoader), efiBytes("kernel", []byte("k")), big}
-	l, err := planESP(files, make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.clusterSize != 4096 || l.size()%(1<<20) != 0 || l.size() < 330<<20 || l.size() > 340<<20 {
-		t.Errorf("cluster %d, size %d", l.clusterSize, l.size())
-	}
-	for _, f := range files {
-		if f.off%2048 != 0 {
-			t.Errorf("%s at %d: not 2 KiB aligned", f.path, f.off)
-		}
-	}
-	if testing.Short() {
-		return
-	}
-	p := filepath.Join(t.TempDir(), "esp.img")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.Truncate(l.size()); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.write(f, 0); err != nil {
-		t.Fatal(err)
-	}
-	if fsck, err := exec.LookPath("fsck.vfat"); err == nil {
-		if out, err := exec.Command(fsck, "-n", p).CombinedOutput(); err != nil {
-			t.Errorf("fsck.vfat -n: %v\n%s", err, out)
-		}
-	}
-	b, err := file.OpenFromPath(p, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	fs, err := fat32.Read(b, l.size(), 0, 512)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := fs.Stat("initrd.img")
-	if err != nil || st.Size() != 300<<20 {
-		t.Errorf("initrd.img: %v %v", st, err)
-	}
-}
-
-type zeroReaderAt struct{}
-
-func (zeroReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	clear(p)
-	return len(p), nil
-}
-
-func TestEFILoaderEntry(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                      "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\n",
-		" \n":                   "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\n",
-		"console=ttyS0\n":       "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\noptions console=ttyS0\n",
-		"a=\"x  y\"\r\nb=1\n\n": "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\noptions a=\"x  y\" b=1\n",
-	} {
-		got, err := efiLoaderEntry([]byte(in))
-		if err != nil || string(got) != want {
-			t.Errorf("%q: got %q, %v, want %q", in, got, err, want)
-		}
-	}
-}
-
-func TestFATShortNames(t *testing.T) {
-	taken := map[string]bool{}
-	for _, tc := range []struct {
-		name, short string
-		long        bool
-	}{
-		{"EFI", "EFI        ", false},
-		{"BOOTX64.EFI", "BOOTX64 EFI", false},
-		{"kernel", "KERNEL     ", true},
-		{"initrd.img", "INITRD  IMG", true},
-		{"loader.conf", "LOADER~1CON", true},
-		{"loader.confx", "LOADER~2CON", true},
-		{"a b+c.tar.gz", "AB_CTA~1GZ ", true},
-		{"KERNEL", "KERNEL~1   ", true}, // taken by "kernel"
-	} {
-		sn, long := fatShortName(tc.name, taken)
-		if string(sn[:]) != tc.short || long != tc.long {
-			t.Errorf("%s: %q long %v, want %q %v", tc.name, sn, long, tc.short, tc.long)
-		}
-	}
-}
-
 var _ = errors.New
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// A command line the loader entry cannot carry fails every EFI format, and
+// the build writes nothing (efidisk.LoaderEntry refuses it).
+func TestOutputEFIRefusesControlCharacters(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range efiAll {
+		_, err := WriteOutputsWith(bytes.NewReader(outRootfsWithCmdline(t, "console=ttyS0\x00init=/bin/sh")), dir, "c",
+			[]string{FormatKernelInitrd, f}, OutputOptions{EFIBootloader: efiTestLoader, Arch: "amd64"})
+		if err == nil || !strings.Contains(err.Error(), `control character '\x00' at byte 13`) {
+			t.Errorf("%s: err = %v", f, err)
+		}
+	}
+	outOnlyFiles(t, dir)
+}

@@ -16,6 +16,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lkpkg/lkpkg/assemble/output"
+	"github.com/lkpkg/lkpkg/assemble/output/squashfs"
+
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
 )
 
 // outNeedTool returns the path of a real tool the test checks against. It
@@ -38,7 +43,7 @@ func outNeedTool(t *testing.T, name, pkg string) string {
 // blocks, a directory of 3000 entries (several directory headers, fragment
 // blocks and metadata blocks), a 255-byte name, an entry replaced by a
 // later one, and boot/ (left out).
-func outSquashEntries() []outTestEntry {
+func outSquashEntries() []tartest.Entry {
 	rng := rand.New(rand.NewPCG(3, 4))
 	noise := func(n int) string {
 		b := make([]byte, n)
@@ -47,26 +52,26 @@ func outSquashEntries() []outTestEntry {
 		}
 		return string(b)
 	}
-	es := []outTestEntry{
-		outDir("boot/", 0o755),
-		outReg("boot/kernel", "KERNEL", 0o644),
-		outReg("boot/cmdline", "console=ttyS0", 0o644),
+	es := []tartest.Entry{
+		tartest.Dir("boot/", 0o755),
+		tartest.File("boot/kernel", "KERNEL", 0o644),
+		tartest.File("boot/cmdline", "console=ttyS0", 0o644),
 	}
 	es = append(es, outCPIOTestEntries()...)
 	es = append(es,
-		outReg("etc/hosts", "127.0.0.1 replaced\n", 0o600), // replaces the earlier etc/hosts
-		outDir("usr/share/", 0o755),
-		outReg("usr/share/big", noise(300000), 0o644),
-		outReg("usr/share/text", strings.Repeat("compressible text ", 20000), 0o644),
-		outReg("usr/share/sparse", strings.Repeat("\x00", sqBlockSize)+"x"+strings.Repeat("\x00", sqBlockSize), 0o644),
-		outReg("usr/share/exact", strings.Repeat("e", sqBlockSize), 0o644),
-		outReg("usr/share/"+strings.Repeat("n", 255), "long name", 0o644),
-		outTestEntry{h: tar.Header{Typeflag: tar.TypeReg, Name: "usr/share/owned", Mode: 0o2750, Uid: 65534, Gid: 100, Size: 3, ModTime: outTestTime}, body: "own"},
-		outTestEntry{h: tar.Header{Typeflag: tar.TypeSymlink, Name: "usr/share/abs", Linkname: "/usr/share/big", Mode: 0o777, ModTime: outTestTime}},
-		outTestEntry{h: tar.Header{Typeflag: tar.TypeLink, Name: "usr/share/big2", Linkname: "usr/share/big", ModTime: outTestTime}},
+		tartest.File("etc/hosts", "127.0.0.1 replaced\n", 0o600), // replaces the earlier etc/hosts
+		tartest.Dir("usr/share/", 0o755),
+		tartest.File("usr/share/big", noise(300000), 0o644),
+		tartest.File("usr/share/text", strings.Repeat("compressible text ", 20000), 0o644),
+		tartest.File("usr/share/sparse", strings.Repeat("\x00", squashfs.BlockSize)+"x"+strings.Repeat("\x00", squashfs.BlockSize), 0o644),
+		tartest.File("usr/share/exact", strings.Repeat("e", squashfs.BlockSize), 0o644),
+		tartest.File("usr/share/"+strings.Repeat("n", 255), "long name", 0o644),
+		tartest.Entry{H: tar.Header{Typeflag: tar.TypeReg, Name: "usr/share/owned", Mode: 0o2750, Uid: 65534, Gid: 100, Size: 3, ModTime: tartest.Mtime}, Body: "own"},
+		tartest.Entry{H: tar.Header{Typeflag: tar.TypeSymlink, Name: "usr/share/abs", Linkname: "/usr/share/big", Mode: 0o777, ModTime: tartest.Mtime}},
+		tartest.Entry{H: tar.Header{Typeflag: tar.TypeLink, Name: "usr/share/big2", Linkname: "usr/share/big", ModTime: tartest.Mtime}},
 	)
 	for i := range 3000 {
-		es = append(es, outReg(fmt.Sprintf("usr/lib/many/f%04d", i), noise(rng.IntN(700)), 0o644))
+		es = append(es, tartest.File(fmt.Sprintf("usr/lib/many/f%04d", i), noise(rng.IntN(700)), 0o644))
 	}
 	return es
 }
@@ -74,33 +79,33 @@ func outSquashEntries() []outTestEntry {
 // sqModel is what a tar means once extracted: the last entry for a path
 // wins, hard links share the entry of their target, parents are implied.
 type sqModelEntry struct {
-	h    tar.Header
-	body string
+	H    tar.Header
+	Body string
 	id   int // hard-link identity
 }
 
-func sqModel(entries []outTestEntry) map[string]*sqModelEntry {
-	m := map[string]*sqModelEntry{".": {h: tar.Header{Typeflag: tar.TypeDir, Mode: 0o755}}}
+func sqModel(entries []tartest.Entry) map[string]*sqModelEntry {
+	m := map[string]*sqModelEntry{".": {H: tar.Header{Typeflag: tar.TypeDir, Mode: 0o755}}}
 	for i, e := range entries {
-		name, err := cpioName(e.h.Name)
-		if err != nil || outIsBoot(e.h.Name) {
+		name, err := output.CleanName(e.H.Name)
+		if err != nil || outIsBoot(e.H.Name) {
 			continue
 		}
 		for d := path.Dir(name); d != "."; d = path.Dir(d) {
 			if m[d] == nil {
-				m[d] = &sqModelEntry{h: tar.Header{Typeflag: tar.TypeDir, Mode: 0o755}}
+				m[d] = &sqModelEntry{H: tar.Header{Typeflag: tar.TypeDir, Mode: 0o755}}
 			}
 		}
-		if e.h.Typeflag == tar.TypeLink {
-			target, _ := cpioName(e.h.Linkname)
+		if e.H.Typeflag == tar.TypeLink {
+			target, _ := output.CleanName(e.H.Linkname)
 			m[name] = m[target]
 			continue
 		}
-		if e.h.Typeflag == tar.TypeDir && m[name] != nil {
-			m[name].h = e.h
+		if e.H.Typeflag == tar.TypeDir && m[name] != nil {
+			m[name].H = e.H
 			continue
 		}
-		m[name] = &sqModelEntry{h: e.h, body: e.body, id: i + 1}
+		m[name] = &sqModelEntry{H: e.H, Body: e.Body, id: i + 1}
 	}
 	return m
 }
@@ -151,7 +156,7 @@ func sqExpectedListing(m map[string]*sqModelEntry) []string {
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(m)) {
 		e := m[name]
-		h := &e.h
+		h := &e.H
 		p := "squashfs-root"
 		if name != "." {
 			p += "/" + name
@@ -168,7 +173,7 @@ func sqExpectedListing(m map[string]*sqModelEntry) []string {
 		case tar.TypeFifo:
 			size = "0"
 		default:
-			size = fmt.Sprint(len(e.body))
+			size = fmt.Sprint(len(e.Body))
 		}
 		mt := h.ModTime
 		if mt.IsZero() {
@@ -216,7 +221,7 @@ func sqListing(t *testing.T, unsquashfs, img string) []string {
 
 func TestOutputKernelSquashfs(t *testing.T) {
 	entries := outSquashEntries()
-	rootfs := outTar(t, entries)
+	rootfs := tartest.Tar(t, entries)
 	dir := t.TempDir()
 	files, err := WriteOutputs(bytes.NewReader(rootfs), dir, "sq", []string{FormatKernelSquashfs})
 	if err != nil {
@@ -312,20 +317,20 @@ func sqCheckTree(t *testing.T, out string, m map[string]*sqModelEntry, include f
 			continue
 		}
 		st := fi.Sys().(*syscall.Stat_t)
-		if int(st.Uid) != e.h.Uid || int(st.Gid) != e.h.Gid {
-			t.Errorf("%s: owner %d:%d, want %d:%d", name, st.Uid, st.Gid, e.h.Uid, e.h.Gid)
+		if int(st.Uid) != e.H.Uid || int(st.Gid) != e.H.Gid {
+			t.Errorf("%s: owner %d:%d, want %d:%d", name, st.Uid, st.Gid, e.H.Uid, e.H.Gid)
 		}
-		if st.Mode&0o7777 != uint32(e.h.Mode&0o7777) && e.h.Typeflag != tar.TypeSymlink {
-			t.Errorf("%s: mode %o, want %o", name, st.Mode&0o7777, e.h.Mode&0o7777)
+		if st.Mode&0o7777 != uint32(e.H.Mode&0o7777) && e.H.Typeflag != tar.TypeSymlink {
+			t.Errorf("%s: mode %o, want %o", name, st.Mode&0o7777, e.H.Mode&0o7777)
 		}
-		if e.h.Typeflag != tar.TypeSymlink && e.h.Typeflag != tar.TypeDir && fi.ModTime().Unix() != max(0, e.h.ModTime.Unix()) {
-			t.Errorf("%s: mtime %v, want %v", name, fi.ModTime(), e.h.ModTime)
+		if e.H.Typeflag != tar.TypeSymlink && e.H.Typeflag != tar.TypeDir && fi.ModTime().Unix() != max(0, e.H.ModTime.Unix()) {
+			t.Errorf("%s: mtime %v, want %v", name, fi.ModTime(), e.H.ModTime)
 		}
-		switch e.h.Typeflag {
+		switch e.H.Typeflag {
 		case tar.TypeReg:
 			b, err := os.ReadFile(p)
-			if err != nil || string(b) != e.body {
-				t.Errorf("%s: content differs (%d bytes, want %d; %v)", name, len(b), len(e.body), err)
+			if err != nil || string(b) != e.Body {
+				t.Errorf("%s: content differs (%d bytes, want %d; %v)", name, len(b), len(e.Body), err)
 			}
 			if ino, ok := inodes[e.id]; ok && ino != st.Ino {
 				t.Errorf("%s: not a hard link of its group", name)
@@ -335,8 +340,8 @@ func sqCheckTree(t *testing.T, out string, m map[string]*sqModelEntry, include f
 				t.Errorf("%s: nlink %d, want %d", name, st.Nlink, countPtr(nl, e))
 			}
 		case tar.TypeChar, tar.TypeBlock:
-			if maj, mnr := uint64(st.Rdev>>8&0xfff), uint64(st.Rdev&0xff|st.Rdev>>12&0xfff00); maj != uint64(e.h.Devmajor) || mnr != uint64(e.h.Devminor) {
-				t.Errorf("%s: device %d:%d, want %d:%d", name, maj, mnr, e.h.Devmajor, e.h.Devminor)
+			if maj, mnr := uint64(st.Rdev>>8&0xfff), uint64(st.Rdev&0xff|st.Rdev>>12&0xfff00); maj != uint64(e.H.Devmajor) || mnr != uint64(e.H.Devminor) {
+				t.Errorf("%s: device %d:%d, want %d:%d", name, maj, mnr, e.H.Devmajor, e.H.Devminor)
 			}
 		}
 	}
@@ -352,33 +357,10 @@ func countPtr(all []*sqModelEntry, e *sqModelEntry) int {
 	return n
 }
 
-func TestSquashfsErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		entries []outTestEntry
-		want    string
-	}{
-		{"dangling link", []outTestEntry{{h: tar.Header{Typeflag: tar.TypeLink, Name: "x", Linkname: "nowhere"}}}, "not earlier"},
-		{"link to dir", []outTestEntry{outDir("d/", 0o755), {h: tar.Header{Typeflag: tar.TypeLink, Name: "x", Linkname: "d"}}}, "directory"},
-		{"parent not dir", []outTestEntry{outReg("f", "x", 0o644), outReg("f/g", "y", 0o644)}, "not a directory"},
-		{"long name", []outTestEntry{outReg(strings.Repeat("a", 257), "x", 0o644)}, "longer than"},
-		{"negative mtime", []outTestEntry{{h: tar.Header{Typeflag: tar.TypeReg, Name: "old", ModTime: time.Unix(-5, 0)}}}, "mtime"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			_, err := WriteOutputs(bytes.NewReader(outTar(t, tc.entries)), dir, "e", []string{FormatKernelSquashfs})
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want an error containing %q", err, tc.want)
-			}
-			outOnlyFiles(t, dir)
-		})
-	}
-}
-
 // TestSquashfsEmpty: a rootfs of nothing but boot/ gives an empty root.
 func TestSquashfsEmpty(t *testing.T) {
 	dir := t.TempDir()
-	rootfs := outTar(t, []outTestEntry{outReg("boot/kernel", "K", 0o644)})
+	rootfs := tartest.Tar(t, []tartest.Entry{tartest.File("boot/kernel", "K", 0o644)})
 	if _, err := WriteOutputs(bytes.NewReader(rootfs), dir, "e", []string{FormatKernelSquashfs}); err != nil {
 		t.Fatal(err)
 	}

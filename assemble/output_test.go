@@ -15,77 +15,22 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lkpkg/lkpkg/assemble/output/cpio"
+
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
 )
-
-// outTestEntry is one tar entry for the tests: a header and, for a regular
-// file, its body.
-type outTestEntry struct {
-	h    tar.Header
-	body string
-}
-
-var outTestTime = time.Unix(1700000000, 0)
-
-func outReg(name, body string, mode int64) outTestEntry {
-	return outTestEntry{h: tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(body)), ModTime: outTestTime}, body: body}
-}
-
-func outDir(name string, mode int64) outTestEntry {
-	return outTestEntry{h: tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: mode, ModTime: outTestTime}}
-}
-
-func outTar(t testing.TB, entries []outTestEntry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		h := e.h
-		if h.Format == tar.FormatUnknown {
-			h.Format = tar.FormatPAX
-		}
-		if err := tw.WriteHeader(&h); err != nil {
-			t.Fatalf("%s: %v", h.Name, err)
-		}
-		if _, err := io.WriteString(tw, e.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // outTarToCPIO converts with a plan, as WriteOutputs does.
 func outTarToCPIO(t testing.TB, tarBytes []byte) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	cw := NewCPIOWriter(&out)
-	tr := tar.NewReader(bytes.NewReader(tarBytes))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cw.Plan(h); err != nil {
-			t.Fatal(err)
-		}
+	cw := cpio.NewWriter(&out)
+	if err := tartest.Each(bytes.NewReader(tarBytes), func(h *tar.Header, _ io.Reader) error { return cw.Plan(h) }); err != nil {
+		t.Fatal(err)
 	}
-	tr = tar.NewReader(bytes.NewReader(tarBytes))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cw.WriteTarEntry(h, tr); err != nil {
-			t.Fatal(err)
-		}
+	if err := tartest.Each(bytes.NewReader(tarBytes), cw.WriteTarEntry); err != nil {
+		t.Fatal(err)
 	}
 	if err := cw.Close(); err != nil {
 		t.Fatal(err)
@@ -160,32 +105,32 @@ func newcByName(es []newcEntry) map[string]newcEntry {
 	return m
 }
 
-func outCPIOTestEntries() []outTestEntry {
+func outCPIOTestEntries() []tartest.Entry {
 	busybox := strings.Repeat("busybox!", 1000) + "tail+" // 8005 bytes: exercises the data padding
-	return []outTestEntry{
-		outDir("./", 0o755),
-		outDir("bin/", 0o755),
-		outReg("bin/busybox", busybox, 0o4755),
-		{h: tar.Header{Typeflag: tar.TypeLink, Name: "bin/sh", Linkname: "bin/busybox", ModTime: outTestTime}},
-		{h: tar.Header{Typeflag: tar.TypeLink, Name: "bin/ash", Linkname: "/bin/sh", ModTime: outTestTime}}, // link to a link
-		outDir("etc/", 0o755),
-		outReg("etc/hosts", "127.0.0.1 localhost\n", 0o644),
-		outReg("etc/empty", "", 0o600),
-		outDir("etc/ssl/", 0o700),
-		outDir("etc/init.d/", 0o755),
-		{h: tar.Header{Typeflag: tar.TypeSymlink, Name: "etc/mtab", Linkname: "../proc/self/mounts", Mode: 0o777, ModTime: outTestTime}},
-		{h: tar.Header{Typeflag: tar.TypeLink, Name: "etc/mtab2", Linkname: "etc/mtab", ModTime: outTestTime}}, // hard link to a symlink
-		outDir("dev/", 0o755),
-		{h: tar.Header{Typeflag: tar.TypeChar, Name: "dev/null", Mode: 0o666, Devmajor: 1, Devminor: 3, ModTime: outTestTime}},
-		{h: tar.Header{Typeflag: tar.TypeBlock, Name: "dev/loop0", Mode: 0o660, Devmajor: 7, Devminor: 0, Gid: 6, ModTime: outTestTime}},
-		{h: tar.Header{Typeflag: tar.TypeFifo, Name: "dev/initctl", Mode: 0o600, ModTime: outTestTime}},
-		{h: tar.Header{Typeflag: tar.TypeReg, Name: "home/user/.profile", Mode: 0o640, Uid: 1000, Gid: 1000, Size: 6, ModTime: outTestTime.Add(time.Hour)}, body: "PS1=$\n"},
+	return []tartest.Entry{
+		tartest.Dir("./", 0o755),
+		tartest.Dir("bin/", 0o755),
+		tartest.File("bin/busybox", busybox, 0o4755),
+		{H: tar.Header{Typeflag: tar.TypeLink, Name: "bin/sh", Linkname: "bin/busybox", ModTime: tartest.Mtime}},
+		{H: tar.Header{Typeflag: tar.TypeLink, Name: "bin/ash", Linkname: "/bin/sh", ModTime: tartest.Mtime}}, // link to a link
+		tartest.Dir("etc/", 0o755),
+		tartest.File("etc/hosts", "127.0.0.1 localhost\n", 0o644),
+		tartest.File("etc/empty", "", 0o600),
+		tartest.Dir("etc/ssl/", 0o700),
+		tartest.Dir("etc/init.d/", 0o755),
+		{H: tar.Header{Typeflag: tar.TypeSymlink, Name: "etc/mtab", Linkname: "../proc/self/mounts", Mode: 0o777, ModTime: tartest.Mtime}},
+		{H: tar.Header{Typeflag: tar.TypeLink, Name: "etc/mtab2", Linkname: "etc/mtab", ModTime: tartest.Mtime}}, // hard link to a symlink
+		tartest.Dir("dev/", 0o755),
+		{H: tar.Header{Typeflag: tar.TypeChar, Name: "dev/null", Mode: 0o666, Devmajor: 1, Devminor: 3, ModTime: tartest.Mtime}},
+		{H: tar.Header{Typeflag: tar.TypeBlock, Name: "dev/loop0", Mode: 0o660, Devmajor: 7, Devminor: 0, Gid: 6, ModTime: tartest.Mtime}},
+		{H: tar.Header{Typeflag: tar.TypeFifo, Name: "dev/initctl", Mode: 0o600, ModTime: tartest.Mtime}},
+		{H: tar.Header{Typeflag: tar.TypeReg, Name: "home/user/.profile", Mode: 0o640, Uid: 1000, Gid: 1000, Size: 6, ModTime: tartest.Mtime.Add(time.Hour)}, Body: "PS1=$\n"},
 	}
 }
 
 func TestCPIORoundTrip(t *testing.T) {
 	entries := outCPIOTestEntries()
-	tarBytes := outTar(t, entries)
+	tarBytes := tartest.Tar(t, entries)
 	archive := outTarToCPIO(t, tarBytes)
 	got := newcParse(t, archive)
 
@@ -209,12 +154,12 @@ func TestCPIORoundTrip(t *testing.T) {
 		}
 	}
 	m := newcByName(got)
-	busybox := entries[2].body
+	busybox := entries[2].Body
 
 	// hard-link group: one inode, nlink 3, data on the last link only
 	bb, sh, ash := m["bin/busybox"], m["bin/sh"], m["bin/ash"]
 	for _, e := range []newcEntry{bb, sh, ash} {
-		if e.mode != 0o104755 || e.nlink != 3 || e.ino != bb.ino || e.mtime != uint32(outTestTime.Unix()) {
+		if e.mode != 0o104755 || e.nlink != 3 || e.ino != bb.ino || e.mtime != uint32(tartest.Mtime.Unix()) {
 			t.Errorf("%s: mode %o nlink %d ino %d mtime %d", e.name, e.mode, e.nlink, e.ino, e.mtime)
 		}
 	}
@@ -258,7 +203,7 @@ func TestCPIORoundTrip(t *testing.T) {
 	if e := m["dev/loop0"]; e.rdevmaj != 7 || e.rdevmin != 0 || e.gid != 6 {
 		t.Errorf("dev/loop0 rdev %d:%d gid %d", e.rdevmaj, e.rdevmin, e.gid)
 	}
-	if e := m["home/user/.profile"]; e.uid != 1000 || e.gid != 1000 || e.mtime != uint32(outTestTime.Unix()+3600) {
+	if e := m["home/user/.profile"]; e.uid != 1000 || e.gid != 1000 || e.mtime != uint32(tartest.Mtime.Unix()+3600) {
 		t.Errorf(".profile uid %d gid %d mtime %d", e.uid, e.gid, e.mtime)
 	}
 	if e := m["home"]; e.mtime != 0 || e.uid != 0 {
@@ -347,7 +292,7 @@ func outCPIOWithTool(t *testing.T, archive []byte, busybox string) {
 	if fi := st("dev/initctl"); fi.Mode()&os.ModeNamedPipe == 0 {
 		t.Errorf("dev/initctl mode %v", fi.Mode())
 	}
-	if fi := st("home/user/.profile"); !fi.ModTime().Equal(outTestTime.Add(time.Hour)) || fi.Mode().Perm() != 0o640 {
+	if fi := st("home/user/.profile"); !fi.ModTime().Equal(tartest.Mtime.Add(time.Hour)) || fi.Mode().Perm() != 0o640 {
 		t.Errorf(".profile mtime %v mode %v", fi.ModTime(), fi.Mode())
 	} else if s := fi.Sys().(*syscall.Stat_t); s.Uid != 1000 || s.Gid != 1000 {
 		t.Errorf(".profile owner %d:%d", s.Uid, s.Gid)
@@ -357,75 +302,25 @@ func outCPIOWithTool(t *testing.T, archive []byte, busybox string) {
 	}
 }
 
-func TestCPIOWithoutPlan(t *testing.T) {
-	tarBytes := outTar(t, []outTestEntry{
-		outReg("a", "data", 0o644),
-		{h: tar.Header{Typeflag: tar.TypeLink, Name: "b", Linkname: "a"}},
-	})
-	cw := NewCPIOWriter(io.Discard)
-	tr := tar.NewReader(bytes.NewReader(tarBytes))
-	var err error
-	for err == nil {
-		var h *tar.Header
-		if h, err = tr.Next(); err == nil {
-			err = cw.WriteTarEntry(h, tr)
-		}
-	}
-	if err == io.EOF || !strings.Contains(err.Error(), "Plan") {
-		t.Fatalf("hard link without a plan: got %v, want an error naming Plan", err)
-	}
-}
-
-func TestCPIOErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		h    tar.Header
-		want string
-	}{
-		{"escape", tar.Header{Typeflag: tar.TypeReg, Name: "../etc/passwd"}, "escapes"},
-		{"dangling link", tar.Header{Typeflag: tar.TypeLink, Name: "x", Linkname: "nowhere"}, "not earlier"},
-		{"negative mtime", tar.Header{Typeflag: tar.TypeReg, Name: "old", ModTime: time.Unix(-5, 0)}, "mtime"},
-		{"big", tar.Header{Typeflag: tar.TypeReg, Name: "big", Size: 1 << 32}, "4 GiB"},
-		{"socket-ish", tar.Header{Typeflag: 'Z', Name: "odd"}, "unsupported"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cw := NewCPIOWriter(io.Discard)
-			err := cw.WriteTarEntry(&tc.h, strings.NewReader(""))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want an error containing %q", err, tc.want)
-			}
-		})
-	}
-	// short data
-	cw := NewCPIOWriter(io.Discard)
-	err := cw.WriteTarEntry(&tar.Header{Typeflag: tar.TypeReg, Name: "short", Size: 10}, strings.NewReader("abc"))
-	if !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("short data: %v", err)
-	}
-	if err := cw.Close(); err == nil {
-		t.Fatalf("Close after a failed entry succeeded")
-	}
-}
-
 // outRootfs is a small rootfs as the assembler makes it.
 func outRootfs(t testing.TB) ([]byte, string, string) {
 	kernel := strings.Repeat("\x7fKERNEL\x00", 5000) + "end"
 	cmdline := "console=ttyS0 console=tty0 page_poison=1"
-	entries := []outTestEntry{
-		outDir("boot/", 0o755),
-		outReg("boot/kernel", kernel, 0o644),
-		outReg("boot/cmdline", cmdline, 0o644),
-		outReg("boot/System.map", "ffffffff81000000 T _text\n", 0o644),
-		outDir("bin/", 0o755),
-		outReg("bin/init", "#!/bin/sh\necho hi\n", 0o755),
-		{h: tar.Header{Typeflag: tar.TypeLink, Name: "bin/init2", Linkname: "bin/init", ModTime: outTestTime}},
-		outDir("containers/", 0o755),
-		outDir("containers/onboot/", 0o755),
-		outDir("containers/onboot/000-dhcpcd/", 0o755),
-		outReg("containers/onboot/000-dhcpcd/config.json", `{"ociVersion":"1.0.2"}`, 0o644),
-		{h: tar.Header{Typeflag: tar.TypeChar, Name: "dev/console", Mode: 0o600, Devmajor: 5, Devminor: 1, ModTime: outTestTime}},
+	entries := []tartest.Entry{
+		tartest.Dir("boot/", 0o755),
+		tartest.File("boot/kernel", kernel, 0o644),
+		tartest.File("boot/cmdline", cmdline, 0o644),
+		tartest.File("boot/System.map", "ffffffff81000000 T _text\n", 0o644),
+		tartest.Dir("bin/", 0o755),
+		tartest.File("bin/init", "#!/bin/sh\necho hi\n", 0o755),
+		{H: tar.Header{Typeflag: tar.TypeLink, Name: "bin/init2", Linkname: "bin/init", ModTime: tartest.Mtime}},
+		tartest.Dir("containers/", 0o755),
+		tartest.Dir("containers/onboot/", 0o755),
+		tartest.Dir("containers/onboot/000-dhcpcd/", 0o755),
+		tartest.File("containers/onboot/000-dhcpcd/config.json", `{"ociVersion":"1.0.2"}`, 0o644),
+		{H: tar.Header{Typeflag: tar.TypeChar, Name: "dev/console", Mode: 0o600, Devmajor: 5, Devminor: 1, ModTime: tartest.Mtime}},
 	}
-	return outTar(t, entries), kernel, cmdline
+	return tartest.Tar(t, entries), kernel, cmdline
 }
 
 // outGunzipCPIO gunzips one gzip member (the initrd is zero padded to 4
@@ -539,21 +434,13 @@ func TestOutputTarKernelInitrd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tr := tar.NewReader(f)
 	var names []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := tartest.Each(f, func(h *tar.Header, r io.Reader) error {
 		names = append(names, h.Name)
 		if h.Typeflag != tar.TypeReg || h.Mode != 0o644 || h.ModTime.Unix() != 0 || h.Uid != 0 || h.Gid != 0 {
 			t.Errorf("%s: type %c mode %o mtime %v owner %d:%d", h.Name, h.Typeflag, h.Mode, h.ModTime, h.Uid, h.Gid)
 		}
-		b, _ := io.ReadAll(tr)
+		b, _ := io.ReadAll(r)
 		switch h.Name {
 		case "kernel":
 			if string(b) != kernel {
@@ -569,6 +456,9 @@ func TestOutputTarKernelInitrd(t *testing.T) {
 				t.Errorf("cmdline %q", b)
 			}
 		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	if !slices.Equal(names, []string{"kernel", "initrd.img", "cmdline"}) {
 		t.Errorf("tar-kernel-initrd entries %q", names)
@@ -576,11 +466,11 @@ func TestOutputTarKernelInitrd(t *testing.T) {
 }
 
 func TestOutputUcode(t *testing.T) {
-	ucode := outTarToCPIO(t, outTar(t, []outTestEntry{outReg("kernel/x86/microcode/GenuineIntel.bin", "UCODE", 0o644)}))
-	rootfs := outTar(t, []outTestEntry{
-		outReg("boot/kernel", "K", 0o644),
-		outReg("boot/ucode.cpio", string(ucode), 0o644),
-		outReg("init", "I", 0o755),
+	ucode := outTarToCPIO(t, tartest.Tar(t, []tartest.Entry{tartest.File("kernel/x86/microcode/GenuineIntel.bin", "UCODE", 0o644)}))
+	rootfs := tartest.Tar(t, []tartest.Entry{
+		tartest.File("boot/kernel", "K", 0o644),
+		tartest.File("boot/ucode.cpio", string(ucode), 0o644),
+		tartest.File("init", "I", 0o755),
 	})
 	dir := t.TempDir()
 	if _, err := WriteOutputs(bytes.NewReader(rootfs), dir, "u", []string{"kernel+initrd", "tar-kernel-initrd"}); err != nil {
@@ -654,7 +544,7 @@ func TestOutputAtomic(t *testing.T) {
 	}{
 		{"read error", &outFailReader{r: bytes.NewReader(rootfs[:len(rootfs)/2]), err: boom}, boom},
 		{"truncated tar", bytes.NewReader(rootfs[:len(rootfs)/2+100]), nil},
-		{"bad entry", bytes.NewReader(outTar(t, []outTestEntry{outReg("ok", "x", 0o644), outReg("../escape", "y", 0o644)})), nil},
+		{"bad entry", bytes.NewReader(tartest.Tar(t, []tartest.Entry{tartest.File("ok", "x", 0o644), tartest.File("../escape", "y", 0o644)})), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

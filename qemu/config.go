@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -132,24 +130,3 @@ func normArch(a string) (string, error) {
 
 // hostArch is the architecture a guest gets when Config.Arch is empty.
 var hostArch = runtime.GOARCH
-
-// ParseMem parses a memory size in MiB: "1024", "1024M", "1024MiB", "2G",
-// "2GiB" (case-insensitive), as people write it for QEMU's -m.
-func ParseMem(s string) (int, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	mult := 1
-	for _, u := range []struct {
-		suffix string
-		mult   int
-	}{{"GIB", 1024}, {"GB", 1024}, {"G", 1024}, {"MIB", 1}, {"MB", 1}, {"M", 1}} {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSuffix(t, u.suffix), u.mult
-			break
-		}
-	}
-	n, err := strconv.Atoi(t)
-	if err != nil || n <= 0 || n > 1<<30/mult {
-		return 0, fmt.Errorf("memory size %q: want a positive number of MiB, optionally with an M or G suffix", s)
-	}
-	return n * mult, nil
-}

@@ -48,17 +48,21 @@ func kernelMessage(line string) string {
 	return line[len(printkPrefix.FindString(line)):]
 }
 
+// lineKinds are the kernel messages that end a boot, by prefix.
+var lineKinds = []struct {
+	prefix string
+	kind   lineKind
+}{
+	{msgPanic, linePanic}, {msgPanicEnd, linePanic},
+	{msgPowerDown, linePowerDown}, {msgRestart, lineRestart}, {msgHalt, lineHalt},
+}
+
 func classifyLine(line string) lineKind {
 	msg := kernelMessage(line)
-	switch {
-	case strings.HasPrefix(msg, msgPanic), strings.HasPrefix(msg, msgPanicEnd):
-		return linePanic
-	case strings.HasPrefix(msg, msgPowerDown):
-		return linePowerDown
-	case strings.HasPrefix(msg, msgRestart):
-		return lineRestart
-	case strings.HasPrefix(msg, msgHalt):
-		return lineHalt
+	for _, k := range lineKinds {
+		if strings.HasPrefix(msg, k.prefix) {
+			return k.kind
+		}
 	}
 	return lineOther
 }

@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/lkpkg/lkpkg/assemble/output"
 )
 
 // Kind is a build output format, named as `lkpkg build --format` names it.
@@ -12,14 +14,14 @@ type Kind string
 
 // The kinds Run boots.
 const (
-	KindKernelInitrd   Kind = "kernel+initrd"
-	KindKernelSquashfs Kind = "kernel+squashfs"
-	KindRawEFI         Kind = "raw-efi"
-	KindQcow2EFI       Kind = "qcow2-efi"
-	KindISOEFI         Kind = "iso-efi"
-	KindRawBIOS        Kind = "raw-bios"
-	KindQcow2BIOS      Kind = "qcow2-bios"
-	KindISOBIOS        Kind = "iso-bios"
+	KindKernelInitrd   Kind = output.FormatKernelInitrd
+	KindKernelSquashfs Kind = output.FormatKernelSquashfs
+	KindRawEFI         Kind = output.FormatRawEFI
+	KindQcow2EFI       Kind = output.FormatQcow2EFI
+	KindISOEFI         Kind = output.FormatISOEFI
+	KindRawBIOS        Kind = output.FormatRawBIOS
+	KindQcow2BIOS      Kind = output.FormatQcow2BIOS
+	KindISOBIOS        Kind = output.FormatISOBIOS
 )
 
 // kernelBoot reports whether QEMU loads the kernel itself (-kernel), so
@@ -45,12 +47,12 @@ var diskKinds = []struct {
 	suffix string
 	kind   Kind
 }{
-	{"-efi.img", KindRawEFI},
-	{"-efi.qcow2", KindQcow2EFI},
-	{"-efi.iso", KindISOEFI},
-	{"-bios.img", KindRawBIOS},
-	{".qcow2", KindQcow2BIOS},
-	{".iso", KindISOBIOS},
+	{output.SuffixRawEFI, KindRawEFI},
+	{output.SuffixQcow2EFI, KindQcow2EFI},
+	{output.SuffixISOEFI, KindISOEFI},
+	{output.SuffixRawBIOS, KindRawBIOS},
+	{output.SuffixQcow2BIOS, KindQcow2BIOS},
+	{output.SuffixISOBIOS, KindISOBIOS},
 }
 
 // Detect finds the build output named by output, as `lkpkg build -o DIR`
@@ -72,41 +74,41 @@ func isFile(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-func detect(output string, exists func(string) bool) (Image, error) {
-	if st, err := os.Stat(output); err == nil && st.IsDir() {
-		return Image{}, fmt.Errorf("%s is a directory: give the output's path prefix (DIR/NAME) or one of its files", output)
+func detect(target string, exists func(string) bool) (Image, error) {
+	if st, err := os.Stat(target); err == nil && st.IsDir() {
+		return Image{}, fmt.Errorf("%s is a directory: give the output's path prefix (DIR/NAME) or one of its files", target)
 	}
-	if exists(output) {
-		return detectFile(output, exists)
+	if exists(target) {
+		return detectFile(target, exists)
 	}
-	if img, ok, err := detectKernel(output, "", exists); ok || err != nil {
+	if img, ok, err := detectKernel(target, "", exists); ok || err != nil {
 		return img, err
 	}
 	for _, d := range diskKinds {
-		if p := output + d.suffix; exists(p) {
+		if p := target + d.suffix; exists(p) {
 			return Image{Kind: d.kind, Disk: p}, nil
 		}
 	}
 	var want []string
-	want = append(want, output+"-kernel with "+output+"-initrd.img or "+output+"-squashfs.img")
+	want = append(want, target+output.SuffixKernel+" with "+target+output.SuffixInitrd+" or "+target+output.SuffixSquashfs)
 	for _, d := range diskKinds {
-		want = append(want, output+d.suffix)
+		want = append(want, target+d.suffix)
 	}
-	return Image{}, fmt.Errorf("no build output at %s: looked for %s: %w", output, strings.Join(want, ", "), fs.ErrNotExist)
+	return Image{}, fmt.Errorf("no build output at %s: looked for %s: %w", target, strings.Join(want, ", "), fs.ErrNotExist)
 }
 
 // detectFile names the output that file belongs to from its suffix.
 func detectFile(file string, exists func(string) bool) (Image, error) {
 	for _, s := range []struct{ suffix, prefer string }{
-		{"-kernel", ""},
-		{"-cmdline", ""},
-		{"-initrd.img", "-initrd.img"},
-		{"-squashfs.img", "-squashfs.img"},
+		{output.SuffixKernel, ""},
+		{output.SuffixCmdline, ""},
+		{output.SuffixInitrd, output.SuffixInitrd},
+		{output.SuffixSquashfs, output.SuffixSquashfs},
 	} {
 		if prefix, ok := strings.CutSuffix(file, s.suffix); ok && prefix != "" {
 			img, found, err := detectKernel(prefix, s.prefer, exists)
 			if err == nil && !found {
-				err = fmt.Errorf("%s: %s missing", file, prefix+"-kernel")
+				err = fmt.Errorf("%s: %s missing", file, prefix+output.SuffixKernel)
 			}
 			return img, err
 		}
@@ -130,7 +132,7 @@ func detectFile(file string, exists func(string) bool) (Image, error) {
 // error naming what is missing. prefer ("-initrd.img" or "-squashfs.img")
 // picks the kind when both companions exist.
 func detectKernel(prefix, prefer string, exists func(string) bool) (img Image, found bool, err error) {
-	kernel, initrd, squash := prefix+"-kernel", prefix+"-initrd.img", prefix+"-squashfs.img"
+	kernel, initrd, squash := prefix+output.SuffixKernel, prefix+output.SuffixInitrd, prefix+output.SuffixSquashfs
 	hasK, hasI, hasS := exists(kernel), exists(initrd), exists(squash)
 	switch {
 	case !hasK && !hasI && !hasS:
@@ -146,12 +148,12 @@ func detectKernel(prefix, prefer string, exists func(string) bool) (img Image, f
 			kernel, initrd, squash)
 	}
 	img = Image{Kind: KindKernelInitrd, Kernel: kernel, Initrd: initrd}
-	if !hasI || (hasS && prefer == "-squashfs.img") {
+	if !hasI || (hasS && prefer == output.SuffixSquashfs) {
 		img = Image{Kind: KindKernelSquashfs, Kernel: kernel, Disk: squash}
 	}
 	// The build writes NAME-cmdline only when the kernel has a command
 	// line: its absence means an empty one.
-	if c := prefix + "-cmdline"; exists(c) {
+	if c := prefix + output.SuffixCmdline; exists(c) {
 		img.Cmdline = c
 	}
 	return img, true, nil

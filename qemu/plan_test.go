@@ -45,22 +45,38 @@ var (
 
 func join(parts ...[]string) []string { return slices.Concat(parts...) }
 
-func TestPlanArgs(t *testing.T) {
-	tests := []struct {
-		name      string
-		cfg       Config
-		host      host
-		wantBin   string
-		wantAccel string
-		want      []string
-	}{
+// machine is the start of every plan with the default CPUs and memory.
+func machine(m, accel, cpu string) []string {
+	return []string{"-machine", m, "-accel", accel, "-cpu", cpu, "-smp", "1", "-m", "1024"}
+}
+
+// efiFirmware is the two pflash drives of an EFI plan: code, then the copy of
+// the variables in the work directory.
+func efiFirmware(code string) []string {
+	return []string{"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + code,
+		"-drive", "if=pflash,format=raw,unit=1,file=/w/efivars.fd"}
+}
+
+// planArgsTest is a case of TestPlanArgs.
+type planArgsTest struct {
+	name      string
+	cfg       Config
+	host      host
+	wantBin   string
+	wantAccel string
+	want      []string
+}
+
+// planArgsTests are the plans of every output kind and architecture.
+func planArgsTests() []planArgsTest {
+	return []planArgsTest{
 		{
 			name:      "kernel+initrd amd64 kvm",
 			cfg:       Config{Output: "out/x"},
 			host:      fakeHost("amd64", nil, kernelFiles...),
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "kvm",
-			want: join([]string{"-machine", "q35", "-accel", "kvm", "-cpu", "host", "-smp", "1", "-m", "1024"},
+			want: join(machine("q35", "kvm", "host"),
 				commonArgs, pvpanicAMD, userNIC, kernelBootAMD),
 		},
 		{
@@ -78,7 +94,7 @@ func TestPlanArgs(t *testing.T) {
 			host:      fakeHost("amd64", nil, kernelFiles...),
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "tcg",
-			want: join([]string{"-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024"},
+			want: join(machine("q35", "tcg", "max"),
 				commonArgs, pvpanicAMD, userNIC, kernelBootAMD, []string{"-s"}),
 		},
 		{
@@ -87,7 +103,7 @@ func TestPlanArgs(t *testing.T) {
 			host:      fakeHost("amd64", nil, kernelFiles...),
 			wantBin:   "/usr/bin/qemu-system-aarch64",
 			wantAccel: "tcg",
-			want: join([]string{"-machine", "virt,gic-version=max", "-accel", "tcg", "-cpu", "max,pauth-impdef=on", "-smp", "1", "-m", "1024"},
+			want: join(machine("virt,gic-version=max", "tcg", "max,pauth-impdef=on"),
 				commonArgs, pvpanicARM, userNIC,
 				[]string{"-kernel", "/cwd/out/x-kernel", "-initrd", "/cwd/out/x-initrd.img", "-append", "console=tty0 quiet panic=-1"}),
 		},
@@ -97,7 +113,7 @@ func TestPlanArgs(t *testing.T) {
 			host:      fakeHost("arm64", nil, kernelFiles...),
 			wantBin:   "/usr/bin/qemu-system-aarch64",
 			wantAccel: "kvm",
-			want: join([]string{"-machine", "virt,gic-version=max", "-accel", "kvm", "-cpu", "host", "-smp", "1", "-m", "1024"},
+			want: join(machine("virt,gic-version=max", "kvm", "host"),
 				commonArgs, pvpanicARM, userNIC,
 				[]string{"-kernel", "/cwd/out/x-kernel", "-initrd", "/cwd/out/x-initrd.img", "-append", "console=tty0 quiet panic=-1"}),
 		},
@@ -107,7 +123,7 @@ func TestPlanArgs(t *testing.T) {
 			host:      fakeHost("amd64", errNoKVM, squashFiles...),
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "tcg",
-			want: join([]string{"-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024"},
+			want: join(machine("q35", "tcg", "max"),
 				commonArgs, pvpanicAMD, userNIC,
 				[]string{"-kernel", "/cwd/out/x-kernel", "-append", "console=ttyS0 panic=-1 root=/dev/vda",
 					"-drive", "file=/cwd/out/x-squashfs.img,format=raw,if=virtio,readonly=on",
@@ -120,11 +136,9 @@ func TestPlanArgs(t *testing.T) {
 			host:      fakeHost("amd64", errNoKVM, append([]string{"out/x-efi.img"}, ovmfSplit...)...),
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "tcg",
-			want: join([]string{"-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024"},
+			want: join(machine("q35", "tcg", "max"),
 				commonArgs, pvpanicAMD, userNIC,
-				[]string{"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
-					"-drive", "if=pflash,format=raw,unit=1,file=/w/efivars.fd",
-					"-drive", "file=/cwd/out/x-efi.img,format=raw,if=virtio,snapshot=on"}),
+				efiFirmware("/usr/share/OVMF/OVMF_CODE_4M.fd"), []string{"-drive", "file=/cwd/out/x-efi.img,format=raw,if=virtio,snapshot=on"}),
 		},
 		{
 			name:      "qcow2-efi amd64 all-in-one OVMF",
@@ -132,7 +146,7 @@ func TestPlanArgs(t *testing.T) {
 			host:      fakeHost("amd64", nil, "out/x-efi.qcow2", "/usr/share/ovmf/OVMF.fd"),
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "kvm",
-			want: join([]string{"-machine", "q35", "-accel", "kvm", "-cpu", "host", "-smp", "1", "-m", "1024"},
+			want: join(machine("q35", "kvm", "host"),
 				commonArgs, pvpanicAMD, userNIC,
 				[]string{"-bios", "/usr/share/ovmf/OVMF.fd", "-drive", "file=/cwd/out/x-efi.qcow2,format=qcow2,if=virtio,snapshot=on"}),
 		},
@@ -142,11 +156,9 @@ func TestPlanArgs(t *testing.T) {
 			host:      fakeHost("amd64", nil, append([]string{"out/x-efi.iso"}, aavmfSplit...)...),
 			wantBin:   "/usr/bin/qemu-system-aarch64",
 			wantAccel: "tcg",
-			want: join([]string{"-machine", "virt,gic-version=max", "-accel", "tcg", "-cpu", "max,pauth-impdef=on", "-smp", "1", "-m", "1024"},
+			want: join(machine("virt,gic-version=max", "tcg", "max,pauth-impdef=on"),
 				commonArgs, pvpanicARM, userNIC,
-				[]string{"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd",
-					"-drive", "if=pflash,format=raw,unit=1,file=/w/efivars.fd",
-					"-drive", "file=/cwd/out/x-efi.iso,format=raw,if=none,id=lkpkg-cd,media=cdrom,readonly=on",
+				efiFirmware("/usr/share/AAVMF/AAVMF_CODE.fd"), []string{"-drive", "file=/cwd/out/x-efi.iso,format=raw,if=none,id=lkpkg-cd,media=cdrom,readonly=on",
 					"-device", "virtio-scsi-pci,id=lkpkg-scsi", "-device", "scsi-cd,bus=lkpkg-scsi.0,drive=lkpkg-cd"}),
 		},
 		{
@@ -155,11 +167,9 @@ func TestPlanArgs(t *testing.T) {
 			host:      fakeHost("amd64", errNoKVM, "out/x-efi.img", "/fw/CODE.fd", "/fw/VARS.fd"),
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "tcg",
-			want: join([]string{"-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024"},
+			want: join(machine("q35", "tcg", "max"),
 				commonArgs, pvpanicAMD, userNIC,
-				[]string{"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd",
-					"-drive", "if=pflash,format=raw,unit=1,file=/w/efivars.fd",
-					"-drive", "file=/cwd/out/x-efi.img,format=raw,if=virtio,snapshot=on"}),
+				efiFirmware("/fw/CODE.fd"), []string{"-drive", "file=/cwd/out/x-efi.img,format=raw,if=virtio,snapshot=on"}),
 		},
 		{
 			name:      "raw-bios amd64 needs no firmware",
@@ -167,12 +177,15 @@ func TestPlanArgs(t *testing.T) {
 			host:      fakeHost("amd64", errNoKVM, "out/x-bios.img"),
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "tcg",
-			want: join([]string{"-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "1024"},
+			want: join(machine("q35", "tcg", "max"),
 				commonArgs, pvpanicAMD, userNIC,
 				[]string{"-drive", "file=/cwd/out/x-bios.img,format=raw,if=virtio,snapshot=on"}),
 		},
 	}
-	for _, tt := range tests {
+}
+
+func TestPlanArgs(t *testing.T) {
+	for _, tt := range planArgsTests() {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := newPlan(tt.cfg, "/w", tt.host)
 			if err != nil {

@@ -28,17 +28,19 @@ const (
 
 // ExitStatus maps Run's error to the exit status of `lkpkg run qemu`.
 func ExitStatus(err error) int {
-	switch {
-	case err == nil:
+	if err == nil {
 		return ExitPoweredOff
-	case errors.Is(err, ErrTimeout):
-		return ExitTimeout
-	case errors.Is(err, ErrPanicked):
-		return ExitPanicked
-	case errors.Is(err, ErrNotPoweredOff):
-		return ExitNotPoweredOff
-	case errors.Is(err, ErrExpectMissing):
-		return ExitExpectMissing
+	}
+	for _, e := range []struct {
+		err    error
+		status int
+	}{
+		{ErrTimeout, ExitTimeout}, {ErrPanicked, ExitPanicked},
+		{ErrNotPoweredOff, ExitNotPoweredOff}, {ErrExpectMissing, ExitExpectMissing},
+	} {
+		if errors.Is(err, e.err) {
+			return e.status
+		}
 	}
 	return ExitError
 }

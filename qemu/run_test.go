@@ -101,29 +101,6 @@ func TestExitStatus(t *testing.T) {
 	}
 }
 
-func TestParseMem(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int // 0: error
-	}{
-		{"1024", 1024}, {"1024M", 1024}, {"512m", 512}, {"512MiB", 512}, {"256MB", 256},
-		{"2G", 2048}, {"2g", 2048}, {"1GiB", 1024}, {" 4G ", 4096},
-		{"", 0}, {"0", 0}, {"-1", 0}, {"1T", 0}, {"1.5G", 0}, {"G", 0}, {"99999999999G", 0},
-	}
-	for _, tt := range tests {
-		got, err := ParseMem(tt.in)
-		if tt.want == 0 {
-			if err == nil {
-				t.Errorf("ParseMem(%q) = %d, want an error", tt.in, got)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("ParseMem(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
-		}
-	}
-}
-
 func TestTailBuffer(t *testing.T) {
 	b := &tailBuffer{max: 8}
 	for _, s := range []string{"0123", "456789", "ab"} {

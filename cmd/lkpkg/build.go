@@ -3,13 +3,13 @@ package main
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/lkpkg/lkpkg/assemble"
+	"github.com/lkpkg/lkpkg/internal/units"
 	"github.com/lkpkg/lkpkg/sign"
 )
 
@@ -70,7 +70,7 @@ Boot any of them with "lkpkg run qemu DIR/NAME".`,
 				Log:                cmd.ErrOrStderr(),
 			}
 			if diskSize != "" {
-				n, err := parseSize(diskSize)
+				n, err := units.ParseSize(diskSize)
 				if err != nil {
 					return fmt.Errorf("--disk-size: %w", err)
 				}
@@ -112,52 +112,4 @@ Boot any of them with "lkpkg run qemu DIR/NAME".`,
 	cmd.Flags().StringVar(&trustPolicy, "trust-notation-policy", "", "notation trust policy every image must pass (with --trust-notation-truststore)")
 	cmd.Flags().StringVar(&trustStore, "trust-notation-truststore", "", "notation trust store directory for --trust-notation-policy")
 	return cmd
-}
-
-// parseSize reads a positive byte count: digits, then optionally a unit K,
-// M, G or T (powers of 1024), in either case, with an optional "i", "iB" or
-// "B" after it ("512M", "512m", "2GiB", "2gb"); a lone "B" means bytes. A
-// size that does not fit in an int64 is an error.
-func parseSize(s string) (int64, error) {
-	bad := func() (int64, error) {
-		return 0, fmt.Errorf("%q: want a positive size such as 512M, 2G or 2GiB (units K, M, G, T: powers of 1024)", s)
-	}
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	digits, unit := s[:i], strings.Map(func(r rune) rune { // ASCII only: no "ı" for "i"
-		if r >= 'a' && r <= 'z' {
-			return r - 'a' + 'A'
-		}
-		return r
-	}, s[i:])
-	if digits == "" {
-		return bad()
-	}
-	shift := 0
-	if unit != "" {
-		if p := strings.IndexByte("KMGT", unit[0]); p >= 0 {
-			shift, unit = 10*(p+1), unit[1:]
-			switch unit {
-			case "", "I", "IB", "B":
-			default:
-				return bad()
-			}
-		} else if unit != "B" {
-			return bad()
-		}
-	}
-	tooLarge := fmt.Errorf("%q: too large (the most is 2^63-1 bytes)", s)
-	n, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil { // digits only: out of range
-		return 0, tooLarge
-	}
-	if n <= 0 {
-		return bad()
-	}
-	if n > (1<<63-1)>>shift { // n << shift would overflow
-		return 0, tooLarge
-	}
-	return n << shift, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lkpkg/lkpkg/internal/units"
 	"github.com/lkpkg/lkpkg/qemu"
 )
 
@@ -74,7 +75,7 @@ QEMU was killed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			cfg.Output = args[0]
-			if cfg.Mem, err = qemu.ParseMem(mem); err != nil {
+			if cfg.Mem, err = units.ParseMiB(mem); err != nil {
 				return fmt.Errorf("--mem: %w", err)
 			}
 			cfg.Networking, cfg.Append, cfg.Expect = networking, appendArgs, expect

@@ -22,6 +22,8 @@ import (
 	"io"
 	"os"
 	"syscall"
+
+	"github.com/lkpkg/lkpkg/assemble/output"
 )
 
 const (
@@ -74,26 +76,15 @@ func Convert(w io.Writer, src io.ReaderAt, size int64) (*Layout, error) {
 	}
 	l := plan(size, alloc)
 	bw := bufio.NewWriterSize(w, 1<<20)
-	cw := &countWriter{w: bw}
+	cw := &output.CountingWriter{W: bw}
 	if err := l.write(cw, src); err != nil {
 		return nil, err
 	}
 	if err := bw.Flush(); err != nil {
 		return nil, fmt.Errorf("qcow2: writing: %w", err)
 	}
-	l.FileSize = cw.n
+	l.FileSize = cw.N
 	return l, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // scan returns the indices of the guest clusters that hold a non-zero byte.
@@ -112,7 +103,7 @@ func scan(src io.ReaderAt, size int64) ([]int64, error) {
 				return nil, err
 			}
 			for c := int64(0); c < n; c += clusterSize {
-				if !allZero(buf[c:min(c+clusterSize, n)]) {
+				if !output.AllZero(buf[c:min(c+clusterSize, n)]) {
 					idx := (off + c) / clusterSize
 					if len(alloc) == 0 || alloc[len(alloc)-1] < idx {
 						alloc = append(alloc, idx)
@@ -168,21 +159,6 @@ func readFull(src io.ReaderAt, b []byte, off int64) error {
 		clear(b[k:])
 	}
 	return nil
-}
-
-func allZero(b []byte) bool {
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b) != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }

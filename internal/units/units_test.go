@@ -1,4 +1,4 @@
-package main
+package units
 
 import (
 	"math"
@@ -68,14 +68,46 @@ func TestParseSize(t *testing.T) {
 		{in: "1kı", err: "want a positive size"},
 		{in: "0x10", err: "want a positive size"},
 	} {
-		got, err := parseSize(tc.in)
+		got, err := ParseSize(tc.in)
 		switch {
 		case tc.err == "" && (err != nil || got != tc.want):
-			t.Errorf("parseSize(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
-			t.Errorf("parseSize(%q) = %d, %v; want an error with %q", tc.in, got, err, tc.err)
+			t.Errorf("ParseSize(%q) = %d, %v; want an error with %q", tc.in, got, err, tc.err)
 		case tc.err != "" && !strings.Contains(err.Error(), `"`+tc.in+`"`):
-			t.Errorf("parseSize(%q): error %q does not quote the whole input", tc.in, err)
+			t.Errorf("ParseSize(%q): error %q does not quote the whole input", tc.in, err)
+		}
+	}
+}
+
+func TestParseMiB(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int // 0: error
+	}{
+		{"1024", 1024}, {"1024M", 1024}, {"512m", 512}, {"512MiB", 512}, {"256MB", 256},
+		{"2G", 2048}, {"2g", 2048}, {"1GiB", 1024}, {" 4G ", 4096}, {"1048576M", 1 << 20}, {"1024G", 1 << 20},
+		{"", 0}, {"0", 0}, {"-1", 0}, {"1T", 0}, {"1K", 0}, {"1B", 0}, {"1.5G", 0}, {"G", 0}, {"99999999999G", 0},
+		{"1073741825", 0}, {"1048577G", 0},
+	}
+	for _, tt := range tests {
+		got, err := ParseMiB(tt.in)
+		if tt.want == 0 {
+			if err == nil || !strings.Contains(err.Error(), "MiB") {
+				t.Errorf("ParseMiB(%q) = %d, %v; want an error that says MiB", tt.in, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseMiB(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestFormatSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 MiB", 64 << 20: "64 MiB", 3 << 19: "1.5 MiB", 5 << 30: "5120 MiB"} {
+		if got := FormatSize(n); got != want {
+			t.Errorf("FormatSize(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -1,11 +1,14 @@
-package assemble
+package cpio
 
 import (
 	"archive/tar"
 	"bytes"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
 )
 
 // kernelUnpack models how the kernel unpacks an initramfs
@@ -27,8 +30,8 @@ func kernelUnpack(t *testing.T, archive []byte) map[string]string {
 	names := map[string]*inode{}
 	byIno := map[uint64]string{}
 	for off := 0; off < len(archive); {
-		h := archive[off : off+cpioHdrLen]
-		if string(h[:6]) != cpioMagic {
+		h := archive[off : off+headerLen]
+		if string(h[:6]) != magic {
 			t.Fatalf("bad magic at %d", off)
 		}
 		field := func(i int) uint64 {
@@ -39,28 +42,28 @@ func kernelUnpack(t *testing.T, archive []byte) map[string]string {
 			return v
 		}
 		ino, mode, nlink, size, namesize := field(0), field(1), field(4), field(6), field(11)
-		nameStart := off + cpioHdrLen
+		nameStart := off + headerLen
 		name := string(archive[nameStart : nameStart+int(namesize)-1])
 		dataStart := (nameStart + int(namesize) + 3) &^ 3
 		data := archive[dataStart : dataStart+int(size)]
 		off = (dataStart + int(size) + 3) &^ 3
-		if name == cpioTrailer {
+		if name == trailer {
 			break
 		}
-		typ := mode & cpioIFMT
+		typ := mode & typeMask
 		if old, ok := names[name]; ok && old.kind != typ {
 			delete(names, name) // clean_path: the type differs
 		}
 		switch typ {
-		case cpioIFIFO:
+		case typeFifo:
 			names[name] = &inode{kind: typ}
-		case cpioIFDIR:
+		case typeDir:
 			if names[name] == nil {
 				names[name] = &inode{kind: typ}
 			}
-		case cpioIFLNK:
+		case typeSymlink:
 			names[name] = &inode{kind: typ, data: append([]byte(nil), data...)}
-		case cpioIFREG:
+		case typeRegular:
 			if nlink >= 2 {
 				if first, ok := byIno[ino]; ok {
 					delete(names, name) // clean_path(collected, 0)
@@ -68,7 +71,7 @@ func kernelUnpack(t *testing.T, archive []byte) map[string]string {
 					if target == nil {
 						continue // the link fails: nothing is created
 					}
-					if target.kind != cpioIFREG {
+					if target.kind != typeRegular {
 						t.Errorf("%s: linked to %s, which is no longer a regular file", name, first)
 						continue
 					}
@@ -88,11 +91,11 @@ func kernelUnpack(t *testing.T, archive []byte) map[string]string {
 	out := map[string]string{}
 	for n, i := range names {
 		switch i.kind {
-		case cpioIFIFO:
+		case typeFifo:
 			out[n] = "<fifo>"
-		case cpioIFDIR:
+		case typeDir:
 			out[n] = "<dir>"
-		case cpioIFLNK:
+		case typeSymlink:
 			out[n] = "<symlink:" + string(i.data) + ">"
 		default:
 			out[n] = string(i.data)
@@ -101,27 +104,16 @@ func kernelUnpack(t *testing.T, archive []byte) map[string]string {
 	return out
 }
 
-func cpioFromTar(t *testing.T, entries []extractTE) []byte {
+func cpioFromTar(t *testing.T, entries []tartest.Entry) []byte {
 	t.Helper()
-	raw := extractTar(t, entries...)
+	raw := tartest.Tar(t, entries)
 	var buf bytes.Buffer
-	w := NewCPIOWriter(&buf)
-	for _, pass := range []bool{true, false} {
-		tr := tar.NewReader(bytes.NewReader(raw))
-		for {
-			h, err := tr.Next()
-			if err != nil {
-				break
-			}
-			if pass {
-				err = w.Plan(h)
-			} else {
-				err = w.WriteTarEntry(h, tr)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+	w := NewWriter(&buf)
+	if err := tartest.Each(bytes.NewReader(raw), func(h *tar.Header, _ io.Reader) error { return w.Plan(h) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := tartest.Each(bytes.NewReader(raw), w.WriteTarEntry); err != nil {
+		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -134,55 +126,55 @@ func cpioFromTar(t *testing.T, entries []extractTE) []byte {
 // old content in the initrd too. A link made after the replacement links
 // to the new file.
 func TestCPIOReplacingAHardLinkedFile(t *testing.T) {
-	link := func(name, target string) extractTE {
-		return extractTE{hdr: tar.Header{Name: name, Typeflag: tar.TypeLink, Linkname: target, Mode: 0o644}}
+	link := func(name, target string) tartest.Entry {
+		return tartest.Entry{H: tar.Header{Name: name, Typeflag: tar.TypeLink, Linkname: target, Mode: 0o644}}
 	}
 	for _, tc := range []struct {
 		name    string
-		entries []extractTE
+		entries []tartest.Entry
 		want    map[string]string
 	}{
-		{"replace after the link", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/a", "new"),
+		{"replace after the link", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), tartest.File("bin/a", "new", 0o644),
 		}, map[string]string{"bin/a": "new", "bin/b": "old"}},
-		{"link after the replacement", []extractTE{
-			extractFile("bin/a", "old"), extractFile("bin/a", "new"), link("bin/b", "bin/a"),
+		{"link after the replacement", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), tartest.File("bin/a", "new", 0o644), link("bin/b", "bin/a"),
 		}, map[string]string{"bin/a": "new", "bin/b": "new"}},
-		{"replace the link", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/b", "mine"),
+		{"replace the link", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), tartest.File("bin/b", "mine", 0o644),
 		}, map[string]string{"bin/a": "old", "bin/b": "mine"}},
-		{"replace twice, relink", []extractTE{
-			extractFile("bin/a", "v1"), link("bin/b", "bin/a"), extractFile("bin/a", "v2"), link("bin/c", "bin/a"), extractFile("bin/a", "v3"),
+		{"replace twice, relink", []tartest.Entry{
+			tartest.File("bin/a", "v1", 0o644), link("bin/b", "bin/a"), tartest.File("bin/a", "v2", 0o644), link("bin/c", "bin/a"), tartest.File("bin/a", "v3", 0o644),
 		}, map[string]string{"bin/a": "v3", "bin/b": "v1", "bin/c": "v2"}},
 		// The first name of a group still open is replaced: the later links
 		// (through the other members) keep the old file.
-		{"replace the first name, link through another", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/a", "new"), link("bin/c", "bin/b"),
+		{"replace the first name, link through another", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), tartest.File("bin/a", "new", 0o644), link("bin/c", "bin/b"),
 		}, map[string]string{"bin/a": "new", "bin/b": "old", "bin/c": "old"}},
-		{"replace the first name, two members left", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), link("bin/c", "bin/a"), extractFile("bin/a", "new"), link("bin/d", "bin/c"),
+		{"replace the first name, two members left", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), link("bin/c", "bin/a"), tartest.File("bin/a", "new", 0o644), link("bin/d", "bin/c"),
 		}, map[string]string{"bin/a": "new", "bin/b": "old", "bin/c": "old", "bin/d": "old"}},
-		{"replace the first name, then the next one", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), link("bin/c", "bin/b"), extractFile("bin/a", "new"),
-			extractFile("bin/b", "mine"), link("bin/d", "bin/c"),
+		{"replace the first name, then the next one", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), link("bin/c", "bin/b"), tartest.File("bin/a", "new", 0o644),
+			tartest.File("bin/b", "mine", 0o644), link("bin/d", "bin/c"),
 		}, map[string]string{"bin/a": "new", "bin/b": "mine", "bin/c": "old", "bin/d": "old"}},
-		{"replace the first name, link to the new one too", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/a", "new"), link("bin/c", "bin/a"), link("bin/d", "bin/b"),
+		{"replace the first name, link to the new one too", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), tartest.File("bin/a", "new", 0o644), link("bin/c", "bin/a"), link("bin/d", "bin/b"),
 		}, map[string]string{"bin/a": "new", "bin/b": "old", "bin/c": "new", "bin/d": "old"}},
-		{"first name relinked into its own group", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), link("bin/a", "bin/b"),
+		{"first name relinked into its own group", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), link("bin/a", "bin/b"),
 		}, map[string]string{"bin/a": "old", "bin/b": "old"}},
-		{"first name becomes a link elsewhere", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/x", "x"), link("bin/a", "bin/x"), link("bin/c", "bin/b"),
+		{"first name becomes a link elsewhere", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), tartest.File("bin/x", "x", 0o644), link("bin/a", "bin/x"), link("bin/c", "bin/b"),
 		}, map[string]string{"bin/a": "x", "bin/x": "x", "bin/b": "old", "bin/c": "old"}},
-		{"first name becomes a symlink", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractSym("bin/a", "b"), link("bin/c", "bin/b"),
+		{"first name becomes a symlink", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), symlink("bin/a", "b"), link("bin/c", "bin/b"),
 		}, map[string]string{"bin/a": "<symlink:b>", "bin/b": "old", "bin/c": "old"}},
-		{"first name becomes a directory", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractDir("bin/a"), link("bin/c", "bin/b"),
+		{"first name becomes a directory", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), tartest.Dir("bin/a", 0o755), link("bin/c", "bin/b"),
 		}, map[string]string{"bin/a": "<dir>", "bin/b": "old", "bin/c": "old"}},
-		{"a non-first member replaced", []extractTE{
-			extractFile("bin/a", "old"), link("bin/b", "bin/a"), extractFile("bin/b", "mine"), link("bin/c", "bin/a"),
+		{"a non-first member replaced", []tartest.Entry{
+			tartest.File("bin/a", "old", 0o644), link("bin/b", "bin/a"), tartest.File("bin/b", "mine", 0o644), link("bin/c", "bin/a"),
 		}, map[string]string{"bin/a": "old", "bin/b": "mine", "bin/c": "old"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -199,4 +191,8 @@ func TestCPIOReplacingAHardLinkedFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+func symlink(name, target string) tartest.Entry {
+	return tartest.Entry{H: tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777, ModTime: tartest.Mtime}}
 }

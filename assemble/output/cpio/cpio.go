@@ -1,24 +1,4 @@
-package assemble
-
-// A newc ("070701") cpio writer fed from tar headers, as the Linux kernel
-// unpacks an initramfs (init/initramfs.c) and as GNU cpio -H newc writes it.
-//
-// The output depends only on the entries given, in the order given: inode
-// numbers are assigned 1, 2, 3... in that order, the archive's own device is
-// 0:0, and mtime, uid, gid, mode and rdev come from the tar headers.
-//
-// Two newc details need to know the whole stream before it is written, which a
-// tar stream does not say up front: a hard-link group shares one inode, every
-// member carries the group's link count, and only the last member carries the
-// data (if the group's first name is replaced while later members are still
-// to come, the rest of the group moves to a new inode number: see leave);
-// and a directory's link count is 2 plus its subdirectories. Declare
-// every entry with Plan first (a header-only pass over the same tar), then
-// write them with WriteTarEntry. Without a plan, directories get nlink 2 and a
-// hard link to a file already written is an error. The data of a hard-linked
-// file is held in memory until its last link comes (an initramfs lives in RAM
-// anyway). Parent directories missing from the stream are written just before
-// their first child (root:root 0755, mtime 0).
+package cpio
 
 import (
 	"archive/tar"
@@ -29,29 +9,31 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/lkpkg/lkpkg/assemble/output"
 )
 
 const (
-	cpioMagic   = "070701"
-	cpioHdrLen  = 110
-	cpioTrailer = "TRAILER!!!"
-	cpioMax     = 0xFFFFFFFF
+	magic     = "070701"
+	headerLen = 110
+	trailer   = "TRAILER!!!"
+	maxField  = 0xFFFFFFFF
 
-	cpioIFMT   = 0o170000
-	cpioIFSOCK = 0o140000
-	cpioIFLNK  = 0o120000
-	cpioIFREG  = 0o100000
-	cpioIFBLK  = 0o060000
-	cpioIFDIR  = 0o040000
-	cpioIFCHR  = 0o020000
-	cpioIFIFO  = 0o010000
+	typeMask    = 0o170000
+	typeSocket  = 0o140000
+	typeSymlink = 0o120000
+	typeRegular = 0o100000
+	typeBlock   = 0o060000
+	typeDir     = 0o040000
+	typeChar    = 0o020000
+	typeFifo    = 0o010000
 )
 
-// CPIOWriter writes a newc cpio archive from tar entries. It is not safe for
+// Writer writes a newc cpio archive from tar entries. It is not safe for
 // concurrent use. Close writes the trailer; it does not close the underlying
 // writer.
-type CPIOWriter struct {
-	w      *cpioErrWriter
+type Writer struct {
+	w      *errWriter
 	buf    []byte
 	ino    uint32
 	closed bool
@@ -63,30 +45,30 @@ type CPIOWriter struct {
 	planNlnk map[string]int    // first name of an inode -> number of hard links to it
 	planDirs map[string]bool   // every directory, given or implied
 	planSubd map[string]int    // directory -> number of immediate subdirectories
-	planOcc  cpioOccurrences   // names written more than once
+	planOcc  occurrences       // names written more than once
 
 	// write state
-	seen   map[string]byte         // name -> tar typeflag of what was written
-	alias  map[string]string       // hard-link name -> first name of its inode
-	groups map[string]*cpioGroup   // first name -> open hard-link group
-	others map[string]cpioNodeCopy // non-regular, non-dir entries, for hard links to them
-	dirs   map[string]bool         // directories written (given or synthesised)
-	occ    cpioOccurrences         // as planOcc, while writing
-	shared map[string]bool         // name -> its current inode is a hard-link group's
-	hdr    [cpioHdrLen]byte
+	seen   map[string]byte       // name -> tar typeflag of what was written
+	alias  map[string]string     // hard-link name -> first name of its inode
+	groups map[string]*linkGroup // first name -> open hard-link group
+	others map[string]nodeCopy   // non-regular, non-dir entries, for hard links to them
+	dirs   map[string]bool       // directories written (given or synthesised)
+	occ    occurrences           // as planOcc, while writing
+	shared map[string]bool       // name -> its current inode is a hard-link group's
+	hdr    [headerLen]byte
 }
 
-// cpioOccurrences tell the occurrences of a name apart: a name written again
+// occurrences tell the occurrences of a name apart: a name written again
 // (a later image replacing a file) is a new file, and hard links refer to the
 // occurrence current when they come, as when a tar is unpacked. Keys are the
 // name for its first occurrence, then name NUL generation.
-type cpioOccurrences struct {
+type occurrences struct {
 	seen map[string]bool
 	gen  map[string]int
 }
 
 // next records a new occurrence of name and returns its key.
-func (o *cpioOccurrences) next(name string) string {
+func (o *occurrences) next(name string) string {
 	if o.seen == nil {
 		o.seen, o.gen = map[string]bool{}, map[string]int{}
 	}
@@ -98,45 +80,45 @@ func (o *cpioOccurrences) next(name string) string {
 }
 
 // key is the key of name's current occurrence.
-func (o *cpioOccurrences) key(name string) string {
+func (o *occurrences) key(name string) string {
 	if g := o.gen[name]; g > 0 {
 		return fmt.Sprintf("%s\x00%d", name, g)
 	}
 	return name
 }
 
-// cpioGroup is a hard-link group being written: every member has been given
+// linkGroup is a hard-link group being written: every member has been given
 // the same inode; the data waits for the last member.
-type cpioGroup struct {
-	n         cpioNode
+type linkGroup struct {
+	n         node
 	remaining int // links still to come
 	data      []byte
 	first     string   // the first name written with n.ino: the one the kernel links to
 	members   []string // names written in the group and not replaced since, in order
 }
 
-// cpioNode is the inode part of a newc header.
-type cpioNode struct {
+// node is the inode part of a newc header.
+type node struct {
 	ino, mode, uid, gid, nlink, mtime, rmaj, rmin uint32
 }
 
-type cpioNodeCopy struct {
-	n    cpioNode
+type nodeCopy struct {
+	n    node
 	body []byte // symlink target
 }
 
-// NewCPIOWriter returns a writer of a newc archive to w.
-func NewCPIOWriter(w io.Writer) *CPIOWriter {
-	return &CPIOWriter{
-		w:        &cpioErrWriter{w: w},
+// NewWriter returns a writer of a newc archive to w.
+func NewWriter(w io.Writer) *Writer {
+	return &Writer{
+		w:        &errWriter{w: w},
 		planLink: map[string]string{},
 		planNlnk: map[string]int{},
 		planDirs: map[string]bool{},
 		planSubd: map[string]int{},
 		seen:     map[string]byte{},
 		alias:    map[string]string{},
-		groups:   map[string]*cpioGroup{},
-		others:   map[string]cpioNodeCopy{},
+		groups:   map[string]*linkGroup{},
+		others:   map[string]nodeCopy{},
 		dirs:     map[string]bool{},
 		shared:   map[string]bool{},
 	}
@@ -149,7 +131,7 @@ func NewCPIOWriter(w io.Writer) *CPIOWriter {
 // hard-link group's, an empty fifo goes first: the unpacker unlinks a name
 // whose type differs (init/initramfs.c clean_path), so the next entry
 // creates a new inode and the other links keep theirs.
-func (c *CPIOWriter) unshare(name string) error {
+func (c *Writer) unshare(name string) error {
 	if err := c.leave(name); err != nil {
 		return err
 	}
@@ -157,7 +139,7 @@ func (c *CPIOWriter) unshare(name string) error {
 		return nil
 	}
 	delete(c.shared, name)
-	return c.writeEntry(name, cpioNode{ino: c.nextIno(), mode: cpioIFIFO, nlink: 1}, 0, nil)
+	return c.writeEntry(name, node{ino: c.nextIno(), mode: typeFifo, nlink: 1}, 0, nil)
 }
 
 // leave is called before name is replaced (by a file, a link or a
@@ -171,7 +153,7 @@ func (c *CPIOWriter) unshare(name string) error {
 // nothing: a group's data comes with its last member, so its file is still
 // empty. The later members are then linked to that member, and the last one
 // brings the data to the file the earlier ones still share.
-func (c *CPIOWriter) leave(name string) error {
+func (c *Writer) leave(name string) error {
 	gk := c.occ.key(name)
 	if first, ok := c.alias[gk]; ok {
 		gk = first
@@ -189,16 +171,11 @@ func (c *CPIOWriter) leave(name string) error {
 	return c.writeEntry(g.first, g.n, 0, nil)
 }
 
-// cpioName turns a tar name into an archive name: relative, cleaned, with no
-// trailing slash; the root is ".". Names escaping the root are refused.
-func cpioName(name string) (string, error) {
-	n := strings.TrimLeft(name, "/")
-	n = path.Clean(n)
-	if n == "" {
-		n = "."
-	}
-	if n == ".." || strings.HasPrefix(n, "../") {
-		return "", fmt.Errorf("cpio: entry %q escapes the archive root", name)
+// archiveName is output.CleanName, with errors that say they are cpio's.
+func archiveName(name string) (string, error) {
+	n, err := output.CleanName(name)
+	if err != nil {
+		return "", fmt.Errorf("cpio: %w", err)
 	}
 	return n, nil
 }
@@ -206,12 +183,12 @@ func cpioName(name string) (string, error) {
 // Plan declares an entry that WriteTarEntry will be given later. Call it for
 // every entry, in the same order, before the first WriteTarEntry, so that
 // hard-link groups and directory link counts are right.
-func (c *CPIOWriter) Plan(h *tar.Header) error {
+func (c *Writer) Plan(h *tar.Header) error {
 	if len(c.seen) > 0 || c.closed {
 		return errors.New("cpio: Plan after WriteTarEntry")
 	}
 	c.planned = true
-	name, err := cpioName(h.Name)
+	name, err := archiveName(h.Name)
 	if err != nil {
 		return err
 	}
@@ -221,7 +198,7 @@ func (c *CPIOWriter) Plan(h *tar.Header) error {
 	case tar.TypeDir:
 		c.planDir(name)
 	case tar.TypeLink:
-		target, err := cpioName(h.Linkname)
+		target, err := archiveName(h.Linkname)
 		if err != nil {
 			return err
 		}
@@ -237,7 +214,7 @@ func (c *CPIOWriter) Plan(h *tar.Header) error {
 	return nil
 }
 
-func (c *CPIOWriter) planParents(name string) {
+func (c *Writer) planParents(name string) {
 	for d := path.Dir(name); d != "." && d != "/"; d = path.Dir(d) {
 		if c.planDirs[d] {
 			return
@@ -246,7 +223,7 @@ func (c *CPIOWriter) planParents(name string) {
 	}
 }
 
-func (c *CPIOWriter) planDir(name string) {
+func (c *Writer) planDir(name string) {
 	if name == "." || c.planDirs[name] {
 		return
 	}
@@ -254,28 +231,28 @@ func (c *CPIOWriter) planDir(name string) {
 	c.planSubd[path.Dir(name)]++
 }
 
-func (c *CPIOWriter) dirNlink(name string) uint32 {
+func (c *Writer) dirNlink(name string) uint32 {
 	return uint32(2 + c.planSubd[name])
 }
 
 // WriteTarEntry writes the entry h, reading a regular file's h.Size bytes
 // from r. Regular files, directories, symlinks, hard links, character and
 // block devices and fifos are supported; pax global headers are skipped.
-func (c *CPIOWriter) WriteTarEntry(h *tar.Header, r io.Reader) error {
+func (c *Writer) WriteTarEntry(h *tar.Header, r io.Reader) error {
 	if c.closed {
 		return errors.New("cpio: write after Close")
 	}
 	if c.err != nil {
 		return c.err
 	}
-	name, err := cpioName(h.Name)
+	name, err := archiveName(h.Name)
 	if err != nil {
 		return err
 	}
 	if h.Typeflag == tar.TypeXGlobalHeader {
 		return nil
 	}
-	n, err := cpioNodeOf(h)
+	n, err := nodeOf(h)
 	if err != nil {
 		return fmt.Errorf("cpio: %s: %w", h.Name, err)
 	}
@@ -294,10 +271,10 @@ func (c *CPIOWriter) WriteTarEntry(h *tar.Header, r io.Reader) error {
 
 	switch h.Typeflag {
 	case tar.TypeReg, '\x00', tar.TypeGNUSparse, tar.TypeCont:
-		if h.Size < 0 || h.Size > cpioMax {
+		if h.Size < 0 || h.Size > maxField {
 			return fmt.Errorf("cpio: %s: size %d does not fit newc (max 4 GiB - 1)", h.Name, h.Size)
 		}
-		n.mode |= cpioIFREG
+		n.mode |= typeRegular
 		c.seen[name] = tar.TypeReg
 		if links := c.planNlnk[key]; links > 0 {
 			data := make([]byte, h.Size)
@@ -306,7 +283,7 @@ func (c *CPIOWriter) WriteTarEntry(h *tar.Header, r io.Reader) error {
 			}
 			n.ino = c.nextIno()
 			n.nlink = uint32(links + 1)
-			c.groups[key] = &cpioGroup{n: n, remaining: links, data: data, first: name, members: []string{name}}
+			c.groups[key] = &linkGroup{n: n, remaining: links, data: data, first: name, members: []string{name}}
 			c.shared[name] = true
 			return c.writeEntry(name, n, 0, nil)
 		}
@@ -328,7 +305,7 @@ func (c *CPIOWriter) WriteTarEntry(h *tar.Header, r io.Reader) error {
 		return c.pad(h.Size)
 
 	case tar.TypeDir:
-		n.mode |= cpioIFDIR
+		n.mode |= typeDir
 		n.ino = c.nextIno()
 		n.nlink = c.dirNlink(name)
 		c.dirs[name] = true
@@ -336,25 +313,25 @@ func (c *CPIOWriter) WriteTarEntry(h *tar.Header, r io.Reader) error {
 		return c.writeEntry(name, n, 0, nil)
 
 	case tar.TypeSymlink:
-		n.mode |= cpioIFLNK
+		n.mode |= typeSymlink
 		n.ino = c.nextIno()
 		c.seen[name] = tar.TypeSymlink
 		body := []byte(h.Linkname)
-		c.others[key] = cpioNodeCopy{n: n, body: body}
+		c.others[key] = nodeCopy{n: n, body: body}
 		return c.writeEntry(name, n, uint32(len(body)), body)
 
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		switch h.Typeflag {
 		case tar.TypeChar:
-			n.mode |= cpioIFCHR
+			n.mode |= typeChar
 		case tar.TypeBlock:
-			n.mode |= cpioIFBLK
+			n.mode |= typeBlock
 		default:
-			n.mode |= cpioIFIFO
+			n.mode |= typeFifo
 		}
 		n.ino = c.nextIno()
 		c.seen[name] = h.Typeflag
-		c.others[key] = cpioNodeCopy{n: n}
+		c.others[key] = nodeCopy{n: n}
 		return c.writeEntry(name, n, 0, nil)
 
 	case tar.TypeLink:
@@ -363,8 +340,8 @@ func (c *CPIOWriter) WriteTarEntry(h *tar.Header, r io.Reader) error {
 	return fmt.Errorf("cpio: %s: unsupported tar entry type %q", h.Name, h.Typeflag)
 }
 
-func (c *CPIOWriter) writeLink(h *tar.Header, name, key string) error {
-	targetName, err := cpioName(h.Linkname)
+func (c *Writer) writeLink(h *tar.Header, name, key string) error {
+	targetName, err := archiveName(h.Linkname)
 	if err != nil {
 		return err
 	}
@@ -393,7 +370,7 @@ func (c *CPIOWriter) writeLink(h *tar.Header, name, key string) error {
 		n := o.n
 		n.ino = c.nextIno()
 		c.seen[name] = c.seen[targetName]
-		c.others[key] = cpioNodeCopy{n: n, body: o.body}
+		c.others[key] = nodeCopy{n: n, body: o.body}
 		return c.writeEntry(name, n, uint32(len(o.body)), o.body)
 	}
 	switch c.seen[targetName] {
@@ -411,7 +388,7 @@ func (c *CPIOWriter) writeLink(h *tar.Header, name, key string) error {
 // writeParents writes the directories above name that the archive has not
 // had yet (root:root 0755, mtime 0), so that every entry can be created when
 // unpacked.
-func (c *CPIOWriter) writeParents(name string) error {
+func (c *Writer) writeParents(name string) error {
 	var missing []string
 	for d := path.Dir(name); d != "." && d != "/" && !c.dirs[d]; d = path.Dir(d) {
 		missing = append(missing, d)
@@ -423,7 +400,7 @@ func (c *CPIOWriter) writeParents(name string) error {
 		}
 		c.dirs[d] = true
 		c.seen[d] = tar.TypeDir
-		n := cpioNode{ino: c.nextIno(), mode: cpioIFDIR | 0o755, nlink: c.dirNlink(d)}
+		n := node{ino: c.nextIno(), mode: typeDir | 0o755, nlink: c.dirNlink(d)}
 		if err := c.writeEntry(d, n, 0, nil); err != nil {
 			return err
 		}
@@ -431,19 +408,19 @@ func (c *CPIOWriter) writeParents(name string) error {
 	return nil
 }
 
-func cpioNodeOf(h *tar.Header) (cpioNode, error) {
-	var n cpioNode
-	if h.Uid < 0 || int64(h.Uid) > cpioMax || h.Gid < 0 || int64(h.Gid) > cpioMax {
+func nodeOf(h *tar.Header) (node, error) {
+	var n node
+	if h.Uid < 0 || int64(h.Uid) > maxField || h.Gid < 0 || int64(h.Gid) > maxField {
 		return n, fmt.Errorf("uid/gid %d/%d out of newc range", h.Uid, h.Gid)
 	}
 	mt := h.ModTime.Unix()
 	if h.ModTime.IsZero() {
 		mt = 0
 	}
-	if mt < 0 || mt > cpioMax {
+	if mt < 0 || mt > maxField {
 		return n, fmt.Errorf("mtime %s out of newc range (1970..2106)", h.ModTime.UTC().Format("2006-01-02T15:04:05Z"))
 	}
-	if h.Devmajor < 0 || h.Devmajor > cpioMax || h.Devminor < 0 || h.Devminor > cpioMax {
+	if h.Devmajor < 0 || h.Devmajor > maxField || h.Devminor < 0 || h.Devminor > maxField {
 		return n, fmt.Errorf("device %d:%d out of newc range", h.Devmajor, h.Devminor)
 	}
 	n.mode = uint32(h.Mode & 0o7777)
@@ -456,12 +433,12 @@ func cpioNodeOf(h *tar.Header) (cpioNode, error) {
 	return n, nil
 }
 
-func (c *CPIOWriter) nextIno() uint32 {
+func (c *Writer) nextIno() uint32 {
 	c.ino++
 	return c.ino
 }
 
-func (c *CPIOWriter) writeEntry(name string, n cpioNode, size uint32, body []byte) error {
+func (c *Writer) writeEntry(name string, n node, size uint32, body []byte) error {
 	if err := c.writeHeader(name, n, size); err != nil {
 		return err
 	}
@@ -473,12 +450,12 @@ func (c *CPIOWriter) writeEntry(name string, n cpioNode, size uint32, body []byt
 	return c.pad(int64(size))
 }
 
-func (c *CPIOWriter) writeHeader(name string, n cpioNode, size uint32) error {
-	if len(name)+1 > cpioMax {
+func (c *Writer) writeHeader(name string, n node, size uint32) error {
+	if len(name)+1 > maxField {
 		return fmt.Errorf("cpio: name too long")
 	}
 	b := c.hdr[:]
-	copy(b, cpioMagic)
+	copy(b, magic)
 	fields := [13]uint32{n.ino, n.mode, n.uid, n.gid, n.nlink, n.mtime, size, 0, 0, n.rmaj, n.rmin, uint32(len(name) + 1), 0}
 	const hexd = "0123456789ABCDEF"
 	for i, v := range fields {
@@ -489,7 +466,7 @@ func (c *CPIOWriter) writeHeader(name string, n cpioNode, size uint32) error {
 		}
 	}
 	// header + name + NUL, padded to a multiple of 4
-	total := cpioHdrLen + len(name) + 1
+	total := headerLen + len(name) + 1
 	padded := (total + 3) &^ 3
 	buf := append(c.buf[:0], b...)
 	buf = append(buf, name...)
@@ -503,30 +480,30 @@ func (c *CPIOWriter) writeHeader(name string, n cpioNode, size uint32) error {
 	return nil
 }
 
-var cpioZeros [4]byte
+var zeros [4]byte
 
-func (c *CPIOWriter) pad(size int64) error {
+func (c *Writer) pad(size int64) error {
 	if p := (4 - size%4) % 4; p > 0 {
-		if _, err := c.w.Write(cpioZeros[:p]); err != nil {
+		if _, err := c.w.Write(zeros[:p]); err != nil {
 			return c.fail(err)
 		}
 	}
 	return nil
 }
 
-func (c *CPIOWriter) fail(err error) error {
+func (c *Writer) fail(err error) error {
 	c.err = fmt.Errorf("cpio: writing: %w", err)
 	return c.err
 }
 
-// cpioErrWriter remembers the first error of the destination, to tell it
+// errWriter remembers the first error of the destination, to tell it
 // apart from an error of the source in io.CopyN.
-type cpioErrWriter struct {
+type errWriter struct {
 	w   io.Writer
 	err error
 }
 
-func (e *cpioErrWriter) Write(p []byte) (int, error) {
+func (e *errWriter) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	if err != nil && e.err == nil {
 		e.err = err
@@ -536,7 +513,7 @@ func (e *cpioErrWriter) Write(p []byte) (int, error) {
 
 // Close checks that every planned hard link was written and writes the
 // trailer. It does not close the underlying writer.
-func (c *CPIOWriter) Close() error {
+func (c *Writer) Close() error {
 	if c.closed {
 		return c.err
 	}
@@ -548,7 +525,7 @@ func (c *CPIOWriter) Close() error {
 		names := slices.Sorted(maps.Keys(c.groups))
 		return fmt.Errorf("cpio: planned hard links to %s never came", strings.Join(names, ", "))
 	}
-	if err := c.writeEntry(cpioTrailer, cpioNode{nlink: 1}, 0, nil); err != nil {
+	if err := c.writeEntry(trailer, node{nlink: 1}, 0, nil); err != nil {
 		return err
 	}
 	return nil
