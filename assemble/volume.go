@@ -46,6 +46,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/lkpkg/lkpkg/assemble/layer"
 	"github.com/lkpkg/lkpkg/runconfig"
 )
 
@@ -560,7 +561,7 @@ func (v *volumeImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
 
 // volumeLayer checks a layer's compressed blob against its manifest
 // descriptor (digest and size) as it is read, failing at EOF on a mismatch
-// (see layerVerifier).
+// (see layer.VerifyReader).
 type volumeLayer struct {
 	v1.Layer
 	d v1.Descriptor
@@ -570,15 +571,11 @@ func (l *volumeLayer) Digest() (v1.Hash, error)            { return l.d.Digest, 
 func (l *volumeLayer) Size() (int64, error)                { return l.d.Size, nil }
 func (l *volumeLayer) MediaType() (types.MediaType, error) { return l.d.MediaType, nil }
 func (l *volumeLayer) Compressed() (io.ReadCloser, error) {
-	h, err := v1.Hasher(l.d.Digest.Algorithm)
-	if err != nil {
-		return nil, err
-	}
 	rc, err := l.Layer.Compressed()
 	if err != nil {
 		return nil, err
 	}
-	return &layerVerifier{rc: rc, h: h, want: l.d.Digest, size: l.d.Size}, nil
+	return layer.VerifyReader(rc, l.d.Digest, l.d.Size)
 }
 
 // volumeIndex is the index a format: oci volume's layout holds: the pinned

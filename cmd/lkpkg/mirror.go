@@ -2,14 +2,14 @@ package main
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/lkpkg/lkpkg/assemble"
+	"github.com/lkpkg/lkpkg/assemble/layer"
 	"github.com/lkpkg/lkpkg/mirror"
 )
 
@@ -155,7 +155,7 @@ download is.`,
 }
 
 // debsFromImage unpacks a cached mirror image (digest-checked, safely: see
-// assemble.Unpack) into a temporary directory and returns it.
+// layer.Unpack) into a temporary directory and returns it.
 func debsFromImage(g *globalFlags, ref string, c *mirror.Config) (string, error) {
 	if c.Debian == nil {
 		return "", fmt.Errorf("--from-image: %s has no debian: section", c.File())
@@ -178,40 +178,17 @@ func debsFromImage(g *globalFlags, ref string, c *mirror.Config) (string, error)
 			os.RemoveAll(dir)
 			return "", fmt.Errorf("--from-image %s (%s): %w", ref, arch, err)
 		}
-		sub := filepath.Join(dir, arch)
-		if err := assemble.Unpack(sub, img, assemble.ExtractOptions{}); err != nil {
+		if err := layer.Unpack(filepath.Join(dir, arch), img, layer.Options{}); err != nil {
 			os.RemoveAll(dir)
 			return "", fmt.Errorf("--from-image %s (%s): %w", ref, arch, err)
 		}
 		// Every arch's image keeps its own closure; merge the pools.
-		if err := mergeTree(filepath.Join(sub, mirror.RepoDir, "debian"), filepath.Join(dir, mirror.RepoDir, "debian")); err != nil {
+		if err := layer.MoveFiles(dir, path.Join(arch, mirror.RepoDir, "debian"), path.Join(mirror.RepoDir, "debian")); err != nil {
 			os.RemoveAll(dir)
 			return "", err
 		}
 	}
 	return dir, nil
-}
-
-// mergeTree moves the regular files below src into dst (same relative
-// paths); the lock's checksums decide whether any of them is used.
-func mergeTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		to := filepath.Join(dst, rel)
-		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-			return err
-		}
-		return os.Rename(p, to)
-	})
 }
 
 func newMirrorBuildCmd(g *globalFlags, opts *mirror.Options) *cobra.Command {

@@ -1,4 +1,4 @@
-package assemble
+package layer
 
 import (
 	"bytes"
@@ -75,9 +75,9 @@ func TestExtractReadsEachBlobOnce(t *testing.T) {
 				img, reads := extractCountedImage(t, tc.layers...)
 				var err error
 				if how == "Rootfs" {
-					_, err = extractRootfs(t, img, "", ExtractOptions{})
+					_, err = extractRootfs(t, img, "", Options{})
 				} else {
-					err = Unpack(filepath.Join(t.TempDir(), "r"), img, ExtractOptions{})
+					err = Unpack(filepath.Join(t.TempDir(), "r"), img, Options{})
 				}
 				if err != nil {
 					t.Fatalf("%s: %v", how, err)
@@ -110,9 +110,9 @@ func TestExtractBlobChangedAfterPrecheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			if how == "Rootfs" {
-				_, err = extractRootfs(t, img, "", ExtractOptions{})
+				_, err = extractRootfs(t, img, "", Options{})
 			} else {
-				err = Unpack(filepath.Join(t.TempDir(), "r"), img, ExtractOptions{})
+				err = Unpack(filepath.Join(t.TempDir(), "r"), img, Options{})
 			}
 			if !errors.Is(err, ErrLayerDigest) {
 				t.Errorf("%s, changed from read %d: err = %v, want a digest mismatch", how, from, err)

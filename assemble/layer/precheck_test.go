@@ -1,4 +1,4 @@
-package assemble
+package layer
 
 import (
 	"errors"
@@ -24,7 +24,7 @@ func TestHostileBlobRefusedBeforeDecompression(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = extractRootfs(t, img, "", ExtractOptions{})
+			_, err = extractRootfs(t, img, "", Options{})
 			if !errors.Is(err, ErrLayerDigest) {
 				t.Fatalf("err = %v, want a digest mismatch", err)
 			}

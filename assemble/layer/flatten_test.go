@@ -1,4 +1,4 @@
-package assemble
+package layer
 
 import (
 	"archive/tar"
@@ -186,11 +186,11 @@ func extractBodyKind(b []byte) string {
 }
 
 // extractRootfs runs Rootfs and returns the output bytes.
-func extractRootfs(t testing.TB, img v1.Image, prefix string, opts ExtractOptions) ([]byte, error) {
+func extractRootfs(t testing.TB, img v1.Image, prefix string, opts Options) ([]byte, error) {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	if err := Rootfs(tw, prefix, img, opts); err != nil {
+	if err := WriteTar(tw, prefix, img, opts); err != nil {
 		return nil, err
 	}
 	if err := tw.Close(); err != nil {
@@ -239,7 +239,7 @@ func extractListTar(t testing.TB, b []byte) []string {
 type extractCase struct {
 	name    string
 	layers  [][]byte
-	opts    ExtractOptions
+	opts    Options
 	wantErr error
 	want    []string
 }
@@ -314,14 +314,14 @@ func extractCases(t testing.TB) []extractCase {
 		{name: "whiteout of parent", layers: [][]byte{L(extractDir("d/"), extractFile("d/.wh...", ""))}, wantErr: ErrUnsafePath},
 		{name: "devices keep (default)", layers: [][]byte{devLayer},
 			want: []string{"dev dir", "dev/console chr=5,1", "dev/fifo fifo", "dev/keep file=k"}},
-		{name: "devices skip", layers: [][]byte{devLayer}, opts: ExtractOptions{Devices: DevicesSkip},
+		{name: "devices skip", layers: [][]byte{devLayer}, opts: Options{Devices: DevicesSkip},
 			want: []string{"dev dir", "dev/keep file=k"}},
-		{name: "devices skip hides lower file", layers: [][]byte{L(extractFile("c", "lower")), L(extractDev("c", tar.TypeChar, 1, 3))}, opts: ExtractOptions{Devices: DevicesSkip},
+		{name: "devices skip hides lower file", layers: [][]byte{L(extractFile("c", "lower")), L(extractDev("c", tar.TypeChar, 1, 3))}, opts: Options{Devices: DevicesSkip},
 			want: nil},
-		{name: "devices error", layers: [][]byte{devLayer}, opts: ExtractOptions{Devices: DevicesError}, wantErr: ErrDevice},
-		{name: "fifo error", layers: [][]byte{L(extractDev("p", tar.TypeFifo, 0, 0))}, opts: ExtractOptions{Devices: DevicesError}, wantErr: ErrDevice},
+		{name: "devices error", layers: [][]byte{devLayer}, opts: Options{Devices: DevicesError}, wantErr: ErrDevice},
+		{name: "fifo error", layers: [][]byte{L(extractDev("p", tar.TypeFifo, 0, 0))}, opts: Options{Devices: DevicesError}, wantErr: ErrDevice},
 		{name: "header claims 5 GiB", layers: [][]byte{extractRawHeader("big", 5<<30)}, wantErr: ErrFileTooLarge},
-		{name: "MaxFileSize option", layers: [][]byte{L(extractFile("f", strings.Repeat("x", 2048)))}, opts: ExtractOptions{MaxFileSize: 1024}, wantErr: ErrFileTooLarge},
+		{name: "MaxFileSize option", layers: [][]byte{L(extractFile("f", strings.Repeat("x", 2048)))}, opts: Options{MaxFileSize: 1024}, wantErr: ErrFileTooLarge},
 		{name: "huge sparse 1 TiB", layers: [][]byte{extractGNUSparse("huge", 1<<40, []extractFrag{{off: 1<<40 - 512, data: tail}})}, wantErr: ErrFileTooLarge},
 		{name: "sparse 10 MiB", layers: [][]byte{extractGNUSparse("sparse", 10<<20, []extractFrag{{0, head}, {5 << 20, mid}, {10<<20 - 512, tail}})},
 			want: []string{"sparse " + extractBodyKind(sparse)}},
@@ -342,14 +342,14 @@ func extractCheckErr(t *testing.T, err, want error) {
 	if !errors.Is(err, want) {
 		t.Fatalf("error = %v, want %v", err, want)
 	}
-	var ee *ExtractError
+	var ee *Error
 	if !errors.As(err, &ee) || ee.Layer.Hex == "" || !strings.Contains(err.Error(), ee.Layer.String()) {
 		t.Fatalf("error %v does not name the layer digest", err)
 	}
 	t.Logf("refused: %v", err)
 }
 
-func TestRootfsHostile(t *testing.T) {
+func TestWriteTarHostile(t *testing.T) {
 	for _, tc := range extractCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			img := extractImage(t, tc.layers...)
@@ -505,7 +505,7 @@ func TestUnpackMetadataAndSparse(t *testing.T) {
 		extractGNUSparse("sparse", 64<<20, []extractFrag{{64<<20 - 512, tail}}),
 	)
 	dir := filepath.Join(t.TempDir(), "root")
-	if err := Unpack(dir, img, ExtractOptions{}); err != nil {
+	if err := Unpack(dir, img, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Lstat(filepath.Join(dir, "ro"))
@@ -552,7 +552,7 @@ func TestUnpackRefusesNonEmptyDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	img := extractImage(t, extractTar(t, extractDir("etc/"), extractFile("etc/x", "x")))
-	if err := Unpack(dir, img, ExtractOptions{}); err == nil || !strings.Contains(err.Error(), "not empty") {
+	if err := Unpack(dir, img, Options{}); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -562,7 +562,7 @@ func TestExtractHugeSparseNoAlloc(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	_, err := extractRootfs(t, img, "", ExtractOptions{})
+	_, err := extractRootfs(t, img, "", Options{})
 	runtime.ReadMemStats(&after)
 	if !errors.Is(err, ErrFileTooLarge) {
 		t.Fatalf("err = %v", err)
@@ -572,15 +572,15 @@ func TestExtractHugeSparseNoAlloc(t *testing.T) {
 	}
 	// A limit above the logical size lets it through (streamed): check the
 	// header only, not the terabyte of zeros.
-	if err := Rootfs(tar.NewWriter(io.Discard), "", extractImage(t, extractGNUSparse("s", 3<<20, []extractFrag{{0, []byte("x")}})), ExtractOptions{MaxFileSize: 4 << 20}); err != nil {
+	if err := WriteTar(tar.NewWriter(io.Discard), "", extractImage(t, extractGNUSparse("s", 3<<20, []extractFrag{{0, []byte("x")}})), Options{MaxFileSize: 4 << 20}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestRootfsPrefix(t *testing.T) {
+func TestWriteTarPrefix(t *testing.T) {
 	img := extractImage(t, extractTar(t, extractDir("etc/"), extractFile("etc/a", "a"), extractHard("etc/b", "etc/a"), extractSym("lib", "usr/lib")))
 	for _, prefix := range []string{"containers/services/getty/rootfs/", "containers/services/getty/rootfs", "./containers/services/getty/rootfs/"} {
-		out, err := extractRootfs(t, img, prefix, ExtractOptions{})
+		out, err := extractRootfs(t, img, prefix, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -592,16 +592,16 @@ func TestRootfsPrefix(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"/abs/", "../up/", "a/../../b"} {
-		if _, err := extractRootfs(t, img, bad, ExtractOptions{}); err == nil {
+		if _, err := extractRootfs(t, img, bad, Options{}); err == nil {
 			t.Errorf("prefix %q accepted", bad)
 		}
 	}
-	if _, err := extractRootfs(t, img, "", ExtractOptions{Devices: "maybe"}); err == nil {
+	if _, err := extractRootfs(t, img, "", Options{Devices: "maybe"}); err == nil {
 		t.Error("unknown Devices rule accepted")
 	}
 }
 
-func TestRootfsDeterministicAndMetadata(t *testing.T) {
+func TestWriteTarDeterministicAndMetadata(t *testing.T) {
 	layers := func() [][]byte {
 		return [][]byte{
 			extractTar(t,
@@ -612,11 +612,11 @@ func TestRootfsDeterministicAndMetadata(t *testing.T) {
 			extractTar(t, extractFile("bin/sh", "sh"), extractFile(".wh.z", "")),
 		}
 	}
-	a, err := extractRootfs(t, extractImage(t, layers()...), "x/", ExtractOptions{})
+	a, err := extractRootfs(t, extractImage(t, layers()...), "x/", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := extractRootfs(t, extractImage(t, layers()...), "x/", ExtractOptions{})
+	b, err := extractRootfs(t, extractImage(t, layers()...), "x/", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -651,15 +651,15 @@ func TestRootfsDeterministicAndMetadata(t *testing.T) {
 	}
 }
 
-func TestRootfsErrorNamesLayerAndEntry(t *testing.T) {
+func TestWriteTarErrorNamesLayerAndEntry(t *testing.T) {
 	l0 := extractLayer(t, extractTar(t, extractSym("evil", "/etc")))
 	l1 := extractLayer(t, extractTar(t, extractFile("ok", "ok"), extractFile("evil/passwd", "x")))
 	img, err := mutate.AppendLayers(empty.Image, l0, l1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = extractRootfs(t, img, "", ExtractOptions{})
-	var ee *ExtractError
+	_, err = extractRootfs(t, img, "", Options{})
+	var ee *Error
 	if !errors.As(err, &ee) {
 		t.Fatalf("err = %v", err)
 	}
@@ -693,10 +693,10 @@ func TestExtractLayerDigestVerified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := extractRootfs(t, img, "", ExtractOptions{}); !errors.Is(err, ErrLayerDigest) {
+	if _, err := extractRootfs(t, img, "", Options{}); !errors.Is(err, ErrLayerDigest) {
 		t.Fatalf("Rootfs: err = %v", err)
 	}
-	if err := Unpack(filepath.Join(t.TempDir(), "r"), img, ExtractOptions{}); !errors.Is(err, ErrLayerDigest) {
+	if err := Unpack(filepath.Join(t.TempDir(), "r"), img, Options{}); !errors.Is(err, ErrLayerDigest) {
 		t.Fatalf("Unpack: err = %v", err)
 	}
 
@@ -716,7 +716,7 @@ func TestExtractLayerDigestVerified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := extractRootfs(t, limg, "", ExtractOptions{}); err != nil {
+	if _, err := extractRootfs(t, limg, "", Options{}); err != nil {
 		t.Fatalf("untampered layout: %v", err)
 	}
 	ls, _ := img.Layers()
@@ -729,7 +729,7 @@ func TestExtractLayerDigestVerified(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "blobs", ld.Algorithm, ld.Hex), blob, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := extractRootfs(t, limg, "", ExtractOptions{}); !errors.Is(err, ErrLayerDigest) {
+	if _, err := extractRootfs(t, limg, "", Options{}); !errors.Is(err, ErrLayerDigest) {
 		t.Fatalf("tampered layout: err = %v", err)
 	}
 }
