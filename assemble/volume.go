@@ -31,7 +31,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -407,19 +406,10 @@ func volumeVariant(p v1.Platform) string {
 // volumeTree copies the directory tree dir into the root filesystem
 // under prefix, sorted, with fixed metadata.
 func (c *composer) volumeTree(dir, prefix, what string) error {
-	var names []string
-	if err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != dir {
-			names = append(names, p)
-		}
-		return nil
-	}); err != nil {
+	names, err := treeNames(dir)
+	if err != nil {
 		return fmt.Errorf("%s: OCI layout: %w", what, err)
 	}
-	slices.Sort(names)
 	for _, p := range names {
 		rel, err := filepath.Rel(dir, p)
 		if err != nil {
