@@ -135,7 +135,7 @@ func cpioFromTar(t *testing.T, entries []extractTE) []byte {
 // to the new file.
 func TestCPIOReplacingAHardLinkedFile(t *testing.T) {
 	link := func(name, target string) extractTE {
-		return extractTE{hdr: tar.Header{Name: name, Typeflag: tar.TypeLink, Linkname: target, Mode: 0o644}}
+		return extractTE{Hdr: tar.Header{Name: name, Typeflag: tar.TypeLink, Linkname: target, Mode: 0o644}}
 	}
 	for _, tc := range []struct {
 		name    string
