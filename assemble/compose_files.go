@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/lkpkg/lkpkg/assemble/ociruntime"
 )
 
 func (c *composer) file(what string, f File) error {
@@ -75,7 +77,7 @@ func composeFileID(v any, lookup func(string) (uint32, uint32, error), group boo
 	if group {
 		field = "gid"
 	}
-	return ociIDValue(field, v, lookup, group)
+	return ociruntime.ID(field, v, lookup, group)
 }
 
 // fileSource copies a file, or a directory tree, from the build host.

@@ -18,6 +18,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/lkpkg/lkpkg/assemble/ociruntime"
 	"github.com/lkpkg/lkpkg/runconfig"
 )
 
@@ -235,11 +236,11 @@ func (c *composer) container(what, dir string, e *ImageEntry, src ImageSource) e
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	spec, rt, err := OCISpec(what, cf.Config, label, cfg, composeLookup(passwd, group))
+	spec, rt, err := ociruntime.Spec(what, cf.Config, label, cfg, composeLookup(passwd, group))
 	if err != nil {
 		return err
 	}
-	cfgJSON, err := SpecJSON(spec)
+	cfgJSON, err := ociruntime.JSON(spec)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
