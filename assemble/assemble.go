@@ -294,6 +294,16 @@ func (b *builder) pinned(ref string) (name.Digest, error) {
 	return p.Context().Digest(d.String()), nil
 }
 
+// pinnedHash is ref at its pinned digest, and that digest.
+func (b *builder) pinnedHash(ref string) (name.Digest, v1.Hash, error) {
+	d, err := b.pinned(ref)
+	if err != nil {
+		return name.Digest{}, v1.Hash{}, err
+	}
+	h, err := v1.NewHash(d.DigestStr())
+	return d, h, err
+}
+
 // trustPolicies lists the policies ref must pass: one of each inner list.
 func (b *builder) trustPolicies(ref string) ([][]sign.Policy, error) {
 	var out [][]sign.Policy
@@ -399,14 +409,10 @@ func (b *builder) verify(ctx context.Context) ([]string, error) {
 
 // image returns ref's image for the platform at its pinned digest: from the
 // cache, where every manifest and config is checked against its digest
-// (the layers are checked by Rootfs), else from the registry, which
+// (the layers are checked by layer.WriteTar), else from the registry, which
 // go-containerregistry verifies by digest.
 func (b *builder) image(ref string) (v1.Image, error) {
-	d, err := b.pinned(ref)
-	if err != nil {
-		return nil, err
-	}
-	h, err := v1.NewHash(d.DigestStr())
+	d, h, err := b.pinnedHash(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -441,11 +447,7 @@ func (b *builder) image(ref string) (v1.Image, error) {
 // format: oci), checked against the digest; ErrNotIndex when the digest
 // names a single manifest.
 func (b *builder) index(ref string) (v1.ImageIndex, error) {
-	d, err := b.pinned(ref)
-	if err != nil {
-		return nil, err
-	}
-	h, err := v1.NewHash(d.DigestStr())
+	d, h, err := b.pinnedHash(ref)
 	if err != nil {
 		return nil, err
 	}

@@ -60,19 +60,9 @@ func (c *composer) image(im v1.Image, prefix, what string) error {
 
 // copyTar copies every entry of the tar r through the bookkeeping writer.
 func (c *composer) copyTar(r io.Reader, what string) error {
-	tr := tar.NewReader(bufio.NewReaderSize(r, 1<<20))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: reading its tar: %w", what, err)
-		}
-		if err := c.add(h, tr, what); err != nil {
-			return err
-		}
-	}
+	return eachTarEntry(bufio.NewReaderSize(r, 1<<20), what+": reading its tar", func(h *tar.Header, data io.Reader) error {
+		return c.add(h, data, what)
+	})
 }
 
 // kernel writes boot/kernel, boot/cmdline, boot/ucode.cpio and unpacks the
@@ -104,19 +94,11 @@ func (c *composer) kernel(k Kernel, src ImageSource) error {
 	found := map[string]struct {
 		off, size int64
 	}{}
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
+	if err := eachTarEntry(f, what, func(h *tar.Header, _ io.Reader) error {
 		n, _ := composeClean(h.Name)
 		field, ok := want[n]
 		if !ok {
-			continue
+			return nil
 		}
 		if h.Typeflag != tar.TypeReg {
 			return fmt.Errorf("%s: %s %q is %s in the image, not a regular file", what, field, n, composeTypeName(h.Typeflag))
@@ -126,6 +108,9 @@ func (c *composer) kernel(k Kernel, src ImageSource) error {
 			return err
 		}
 		found[field] = struct{ off, size int64 }{off, h.Size}
+		return nil
+	}); err != nil {
+		return err
 	}
 	section := func(field string) (io.Reader, int64, bool) {
 		s, ok := found[field]
@@ -214,27 +199,23 @@ func (c *composer) container(what, dir string, e *ImageEntry, src ImageSource) e
 	}
 	defer f.Close()
 	var passwd, group []byte
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
+	if err := eachTarEntry(f, what, func(h *tar.Header, r io.Reader) error {
 		if h.Typeflag != tar.TypeReg || h.Size > composeMaxIDFile {
-			continue
+			return nil
 		}
+		var err error
 		switch h.Name {
 		case rootfs + "/etc/passwd":
-			passwd, err = io.ReadAll(tr)
+			passwd, err = io.ReadAll(r)
 		case rootfs + "/etc/group":
-			group, err = io.ReadAll(tr)
+			group, err = io.ReadAll(r)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	spec, rt, err := ociruntime.Spec(what, cf.Config, label, cfg, composeLookup(passwd, group))
 	if err != nil {
@@ -308,4 +289,22 @@ func composeIDLine(data []byte, name string, a, b int) (uint32, uint32, bool) {
 		return uint32(x), uint32(y), true
 	}
 	return 0, 0, false
+}
+
+// eachTarEntry calls fn for every entry of the tar stream r, with a reader
+// of the entry's data; read errors are reported as what's.
+func eachTarEntry(r io.Reader, what string, fn func(*tar.Header, io.Reader) error) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if err := fn(h, tr); err != nil {
+			return err
+		}
+	}
 }
