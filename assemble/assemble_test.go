@@ -6,7 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -184,20 +184,12 @@ func asmReadTar(t testing.TB, path string) (map[string]asmEntry, []string) {
 	defer f.Close()
 	m := map[string]asmEntry{}
 	var order []string
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return m, order
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		n := strings.TrimSuffix(h.Name, "/")
-		m[n] = asmEntry{h, string(b)}
+	for _, e := range layertest.Read(t, f) {
+		n := strings.TrimSuffix(e.Hdr.Name, "/")
+		m[n] = asmEntry{&e.Hdr, e.Body}
 		order = append(order, n)
 	}
+	return m, order
 }
 
 func asmOutFiles(t testing.TB, dir string) []string {

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -594,15 +594,8 @@ services:
 	if !bytes.Equal(a, b) {
 		t.Fatal("two composes of the same inputs differ")
 	}
-	tr := tar.NewReader(bytes.NewReader(a))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range layertest.Read(t, bytes.NewReader(a)) {
+		h := &e.Hdr
 		if strings.HasPrefix(h.Name, "containers/volumes/oci") && !h.ModTime.Equal(composeEpoch) {
 			t.Errorf("%s: mtime %v", h.Name, h.ModTime)
 		}

@@ -130,25 +130,14 @@ func extractRootfs(t testing.TB, img v1.Image, prefix string, opts Options) ([]b
 func extractListTar(t testing.TB, b []byte) []string {
 	t.Helper()
 	var out []string
-	tr := tar.NewReader(bytes.NewReader(b))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range layertest.Read(t, bytes.NewReader(b)) {
+		h := &e.Hdr
 		name := strings.TrimSuffix(h.Name, "/")
 		switch h.Typeflag {
 		case tar.TypeDir:
 			out = append(out, name+" dir")
 		case tar.TypeReg:
-			body, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, name+" "+extractBodyKind(body))
+			out = append(out, name+" "+extractBodyKind([]byte(e.Body)))
 		case tar.TypeSymlink:
 			out = append(out, name+" sym="+h.Linkname)
 		case tar.TypeLink:
@@ -161,6 +150,7 @@ func extractListTar(t testing.TB, b []byte) []string {
 			out = append(out, fmt.Sprintf("%s type=%q", name, h.Typeflag))
 		}
 	}
+	return out
 }
 
 type extractCase struct {
@@ -550,16 +540,9 @@ func TestWriteTarDeterministicAndMetadata(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Fatal("two runs differ")
 	}
-	tr := tar.NewReader(bytes.NewReader(a))
 	var names []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range layertest.Read(t, bytes.NewReader(a)) {
+		h := &e.Hdr
 		names = append(names, h.Name)
 		if h.Name == "x/bin/ping" {
 			if h.Mode != 0o4711 || h.Uid != 7 || h.Gid != 8 || h.Uname != "u" || !h.ModTime.Equal(time.Unix(1600000000, 123456789)) {

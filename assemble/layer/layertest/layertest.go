@@ -96,3 +96,24 @@ func Image(t testing.TB, layers ...[]byte) v1.Image {
 	}
 	return img
 }
+
+// Read returns the entries of the tar stream r, in order, with their data.
+func Read(t testing.TB, r io.Reader) []Entry {
+	t.Helper()
+	var out []Entry
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, Entry{Hdr: *h, Body: string(body)})
+	}
+}
