@@ -52,43 +52,7 @@ func TestTrustRegistry(t *testing.T) {
 	ctx := context.Background()
 	reg := testenv.Registry(t)
 	prefix := reg + "/t/"
-	c, imgs := asmCache(t, prefix)
-	unsigned := asmIndex(t, asmImage(t, "", extractFile("bin/other", "x")))
-	if _, err := c.WriteIndex(ctx, prefix+"other:v1", unsigned); err != nil {
-		t.Fatal(err)
-	}
-
-	keyDir := t.TempDir()
-	t.Setenv("COSIGN_PASSWORD", "pw")
-	priv, pub, err := cosign.GenerateKeys(keyDir, []byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := cosign.LoadSigner(priv, []byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrongDir := t.TempDir()
-	_, wrongPub, err := cosign.GenerateKeys(wrongDir, []byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := sign.Remote{Insecure: true}
-	for ref, idx := range map[string]v1.ImageIndex{"kernel:v1": imgs.kernel, "init:v1": imgs.init, "svc:v1": imgs.svc, "other:v1": unsigned} {
-		tag, err := name.NewTag(prefix+ref, name.Insecure)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.WriteIndex(tag, idx, remote.WithContext(ctx)); err != nil {
-			t.Fatal(err)
-		}
-		if ref == "other:v1" {
-			continue
-		}
-		if _, err := sign.Index(ctx, tag.Context().Digest(asmDigest(t, idx).String()), sign.Signers{Cosign: signer}, nil, r, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c, imgs, pub, wrongPub := trustSignedImages(t, ctx, prefix)
 	trust := func(key string) string {
 		return "trust:\n  cosign:\n    - {match: \"" + prefix + "*\", key: " + key + "}\n"
 	}
@@ -194,4 +158,50 @@ func TestTrustImageTagCoversTagAtDigest(t *testing.T) {
 			t.Errorf("Requires(%q) = %v, want %v", ref, got, want)
 		}
 	}
+}
+
+// trustSignedImages caches asmMakeImages' images under prefix and pushes
+// them, cosign-signed, to the registry prefix names, with an unsigned
+// "other:v1". It returns the cache, the images, the signing key's public
+// key file and another key's.
+func trustSignedImages(t *testing.T, ctx context.Context, prefix string) (*cache.Cache, asmImages, string, string) {
+	t.Helper()
+	c, imgs := asmCache(t, prefix)
+	unsigned := asmIndex(t, asmImage(t, "", extractFile("bin/other", "x")))
+	if _, err := c.WriteIndex(ctx, prefix+"other:v1", unsigned); err != nil {
+		t.Fatal(err)
+	}
+
+	keyDir := t.TempDir()
+	t.Setenv("COSIGN_PASSWORD", "pw")
+	priv, pub, err := cosign.GenerateKeys(keyDir, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := cosign.LoadSigner(priv, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongDir := t.TempDir()
+	_, wrongPub, err := cosign.GenerateKeys(wrongDir, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sign.Remote{Insecure: true}
+	for ref, idx := range map[string]v1.ImageIndex{"kernel:v1": imgs.kernel, "init:v1": imgs.init, "svc:v1": imgs.svc, "other:v1": unsigned} {
+		tag, err := name.NewTag(prefix+ref, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.WriteIndex(tag, idx, remote.WithContext(ctx)); err != nil {
+			t.Fatal(err)
+		}
+		if ref == "other:v1" {
+			continue
+		}
+		if _, err := sign.Index(ctx, tag.Context().Digest(asmDigest(t, idx).String()), sign.Signers{Cosign: signer}, nil, r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, imgs, pub, wrongPub
 }

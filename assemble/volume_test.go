@@ -493,7 +493,13 @@ func TestVolumeOCI(t *testing.T) {
 		})
 	}
 
-	// Without an IndexSource, format: oci is a clear error.
+}
+
+// Without an IndexSource, format: oci is a clear error; a volume without
+// an image needs none.
+func TestVolumeOCINeedsIndexSource(t *testing.T) {
+	full, _ := volMultiIndex(t, false)
+	s := &volSources{indexes: map[string]v1.ImageIndex{"multi:v1": full}}
 	var buf bytes.Buffer
 	img := volParse(t, "volumes:\n  - {name: v, image: multi:v1, format: oci}\n")
 	err := Compose(&buf, img, s.image, ComposeOptions{TempDir: t.TempDir()})
