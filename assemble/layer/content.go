@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 )
 
 type cursor struct {
@@ -119,12 +120,7 @@ func (r *contentReader) toSpool(c *fileData, src io.Reader) error {
 
 // finish drains every layer opened in pass 2 to verify its digest.
 func (r *contentReader) finish() error {
-	idx := make([]int, 0, len(r.cursors))
-	for i := range r.cursors {
-		idx = append(idx, i)
-	}
-	sort.Ints(idx)
-	for _, i := range idx {
+	for _, i := range slices.Sorted(maps.Keys(r.cursors)) {
 		c := r.cursors[i]
 		if err := drain(c.rc, c.v); err != nil {
 			return r.t.errorf(i, "", "%w", err)

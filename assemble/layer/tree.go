@@ -6,8 +6,9 @@ import (
 	"fmt"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"io"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -386,12 +387,7 @@ func (t *tree) emitOrder() []emitEntry {
 	var out []emitEntry
 	var walk func(n *node)
 	walk = func(n *node) {
-		names := make([]string, 0, len(n.children))
-		for k := range n.children {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
+		for _, k := range slices.Sorted(maps.Keys(n.children)) {
 			c := n.children[k]
 			e := emitEntry{name: c.hdr.Name, node: c}
 			if c.content != nil {
