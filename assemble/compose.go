@@ -20,6 +20,11 @@ package assemble
 // reverse. So no image can write through another image's symlink when the
 // tar is unpacked. Directories an entry needs that nothing declared are
 // written as 0755 root:root, mtime 0.
+//
+// This file is the driver and the bookkeeping writer; the kernel, init
+// images and containers are in compose_images.go (flattened by package
+// layer, configs by package ociruntime), the files: section in
+// compose_files.go, volumes in volume.go.
 
 import (
 	"archive/tar"
