@@ -13,10 +13,7 @@ package assemble
 //  5. write the outputs (WriteOutputs).
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -286,6 +283,16 @@ func (b *builder) pinned(ref string) (name.Digest, error) {
 	return p.Context().Digest(d.String()), nil
 }
 
+// pinnedHash is ref at its pinned digest, and that digest.
+func (b *builder) pinnedHash(ref string) (name.Digest, v1.Hash, error) {
+	d, err := b.pinned(ref)
+	if err != nil {
+		return name.Digest{}, v1.Hash{}, err
+	}
+	h, err := v1.NewHash(d.DigestStr())
+	return d, h, err
+}
+
 // trustPolicies lists the policies ref must pass: one of each inner list.
 func (b *builder) trustPolicies(ref string) ([][]sign.Policy, error) {
 	var out [][]sign.Policy
@@ -391,14 +398,10 @@ func (b *builder) verify(ctx context.Context) ([]string, error) {
 
 // image returns ref's image for the platform at its pinned digest: from the
 // cache, where every manifest and config is checked against its digest
-// (the layers are checked by Rootfs), else from the registry, which
+// (the layers are checked by layer.WriteTar), else from the registry, which
 // go-containerregistry verifies by digest.
 func (b *builder) image(ref string) (v1.Image, error) {
-	d, err := b.pinned(ref)
-	if err != nil {
-		return nil, err
-	}
-	h, err := v1.NewHash(d.DigestStr())
+	d, h, err := b.pinnedHash(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -433,11 +436,7 @@ func (b *builder) image(ref string) (v1.Image, error) {
 // format: oci), checked against the digest; ErrNotIndex when the digest
 // names a single manifest.
 func (b *builder) index(ref string) (v1.ImageIndex, error) {
-	d, err := b.pinned(ref)
-	if err != nil {
-		return nil, err
-	}
-	h, err := v1.NewHash(d.DigestStr())
+	d, h, err := b.pinnedHash(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -464,12 +463,8 @@ func (b *builder) index(ref string) (v1.ImageIndex, error) {
 			return nil, err
 		}
 	}
-	raw, err := idx.RawManifest()
-	if err != nil {
+	if err := checkIndex(idx, h); err != nil {
 		return nil, err
-	}
-	if got := assembleSHA(raw); got != h {
-		return nil, fmt.Errorf("index %s: content hashes to %s", h, got)
 	}
 	return idx, nil
 }
@@ -477,34 +472,25 @@ func (b *builder) index(ref string) (v1.ImageIndex, error) {
 // singleImage checks a manifest pinned directly (not through an index):
 // its digest, and that it is for the platform being built.
 func (b *builder) singleImage(img v1.Image, h v1.Hash) (v1.Image, error) {
-	img, err := checkImage(img, h)
+	// Only a fallback for a manifest without mediaType: the checked
+	// manifest's own wins (see checkImage).
+	mt, _ := img.MediaType()
+	ci, err := checkImage(img, v1.Descriptor{MediaType: mt, Digest: h, Size: -1}, false)
 	if err != nil {
 		return nil, err
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
+	cf := ci.cf
 	if cf.Architecture != b.opts.Platform.Architecture || (cf.OS != "" && cf.OS != b.opts.Platform.OS) {
 		return nil, fmt.Errorf("image %s is for %s/%s, not %s", h, cf.OS, cf.Architecture, b.opts.Platform.String())
 	}
-	return img, nil
-}
-
-func assembleSHA(b []byte) v1.Hash {
-	s := sha256.Sum256(b)
-	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(s[:])}
+	return ci, nil
 }
 
 func (b *builder) cachedImage(h v1.Hash) (v1.Image, error) {
 	c := b.opts.Cache
 	if idx, err := c.IndexByDigest(h); err == nil {
-		raw, err := idx.RawManifest()
-		if err != nil {
+		if err := checkIndex(idx, h); err != nil {
 			return nil, err
-		}
-		if got := assembleSHA(raw); got != h {
-			return nil, fmt.Errorf("index %s: content hashes to %s", h, got)
 		}
 		return b.platformImage(idx, h)
 	} else if !errors.Is(err, cache.ErrNotFound) {
@@ -533,64 +519,12 @@ func (b *builder) platformImage(idx v1.ImageIndex, h v1.Hash) (v1.Image, error) 
 		if err != nil {
 			return nil, err
 		}
-		return checkImage(img, d.Digest)
+		// Sizes unchecked, as for a single manifest: the digest decides.
+		ci, err := checkImage(img, v1.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: -1}, false)
+		if err != nil {
+			return nil, err
+		}
+		return ci, nil
 	}
 	return nil, fmt.Errorf("index %s has no image for %s", h, want.String())
-}
-
-// checkImage checks img's manifest against h and its config against the
-// manifest.
-func checkImage(img v1.Image, h v1.Hash) (v1.Image, error) {
-	raw, err := img.RawManifest()
-	if err != nil {
-		return nil, err
-	}
-	if got := assembleSHA(raw); got != h {
-		return nil, fmt.Errorf("manifest %s: content hashes to %s", h, got)
-	}
-	m, err := v1.ParseManifest(bytes.NewReader(raw))
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := img.RawConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	if got := assembleSHA(cfg); got != m.Config.Digest {
-		return nil, fmt.Errorf("manifest %s: config %s hashes to %s", h, m.Config.Digest, got)
-	}
-	cf, err := v1.ParseConfigFile(bytes.NewReader(cfg))
-	if err != nil {
-		return nil, err
-	}
-	return &verifiedImage{Image: img, manifest: raw, m: m, config: cfg, cf: cf}, nil
-}
-
-// verifiedImage serves the manifest and config bytes that were checked:
-// a layout image would otherwise read its blob files again, unchecked.
-type verifiedImage struct {
-	v1.Image
-	manifest, config []byte
-	m                *v1.Manifest
-	cf               *v1.ConfigFile
-}
-
-func (v *verifiedImage) RawManifest() ([]byte, error)        { return v.manifest, nil }
-func (v *verifiedImage) Manifest() (*v1.Manifest, error)     { return v.m.DeepCopy(), nil }
-func (v *verifiedImage) RawConfigFile() ([]byte, error)      { return v.config, nil }
-func (v *verifiedImage) ConfigFile() (*v1.ConfigFile, error) { return v.cf.DeepCopy(), nil }
-func (v *verifiedImage) ConfigName() (v1.Hash, error)        { return v.m.Config.Digest, nil }
-
-// Layers lists the layers the checked manifest names (not whatever the
-// manifest file says now); each is digest-checked as it is read.
-func (v *verifiedImage) Layers() ([]v1.Layer, error) {
-	out := make([]v1.Layer, 0, len(v.m.Layers))
-	for _, d := range v.m.Layers {
-		l, err := v.Image.LayerByDigest(d.Digest)
-		if err != nil {
-			return nil, fmt.Errorf("layer %s: %w", d.Digest, err)
-		}
-		out = append(out, l)
-	}
-	return out, nil
 }

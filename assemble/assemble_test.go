@@ -6,26 +6,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/lkpkg/lkpkg/cache"
-	"github.com/lkpkg/lkpkg/internal/testenv"
-	"github.com/lkpkg/lkpkg/registry"
 	"github.com/lkpkg/lkpkg/runconfig"
-	"github.com/lkpkg/lkpkg/sign"
-	"github.com/lkpkg/lkpkg/sign/cosign"
 )
 
 var asmAmd64 = v1.Platform{OS: "linux", Architecture: "amd64"}
@@ -82,6 +76,18 @@ func asmKernelTar(t testing.TB) string {
 	return string(extractTar(t,
 		extractDir("lib/"), extractDir("lib/modules/"),
 		extractFile("lib/modules/6.6/modules.dep", "mod.ko:\n")))
+}
+
+// asmCache is a new cache holding asmMakeImages(t, "v1") under prefix.
+func asmCache(t testing.TB, prefix string) (*cache.Cache, asmImages) {
+	t.Helper()
+	c, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := asmMakeImages(t, "v1")
+	asmStore(t, c, prefix, imgs)
+	return c, imgs
 }
 
 func asmMakeImages(t testing.TB, svcVersion string) asmImages {
@@ -178,20 +184,12 @@ func asmReadTar(t testing.TB, path string) (map[string]asmEntry, []string) {
 	defer f.Close()
 	m := map[string]asmEntry{}
 	var order []string
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return m, order
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		n := strings.TrimSuffix(h.Name, "/")
-		m[n] = asmEntry{h, string(b)}
+	for _, e := range layertest.Read(t, f) {
+		n := strings.TrimSuffix(e.Hdr.Name, "/")
+		m[n] = asmEntry{&e.Hdr, e.Body}
 		order = append(order, n)
 	}
+	return m, order
 }
 
 func asmOutFiles(t testing.TB, dir string) []string {
@@ -210,11 +208,7 @@ func asmOutFiles(t testing.TB, dir string) []string {
 const asmPrefix = "localhost:1/t/"
 
 func TestAssembleCompose(t *testing.T) {
-	c, err := cache.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	asmStore(t, c, asmPrefix, asmMakeImages(t, "v1"))
+	c, _ := asmCache(t, asmPrefix)
 	yamlPath, out := asmSetup(t, asmYAML(asmPrefix, ""))
 	var log bytes.Buffer
 	res, err := Build(context.Background(), yamlPath, Options{
@@ -312,11 +306,7 @@ func TestAssembleCompose(t *testing.T) {
 }
 
 func TestAssembleDeterministic(t *testing.T) {
-	c, err := cache.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	asmStore(t, c, asmPrefix, asmMakeImages(t, "v1"))
+	c, _ := asmCache(t, asmPrefix)
 	yamlPath, out1 := asmSetup(t, asmYAML(asmPrefix, ""))
 	out2 := filepath.Join(filepath.Dir(out1), "out2")
 	formats := []string{FormatTar, FormatKernelInitrd, FormatTarKernelInitrd}
@@ -338,75 +328,6 @@ func TestAssembleDeterministic(t *testing.T) {
 	}
 }
 
-func TestAssembleLock(t *testing.T) {
-	ctx := context.Background()
-	c, err := cache.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v1imgs := asmMakeImages(t, "v1")
-	asmStore(t, c, asmPrefix, v1imgs)
-	// keep v1's service image reachable under another name
-	if _, err := c.WriteIndex(ctx, asmPrefix+"keep:v1", v1imgs.svc); err != nil {
-		t.Fatal(err)
-	}
-	yamlPath, out := asmSetup(t, asmYAML(asmPrefix, ""))
-	build := func(update bool) (string, error) {
-		t.Helper()
-		if _, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, Formats: []string{FormatTar}, UpdateLock: update}); err != nil {
-			return "", err
-		}
-		m, _ := asmReadTar(t, filepath.Join(out, "image.tar"))
-		return m["containers/services/getty/rootfs/bin/svc"].body, nil
-	}
-	if got, err := build(false); err != nil || got != "svc v1" {
-		t.Fatalf("first build: %q %v", got, err)
-	}
-	lockPath := LockPath(yamlPath)
-	lock1, _ := os.ReadFile(lockPath)
-	if d, _ := (&Lock{}).parseForTest(t, lock1).Get(asmPrefix + "svc:v1"); d != asmDigest(t, v1imgs.svc) {
-		t.Fatalf("lock pins svc to %s, want %s\n%s", d, asmDigest(t, v1imgs.svc), lock1)
-	}
-
-	// The tag moves in the cache: the lock still wins.
-	v2 := asmMakeImages(t, "v2")
-	if _, err := c.WriteIndex(ctx, asmPrefix+"svc:v1", v2.svc); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := build(false); err != nil || got != "svc v1" {
-		t.Fatalf("locked build: %q %v", got, err)
-	}
-	if b, _ := os.ReadFile(lockPath); !bytes.Equal(b, lock1) {
-		t.Fatal("the lock file changed without --update-lock")
-	}
-	// --update-lock follows the tag.
-	if got, err := build(true); err != nil || got != "svc v2" {
-		t.Fatalf("--update-lock build: %q %v", got, err)
-	}
-	// Pinned to content the cache no longer has: an error naming the digest.
-	if err := os.WriteFile(lockPath, lock1, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Remove(ctx, asmPrefix+"keep:v1"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Prune(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := build(false); err == nil || !strings.Contains(err.Error(), asmDigest(t, v1imgs.svc).String()) {
-		t.Fatalf("err = %v, want one naming the locked digest", err)
-	}
-	// A ref missing from the lock is an error naming it.
-	yml := asmYAML(asmPrefix, "") + "  - path: x\n    contents: y\n"
-	yml = strings.Replace(yml, "init:\n  - "+asmPrefix+"init:v1\n", "init:\n  - "+asmPrefix+"init:v1\n  - "+asmPrefix+"keep:v1\n", 1)
-	if err := os.WriteFile(yamlPath, []byte(yml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := build(false); err == nil || !strings.Contains(err.Error(), asmPrefix+"keep:v1") || !strings.Contains(err.Error(), "--update-lock") {
-		t.Fatalf("err = %v", err)
-	}
-}
-
 func (*Lock) parseForTest(t testing.TB, b []byte) *Lock {
 	t.Helper()
 	l, err := ParseLock("test.lock", b)
@@ -414,37 +335,6 @@ func (*Lock) parseForTest(t testing.TB, b []byte) *Lock {
 		t.Fatal(err)
 	}
 	return l
-}
-
-func TestLockFileFormat(t *testing.T) {
-	h1 := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("a", 64)}
-	h2 := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("b", 64)}
-	l := NewLock()
-	l.Set("linuxkit/init:v1", h1)
-	l.Set("alpine:3.20", h2)
-	b := l.Marshal()
-	p, err := ParseLock("x.lock", b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, ok := p.Get("docker.io/linuxkit/init:v1"); !ok || d != h1 {
-		t.Errorf("normalised lookup: %v %v", d, ok)
-	}
-	if !bytes.Equal(p.Marshal(), b) || strings.Index(string(b), "alpine") > strings.Index(string(b), "linuxkit") {
-		t.Errorf("not sorted/stable:\n%s", b)
-	}
-	for _, tc := range []struct{ in, want string }{
-		{"a b c\n", "x.lock:1:"},
-		{"# c\nalpine:3 sha256:zz\n", "x.lock:2:"},
-		{"alpine:3 " + h1.String() + "\nalpine:3 " + h2.String() + "\n", "pinned twice"},
-	} {
-		if _, err := ParseLock("x.lock", []byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%q: err = %v, want %q", tc.in, err, tc.want)
-		}
-	}
-	if LockPath("/a/b.yml") != "/a/b.lock" || LockPath("b.yaml") != "b.lock" {
-		t.Error("LockPath")
-	}
 }
 
 func TestComposeRefusesWritingThroughSymlinks(t *testing.T) {
@@ -512,171 +402,4 @@ func TestAssembleBadYAML(t *testing.T) {
 	if _, err := Build(context.Background(), yamlPath, Options{OutputDir: out, Formats: []string{"iso-bios"}}); err == nil || !strings.Contains(err.Error(), "iso-bios") {
 		t.Fatalf("bad format: err = %v", err)
 	}
-}
-
-// A cache-only image the policy covers is verified against the registry
-// it is named after; unreachable means refused, before any output.
-func TestTrustCacheOnlyUnreachableFailsClosed(t *testing.T) {
-	c, err := cache.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	asmStore(t, c, "127.0.0.1:1/t/", asmMakeImages(t, "v1"))
-	keyDir := t.TempDir()
-	_, pub, err := cosign.GenerateKeys(keyDir, []byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	yamlPath, out := asmSetup(t, asmYAML("127.0.0.1:1/t/", "trust:\n  cosign:\n    - {match: \"127.0.0.1:1/t/*\", key: "+pub+"}\n"))
-	_, err = Build(context.Background(), yamlPath, Options{Cache: c, OutputDir: out, Registry: registry.Options{Insecure: true}})
-	if !errors.Is(err, ErrNotVerified) || !strings.Contains(err.Error(), "127.0.0.1:1") {
-		t.Fatalf("err = %v", err)
-	}
-	if n := asmOutFiles(t, out); len(n) != 0 {
-		t.Fatalf("outputs %v", n)
-	}
-	if _, err := os.Stat(LockPath(yamlPath)); !os.IsNotExist(err) {
-		t.Errorf("lock written for unverified images: %v", err)
-	}
-	// trust.org without any cosign key or notation: refused, not ignored.
-	yamlPath, out = asmSetup(t, asmYAML("127.0.0.1:1/t/", "trust:\n  org: [\"127.0.0.1:1/t\"]\n"))
-	if _, err := Build(context.Background(), yamlPath, Options{Cache: c, OutputDir: out}); !errors.Is(err, ErrNotVerified) || !strings.Contains(err.Error(), "no cosign key") {
-		t.Fatalf("org without keys: err = %v", err)
-	}
-}
-
-func TestTrustRegistry(t *testing.T) {
-	testenv.Integration(t)
-	ctx := context.Background()
-	reg := testenv.Registry(t)
-	prefix := reg + "/t/"
-	c, err := cache.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	imgs := asmMakeImages(t, "v1")
-	asmStore(t, c, prefix, imgs)
-	unsigned := asmIndex(t, asmImage(t, "", extractFile("bin/other", "x")))
-	if _, err := c.WriteIndex(ctx, prefix+"other:v1", unsigned); err != nil {
-		t.Fatal(err)
-	}
-
-	keyDir := t.TempDir()
-	t.Setenv("COSIGN_PASSWORD", "pw")
-	priv, pub, err := cosign.GenerateKeys(keyDir, []byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := cosign.LoadSigner(priv, []byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrongDir := t.TempDir()
-	_, wrongPub, err := cosign.GenerateKeys(wrongDir, []byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := registry.Options{Insecure: true}
-	for ref, idx := range map[string]v1.ImageIndex{"kernel:v1": imgs.kernel, "init:v1": imgs.init, "svc:v1": imgs.svc, "other:v1": unsigned} {
-		tag, err := name.NewTag(prefix+ref, name.Insecure)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.WriteIndex(tag, idx, remote.WithContext(ctx)); err != nil {
-			t.Fatal(err)
-		}
-		if ref == "other:v1" {
-			continue
-		}
-		if _, err := sign.Index(ctx, tag.Context().Digest(asmDigest(t, idx).String()), sign.Signers{Cosign: signer}, nil, r, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	trust := func(key string) string {
-		return "trust:\n  cosign:\n    - {match: \"" + prefix + "*\", key: " + key + "}\n"
-	}
-	withOther := func(y string) string {
-		return strings.Replace(y, "init:\n  - "+prefix+"init:v1\n", "init:\n  - "+prefix+"init:v1\n  - "+prefix+"other:v1\n", 1)
-	}
-
-	t.Run("signed", func(t *testing.T) {
-		yamlPath, out := asmSetup(t, asmYAML(prefix, trust(pub)))
-		var log bytes.Buffer
-		res, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, Registry: registry.Options{Insecure: true}, Log: &log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(res.Verified) != 3 || len(asmOutFiles(t, out)) != 3 {
-			t.Fatalf("verified %v, outputs %v\n%s", res.Verified, asmOutFiles(t, out), log.String())
-		}
-	})
-	t.Run("global policy", func(t *testing.T) {
-		yamlPath, out := asmSetup(t, asmYAML(prefix, ""))
-		pem, _ := os.ReadFile(pub)
-		res, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, Registry: registry.Options{Insecure: true}, Policy: &sign.Policy{CosignPublicKey: pem}})
-		if err != nil || len(res.Verified) != 3 {
-			t.Fatalf("%v %v", res, err)
-		}
-	})
-	fail := []struct {
-		name, yml string
-	}{
-		{"unsigned", withOther(asmYAML(prefix, trust(pub)))},
-		{"wrong key", asmYAML(prefix, trust(wrongPub))},
-	}
-	for _, tc := range fail {
-		t.Run(tc.name, func(t *testing.T) {
-			yamlPath, out := asmSetup(t, tc.yml)
-			_, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, Registry: registry.Options{Insecure: true}})
-			if !errors.Is(err, ErrNotVerified) {
-				t.Fatalf("err = %v", err)
-			}
-			if n := asmOutFiles(t, out); len(n) != 0 {
-				t.Fatalf("outputs %v", n)
-			}
-		})
-	}
-	t.Run("insecure skip verify", func(t *testing.T) {
-		yamlPath, out := asmSetup(t, withOther(asmYAML(prefix, trust(pub))))
-		var log bytes.Buffer
-		if _, err := Build(ctx, yamlPath, Options{Cache: c, OutputDir: out, Registry: registry.Options{Insecure: true}, InsecureSkipVerify: true, Log: &log}); err != nil {
-			t.Fatal(err)
-		}
-		if n := strings.Count(log.String(), "WARNING"); n != 4 {
-			t.Fatalf("%d WARNING lines, want one per image:\n%s", n, log.String())
-		}
-	})
-	t.Run("tampered cache blob", func(t *testing.T) {
-		// A second cache holding the signed images, one layer blob replaced.
-		c2, err := cache.Open(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		asmStore(t, c2, prefix, imgs)
-		im, err := imgs.svc.IndexManifest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := imgs.svc.Image(im.Manifests[0].Digest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls, _ := img.Layers()
-		ld := asmDigest(t, ls[0])
-		evil, _ := extractLayer(t, extractTar(t, extractFile("bin/svc", "evil"))).Compressed()
-		blob, _ := io.ReadAll(evil)
-		p := filepath.Join(c2.Dir(), "blobs", "sha256", ld.Hex)
-		os.Chmod(p, 0o644)
-		if err := os.WriteFile(p, blob, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		yamlPath, out := asmSetup(t, asmYAML(prefix, trust(pub)))
-		_, err = Build(ctx, yamlPath, Options{Cache: c2, OutputDir: out, Registry: registry.Options{Insecure: true}})
-		if !errors.Is(err, ErrLayerDigest) {
-			t.Fatalf("err = %v", err)
-		}
-		if n := asmOutFiles(t, out); len(n) != 0 {
-			t.Fatalf("outputs %v", n)
-		}
-	})
 }

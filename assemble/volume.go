@@ -27,13 +27,10 @@ package assemble
 import (
 	"archive/tar"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -281,7 +278,7 @@ func (c *composer) volumeOCI(v *Volume, lower, what string, src ImageSource) err
 
 // volumeOCIRoot picks what the layout holds: a (filtered) index, or a
 // single image.
-func (c *composer) volumeOCIRoot(v *Volume, what string, src ImageSource) (v1.ImageIndex, *volumeImage, error) {
+func (c *composer) volumeOCIRoot(v *Volume, what string, src ImageSource) (v1.ImageIndex, *checkedImage, error) {
 	want := make([]v1.Platform, 0, len(v.Platforms))
 	for _, s := range v.Platforms {
 		p, err := v1.ParsePlatform(s)
@@ -306,7 +303,7 @@ func (c *composer) volumeOCIRoot(v *Volume, what string, src ImageSource) (v1.Im
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", what, err)
 		}
-		vi, err := volumeCheckImage(im, v1.Descriptor{MediaType: mt, Digest: volumeSHA(raw), Size: int64(len(raw))})
+		vi, err := checkImage(im, v1.Descriptor{MediaType: mt, Digest: sha256Of(raw), Size: int64(len(raw))}, true)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", what, err)
 		}
@@ -337,7 +334,7 @@ func (c *composer) volumeOCIRoot(v *Volume, what string, src ImageSource) (v1.Im
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", what, err)
 		}
-		h := volumeSHA(braw)
+		h := sha256Of(braw)
 		keep = func(d v1.Descriptor) bool { return d.Digest == h }
 	} else {
 		keep = func(d v1.Descriptor) bool {
@@ -363,7 +360,7 @@ func (c *composer) volumeOCIRoot(v *Volume, what string, src ImageSource) (v1.Im
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: image %s: %w", what, d.Digest, err)
 		}
-		vi, err := volumeCheckImage(ci, d)
+		vi, err := checkImage(ci, d, true)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", what, err)
 		}
@@ -409,19 +406,10 @@ func volumeVariant(p v1.Platform) string {
 // volumeTree copies the directory tree dir into the root filesystem
 // under prefix, sorted, with fixed metadata.
 func (c *composer) volumeTree(dir, prefix, what string) error {
-	var names []string
-	if err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != dir {
-			names = append(names, p)
-		}
-		return nil
-	}); err != nil {
+	names, err := treeNames(dir)
+	if err != nil {
 		return fmt.Errorf("%s: OCI layout: %w", what, err)
 	}
-	slices.Sort(names)
 	for _, p := range names {
 		rel, err := filepath.Rel(dir, p)
 		if err != nil {
@@ -456,131 +444,6 @@ func (c *composer) volumeTree(dir, prefix, what string) error {
 	return nil
 }
 
-func volumeSHA(b []byte) v1.Hash {
-	s := sha256.Sum256(b)
-	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(s[:])}
-}
-
-// --- checked images and indexes ---------------------------------------------
-
-// volumeCheckImage checks img's manifest against d (digest and size) and
-// its config against the manifest, and returns an image that serves the
-// checked bytes and whose layers are checked against the manifest as they
-// are read.
-func volumeCheckImage(img v1.Image, d v1.Descriptor) (*volumeImage, error) {
-	raw, err := img.RawManifest()
-	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", d.Digest, err)
-	}
-	if got := volumeSHA(raw); got != d.Digest || int64(len(raw)) != d.Size {
-		return nil, fmt.Errorf("image %s: manifest hashes to %s (%d bytes), want %s (%d bytes)", d.Digest, got, len(raw), d.Digest, d.Size)
-	}
-	m, err := v1.ParseManifest(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", d.Digest, err)
-	}
-	cfg, err := img.RawConfigFile()
-	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", d.Digest, err)
-	}
-	if got := volumeSHA(cfg); got != m.Config.Digest {
-		return nil, fmt.Errorf("image %s: config %s hashes to %s", d.Digest, m.Config.Digest, got)
-	}
-	cf, err := v1.ParseConfigFile(bytes.NewReader(cfg))
-	if err != nil {
-		return nil, fmt.Errorf("image %s: config: %w", d.Digest, err)
-	}
-	mt := m.MediaType
-	if mt == "" {
-		mt = d.MediaType
-	}
-	return &volumeImage{
-		base: img, digest: d.Digest, mt: mt, manifest: raw, m: m, config: cfg, cf: cf,
-		platform: v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant},
-	}, nil
-}
-
-// volumeImage is a checked image (see volumeCheckImage).
-type volumeImage struct {
-	base             v1.Image
-	digest           v1.Hash
-	mt               types.MediaType
-	manifest, config []byte
-	m                *v1.Manifest
-	cf               *v1.ConfigFile
-	platform         v1.Platform
-}
-
-var _ v1.Image = (*volumeImage)(nil)
-
-func (v *volumeImage) MediaType() (types.MediaType, error) { return v.mt, nil }
-func (v *volumeImage) Size() (int64, error)                { return int64(len(v.manifest)), nil }
-func (v *volumeImage) Digest() (v1.Hash, error)            { return v.digest, nil }
-func (v *volumeImage) RawManifest() ([]byte, error)        { return v.manifest, nil }
-func (v *volumeImage) Manifest() (*v1.Manifest, error)     { return v.m.DeepCopy(), nil }
-func (v *volumeImage) ConfigName() (v1.Hash, error)        { return v.m.Config.Digest, nil }
-func (v *volumeImage) RawConfigFile() ([]byte, error)      { return v.config, nil }
-func (v *volumeImage) ConfigFile() (*v1.ConfigFile, error) { return v.cf.DeepCopy(), nil }
-
-// Layers lists the layers the checked manifest names, each checked
-// against its descriptor as its compressed blob is read.
-func (v *volumeImage) Layers() ([]v1.Layer, error) {
-	out := make([]v1.Layer, 0, len(v.m.Layers))
-	for _, d := range v.m.Layers {
-		l, err := v.base.LayerByDigest(d.Digest)
-		if err != nil {
-			return nil, fmt.Errorf("layer %s: %w", d.Digest, err)
-		}
-		out = append(out, &volumeLayer{Layer: l, d: d})
-	}
-	return out, nil
-}
-
-func (v *volumeImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
-	ls, err := v.Layers()
-	if err != nil {
-		return nil, err
-	}
-	for _, l := range ls {
-		if l.(*volumeLayer).d.Digest == h {
-			return l, nil
-		}
-	}
-	return nil, fmt.Errorf("image %s: no layer %s", v.digest, h)
-}
-
-func (v *volumeImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
-	for i, d := range v.cf.RootFS.DiffIDs {
-		if d == h && i < len(v.m.Layers) {
-			return v.LayerByDigest(v.m.Layers[i].Digest)
-		}
-	}
-	return nil, fmt.Errorf("image %s: no layer with diff id %s", v.digest, h)
-}
-
-// volumeLayer checks a layer's compressed blob against its manifest
-// descriptor (digest and size) as it is read, failing at EOF on a mismatch
-// (see layerVerifier).
-type volumeLayer struct {
-	v1.Layer
-	d v1.Descriptor
-}
-
-func (l *volumeLayer) Digest() (v1.Hash, error)            { return l.d.Digest, nil }
-func (l *volumeLayer) Size() (int64, error)                { return l.d.Size, nil }
-func (l *volumeLayer) MediaType() (types.MediaType, error) { return l.d.MediaType, nil }
-func (l *volumeLayer) Compressed() (io.ReadCloser, error) {
-	h, err := v1.Hasher(l.d.Digest.Algorithm)
-	if err != nil {
-		return nil, err
-	}
-	rc, err := l.Layer.Compressed()
-	if err != nil {
-		return nil, err
-	}
-	return &layerVerifier{rc: rc, h: h, want: l.d.Digest, size: l.d.Size}, nil
-}
-
 // volumeIndex is the index a format: oci volume's layout holds: the pinned
 // index when every child is kept, else the same index with only the kept
 // children (descriptors verbatim, in the pinned order).
@@ -593,7 +456,7 @@ type volumeIndex struct {
 var _ v1.ImageIndex = (*volumeIndex)(nil)
 
 func (x *volumeIndex) MediaType() (types.MediaType, error) { return x.mt, nil }
-func (x *volumeIndex) Digest() (v1.Hash, error)            { return volumeSHA(x.raw), nil }
+func (x *volumeIndex) Digest() (v1.Hash, error)            { return sha256Of(x.raw), nil }
 func (x *volumeIndex) Size() (int64, error)                { return int64(len(x.raw)), nil }
 func (x *volumeIndex) RawManifest() ([]byte, error)        { return x.raw, nil }
 func (x *volumeIndex) IndexManifest() (*v1.IndexManifest, error) {

@@ -5,18 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/lkpkg/lkpkg/cache"
 )
 
 // Volumes through the whole build: a filesystem volume and an OCI-layout
 // volume from pinned cached images, bound by a service.
 func TestAssembleVolumes(t *testing.T) {
-	c, err := cache.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	asmStore(t, c, asmPrefix, asmMakeImages(t, "v1"))
+	c, _ := asmCache(t, asmPrefix)
 	extra := `volumes:
   - name: data
     image: ` + asmPrefix + `init:v1

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -493,7 +493,13 @@ func TestVolumeOCI(t *testing.T) {
 		})
 	}
 
-	// Without an IndexSource, format: oci is a clear error.
+}
+
+// Without an IndexSource, format: oci is a clear error; a volume without
+// an image needs none.
+func TestVolumeOCINeedsIndexSource(t *testing.T) {
+	full, _ := volMultiIndex(t, false)
+	s := &volSources{indexes: map[string]v1.ImageIndex{"multi:v1": full}}
 	var buf bytes.Buffer
 	img := volParse(t, "volumes:\n  - {name: v, image: multi:v1, format: oci}\n")
 	err := Compose(&buf, img, s.image, ComposeOptions{TempDir: t.TempDir()})
@@ -594,15 +600,8 @@ services:
 	if !bytes.Equal(a, b) {
 		t.Fatal("two composes of the same inputs differ")
 	}
-	tr := tar.NewReader(bytes.NewReader(a))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range layertest.Read(t, bytes.NewReader(a)) {
+		h := &e.Hdr
 		if strings.HasPrefix(h.Name, "containers/volumes/oci") && !h.ModTime.Equal(composeEpoch) {
 			t.Errorf("%s: mtime %v", h.Name, h.ModTime)
 		}

@@ -2,8 +2,8 @@ package mirror
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -14,10 +14,15 @@ type ImageSource interface {
 	Image(ref string, platform v1.Platform) (v1.Image, error)
 }
 
-// Unpacker writes an image's flattened filesystem into dir. The caller
-// chooses it (assemble's digest-checked, traversal-safe unpack), so this
-// package does not depend on how layers are flattened.
-type Unpacker func(dir string, img v1.Image) error
+// Unpacker writes an image's flattened filesystem into dir, and moves the
+// regular files below from to the same paths below to (slash paths inside
+// dir). The caller chooses it (assemble/layer's digest-checked unpack and
+// os.Root-confined moves), so this package does not depend on how layers
+// are flattened, and a symlink in a hostile image cannot redirect a move.
+type Unpacker interface {
+	Unpack(dir string, img v1.Image) error
+	MoveFiles(dir, from, to string) error
+}
 
 // DebsFromImage unpacks every arch of the mirror image ref (a build of c)
 // into a temporary directory and merges the arches' .deb pools. It returns
@@ -37,45 +42,22 @@ func DebsFromImage(c *Config, images ImageSource, ref string, unpack Unpacker) (
 	if err != nil {
 		return "", cleanup, err
 	}
-	pool := filepath.Join(dir, RepoDir, "debian")
+	pool := path.Join(RepoDir, "debian")
 	for _, arch := range arches {
 		img, err := images.Image(ref, v1.Platform{OS: "linux", Architecture: arch})
 		if err != nil {
 			os.RemoveAll(dir)
 			return "", cleanup, fmt.Errorf("--from-image %s (%s): %w", ref, arch, err)
 		}
-		sub := filepath.Join(dir, arch)
-		if err := unpack(sub, img); err != nil {
+		if err := unpack.Unpack(filepath.Join(dir, arch), img); err != nil {
 			os.RemoveAll(dir)
 			return "", cleanup, fmt.Errorf("--from-image %s (%s): %w", ref, arch, err)
 		}
 		// Every arch's image keeps its own closure; merge the pools.
-		if err := mergeTree(filepath.Join(sub, RepoDir, "debian"), pool); err != nil {
+		if err := unpack.MoveFiles(dir, path.Join(arch, pool), pool); err != nil {
 			os.RemoveAll(dir)
 			return "", cleanup, err
 		}
 	}
-	return "file://" + pool, func() { os.RemoveAll(dir) }, nil
-}
-
-// mergeTree moves the regular files below src into dst (same relative
-// paths); the lock's checksums decide whether any of them is used.
-func mergeTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		to := filepath.Join(dst, rel)
-		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-			return err
-		}
-		return os.Rename(p, to)
-	})
+	return "file://" + filepath.Join(dir, pool), func() { os.RemoveAll(dir) }, nil
 }

@@ -8,7 +8,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/lkpkg/lkpkg/assemble"
+	"github.com/lkpkg/lkpkg/assemble/layer"
 	"github.com/lkpkg/lkpkg/internal/userdir"
 	"github.com/lkpkg/lkpkg/mirror"
 )
@@ -191,15 +191,14 @@ download is.`,
 }
 
 // debsFromImage points opts at the .debs of a cached mirror image
-// (unpacked digest-checked and safely: see assemble.Unpack).
+// (unpacked digest-checked and confined to a temporary directory: see
+// assemble/layer).
 func debsFromImage(g *globalFlags, ref string, c *mirror.Config) (upstream string, cleanup func(), err error) {
 	store, err := g.openCache()
 	if err != nil {
 		return "", func() {}, err
 	}
-	return mirror.DebsFromImage(c, store, ref, func(dir string, img v1.Image) error {
-		return assemble.Unpack(dir, img, assemble.ExtractOptions{})
-	})
+	return mirror.DebsFromImage(c, store, ref, layerUnpacker{})
 }
 
 func newMirrorBuildCmd(g *globalFlags, opts *mirror.Options) *cobra.Command {
@@ -259,3 +258,12 @@ func newMirrorKeygenCmd() *cobra.Command {
 	cmd.Flags().IntVar(&bits, "bits", 4096, "RSA key size")
 	return cmd
 }
+
+// layerUnpacker gives mirror.DebsFromImage assemble/layer's checked unpack.
+type layerUnpacker struct{}
+
+func (layerUnpacker) Unpack(dir string, img v1.Image) error {
+	return layer.Unpack(dir, img, layer.Options{})
+}
+
+func (layerUnpacker) MoveFiles(dir, from, to string) error { return layer.MoveFiles(dir, from, to) }

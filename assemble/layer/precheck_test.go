@@ -1,7 +1,8 @@
-package assemble
+package layer
 
 import (
 	"errors"
+	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"strings"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 // garbage that is not even gzip is reported as a digest mismatch, not as a
 // gzip error, and nothing is extracted.
 func TestHostileBlobRefusedBeforeDecompression(t *testing.T) {
-	good := extractLayer(t, extractTar(t, extractFile("a", "good")))
+	good := layertest.Layer(t, layertest.Tar(t, layertest.File("a", "good")))
 	for name, blob := range map[string][]byte{
 		"not gzip":             []byte("this is not a gzip stream at all"),
 		"gzip header, garbage": append([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}, strings.Repeat("\xff", 64)...),
@@ -24,7 +25,7 @@ func TestHostileBlobRefusedBeforeDecompression(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = extractRootfs(t, img, "", ExtractOptions{})
+			_, err = extractRootfs(t, img, "", Options{})
 			if !errors.Is(err, ErrLayerDigest) {
 				t.Fatalf("err = %v, want a digest mismatch", err)
 			}

@@ -1,4 +1,4 @@
-package assemble
+package layer
 
 import (
 	"archive/tar"
@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"io"
 	"io/fs"
 	"os"
@@ -21,81 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
-
-var extractMtime = time.Unix(1700000000, 0)
-
-// extractTE is one entry of a hand-built layer.
-type extractTE struct {
-	hdr  tar.Header
-	body string
-}
-
-func extractFile(name, body string) extractTE {
-	return extractTE{hdr: tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(body)), ModTime: extractMtime}, body: body}
-}
-
-func extractDir(name string) extractTE {
-	return extractTE{hdr: tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: 0o755, ModTime: extractMtime}}
-}
-
-func extractSym(name, target string) extractTE {
-	return extractTE{hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777, ModTime: extractMtime}}
-}
-
-func extractHard(name, target string) extractTE {
-	return extractTE{hdr: tar.Header{Typeflag: tar.TypeLink, Name: name, Linkname: target, Mode: 0o644, ModTime: extractMtime}}
-}
-
-func extractDev(name string, tf byte, major, minor int64) extractTE {
-	return extractTE{hdr: tar.Header{Typeflag: tf, Name: name, Mode: 0o600, Devmajor: major, Devminor: minor, ModTime: extractMtime}}
-}
-
-// extractTar builds an uncompressed layer tar from entries, in the given order.
-func extractTar(t testing.TB, entries ...extractTE) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		h := e.hdr
-		h.Format = tar.FormatPAX
-		if err := tw.WriteHeader(&h); err != nil {
-			t.Fatalf("writing %q: %v", h.Name, err)
-		}
-		if _, err := io.WriteString(tw, e.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func extractLayer(t testing.TB, raw []byte) v1.Layer {
-	t.Helper()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(raw)), nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
-func extractImage(t testing.TB, layers ...[]byte) v1.Image {
-	t.Helper()
-	var ls []v1.Layer
-	for _, raw := range layers {
-		ls = append(ls, extractLayer(t, raw))
-	}
-	img, err := mutate.AppendLayers(empty.Image, ls...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
 
 // extractNumeric writes v into a tar numeric field: octal if it fits, else
 // GNU base-256.
@@ -135,7 +62,7 @@ func extractGNUSparse(name string, realSize int64, frags []extractFrag) []byte {
 		phys = append(phys, f.data...)
 	}
 	extractNumeric(blk[124:136], int64(len(phys)))
-	extractNumeric(blk[136:148], extractMtime.Unix())
+	extractNumeric(blk[136:148], layertest.Mtime.Unix())
 	blk[156] = tar.TypeGNUSparse
 	copy(blk[257:265], "ustar  \x00")
 	for i, f := range frags {
@@ -166,7 +93,7 @@ func extractRawHeader(name string, size int64) []byte {
 	extractNumeric(blk[108:116], 0)
 	extractNumeric(blk[116:124], 0)
 	extractNumeric(blk[124:136], size)
-	extractNumeric(blk[136:148], extractMtime.Unix())
+	extractNumeric(blk[136:148], layertest.Mtime.Unix())
 	blk[156] = tar.TypeReg
 	copy(blk[257:265], "ustar\x0000")
 	copy(blk[148:156], "        ")
@@ -186,11 +113,11 @@ func extractBodyKind(b []byte) string {
 }
 
 // extractRootfs runs Rootfs and returns the output bytes.
-func extractRootfs(t testing.TB, img v1.Image, prefix string, opts ExtractOptions) ([]byte, error) {
+func extractRootfs(t testing.TB, img v1.Image, prefix string, opts Options) ([]byte, error) {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	if err := Rootfs(tw, prefix, img, opts); err != nil {
+	if err := WriteTar(tw, prefix, img, opts); err != nil {
 		return nil, err
 	}
 	if err := tw.Close(); err != nil {
@@ -203,25 +130,14 @@ func extractRootfs(t testing.TB, img v1.Image, prefix string, opts ExtractOption
 func extractListTar(t testing.TB, b []byte) []string {
 	t.Helper()
 	var out []string
-	tr := tar.NewReader(bytes.NewReader(b))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range layertest.Read(t, bytes.NewReader(b)) {
+		h := &e.Hdr
 		name := strings.TrimSuffix(h.Name, "/")
 		switch h.Typeflag {
 		case tar.TypeDir:
 			out = append(out, name+" dir")
 		case tar.TypeReg:
-			body, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, name+" "+extractBodyKind(body))
+			out = append(out, name+" "+extractBodyKind([]byte(e.Body)))
 		case tar.TypeSymlink:
 			out = append(out, name+" sym="+h.Linkname)
 		case tar.TypeLink:
@@ -234,12 +150,13 @@ func extractListTar(t testing.TB, b []byte) []string {
 			out = append(out, fmt.Sprintf("%s type=%q", name, h.Typeflag))
 		}
 	}
+	return out
 }
 
 type extractCase struct {
 	name    string
 	layers  [][]byte
-	opts    ExtractOptions
+	opts    Options
 	wantErr error
 	want    []string
 }
@@ -252,81 +169,81 @@ func extractCases(t testing.TB) []extractCase {
 	copy(sparse, head)
 	copy(sparse[5<<20:], mid)
 	copy(sparse[len(sparse)-512:], tail)
-	devLayer := extractTar(t, extractDir("dev/"),
-		extractDev("dev/console", tar.TypeChar, 5, 1),
-		extractDev("dev/fifo", tar.TypeFifo, 0, 0),
-		extractFile("dev/keep", "k"))
-	L := func(e ...extractTE) []byte { return extractTar(t, e...) }
+	devLayer := layertest.Tar(t, layertest.Dir("dev/"),
+		layertest.Dev("dev/console", tar.TypeChar, 5, 1),
+		layertest.Dev("dev/fifo", tar.TypeFifo, 0, 0),
+		layertest.File("dev/keep", "k"))
+	L := func(e ...layertest.Entry) []byte { return layertest.Tar(t, e...) }
 
 	return []extractCase{
-		{name: "traversal dotdot", layers: [][]byte{L(extractFile("../../etc/passwd", "x"))}, wantErr: ErrUnsafePath},
-		{name: "traversal inner", layers: [][]byte{L(extractFile("a/../../x", "x"))}, wantErr: ErrUnsafePath},
-		{name: "traversal to canary", layers: [][]byte{L(extractDir("a/"), extractFile("a/b/../../../canary/pwned", "x"))}, wantErr: ErrUnsafePath},
-		{name: "absolute made relative", layers: [][]byte{L(extractFile("/etc/x", "x"), extractFile("/../y", "y"))},
+		{name: "traversal dotdot", layers: [][]byte{L(layertest.File("../../etc/passwd", "x"))}, wantErr: ErrUnsafePath},
+		{name: "traversal inner", layers: [][]byte{L(layertest.File("a/../../x", "x"))}, wantErr: ErrUnsafePath},
+		{name: "traversal to canary", layers: [][]byte{L(layertest.Dir("a/"), layertest.File("a/b/../../../canary/pwned", "x"))}, wantErr: ErrUnsafePath},
+		{name: "absolute made relative", layers: [][]byte{L(layertest.File("/etc/x", "x"), layertest.File("/../y", "y"))},
 			want: []string{"etc dir", "etc/x file=x", "y file=y"}},
-		{name: "dot slash and root entries", layers: [][]byte{L(extractDir("./"), extractDir("/"), extractDir("./a/"), extractFile("./a/b", "b"))},
+		{name: "dot slash and root entries", layers: [][]byte{L(layertest.Dir("./"), layertest.Dir("/"), layertest.Dir("./a/"), layertest.File("./a/b", "b"))},
 			want: []string{"a dir", "a/b file=b"}},
-		{name: "non-directory at root", layers: [][]byte{L(extractSym("./", "/etc"))}, wantErr: ErrUnsupportedEntry},
-		{name: "symlink targets kept verbatim", layers: [][]byte{L(extractSym("evil", "/etc"), extractSym("up", "../../.."))},
+		{name: "non-directory at root", layers: [][]byte{L(layertest.Sym("./", "/etc"))}, wantErr: ErrUnsupportedEntry},
+		{name: "symlink targets kept verbatim", layers: [][]byte{L(layertest.Sym("evil", "/etc"), layertest.Sym("up", "../../.."))},
 			want: []string{"evil sym=/etc", "up sym=../../.."}},
-		{name: "symlink escape absolute", layers: [][]byte{L(extractSym("evil", "/etc"), extractFile("evil/passwd", "x"))}, wantErr: ErrThroughSymlink},
-		{name: "symlink escape to canary", layers: [][]byte{L(extractSym("evil", "../canary"), extractFile("evil/pwned", "x"))}, wantErr: ErrThroughSymlink},
-		{name: "symlink escape dotdot", layers: [][]byte{L(extractSym("evil", "../../.."), extractDir("evil/x/"))}, wantErr: ErrThroughSymlink},
-		{name: "symlink escape nested", layers: [][]byte{L(extractDir("a/"), extractSym("a/evil", "../../canary"), extractFile("a/evil/b/pwned", "x"))}, wantErr: ErrThroughSymlink},
-		{name: "symlink escape across layers", layers: [][]byte{L(extractSym("evil", "../canary")), L(extractFile("evil/pwned", "x"))}, wantErr: ErrThroughSymlink},
+		{name: "symlink escape absolute", layers: [][]byte{L(layertest.Sym("evil", "/etc"), layertest.File("evil/passwd", "x"))}, wantErr: ErrThroughSymlink},
+		{name: "symlink escape to canary", layers: [][]byte{L(layertest.Sym("evil", "../canary"), layertest.File("evil/pwned", "x"))}, wantErr: ErrThroughSymlink},
+		{name: "symlink escape dotdot", layers: [][]byte{L(layertest.Sym("evil", "../../.."), layertest.Dir("evil/x/"))}, wantErr: ErrThroughSymlink},
+		{name: "symlink escape nested", layers: [][]byte{L(layertest.Dir("a/"), layertest.Sym("a/evil", "../../canary"), layertest.File("a/evil/b/pwned", "x"))}, wantErr: ErrThroughSymlink},
+		{name: "symlink escape across layers", layers: [][]byte{L(layertest.Sym("evil", "../canary")), L(layertest.File("evil/pwned", "x"))}, wantErr: ErrThroughSymlink},
 		{name: "dir swapped for symlink then written through", layers: [][]byte{
-			L(extractDir("d/"), extractFile("d/f", "f")), L(extractSym("d", "../canary")), L(extractFile("d/pwned", "x"))}, wantErr: ErrThroughSymlink},
-		{name: "dir replaced by symlink drops children", layers: [][]byte{L(extractDir("d/"), extractFile("d/f", "f")), L(extractSym("d", "/tmp"))},
+			L(layertest.Dir("d/"), layertest.File("d/f", "f")), L(layertest.Sym("d", "../canary")), L(layertest.File("d/pwned", "x"))}, wantErr: ErrThroughSymlink},
+		{name: "dir replaced by symlink drops children", layers: [][]byte{L(layertest.Dir("d/"), layertest.File("d/f", "f")), L(layertest.Sym("d", "/tmp"))},
 			want: []string{"d sym=/tmp"}},
-		{name: "file replaced by dir", layers: [][]byte{L(extractFile("d", "f")), L(extractDir("d/"), extractFile("d/x", "x"))},
+		{name: "file replaced by dir", layers: [][]byte{L(layertest.File("d", "f")), L(layertest.Dir("d/"), layertest.File("d/x", "x"))},
 			want: []string{"d dir", "d/x file=x"}},
-		{name: "entry below a file", layers: [][]byte{L(extractFile("f", "f"), extractFile("f/x", "x"))}, wantErr: ErrNotDir},
-		{name: "hardlink escape", layers: [][]byte{L(extractHard("link", "../../etc/shadow"))}, wantErr: ErrBadHardlink},
-		{name: "hardlink absolute outside image", layers: [][]byte{L(extractHard("link", "/etc/shadow"))}, wantErr: ErrBadHardlink},
-		{name: "hardlink to symlink", layers: [][]byte{L(extractSym("s", "../canary/file"), extractHard("link", "s"))}, wantErr: ErrBadHardlink},
-		{name: "hardlink to missing", layers: [][]byte{L(extractHard("link", "nothere"))}, wantErr: ErrBadHardlink},
-		{name: "hardlink to directory", layers: [][]byte{L(extractDir("d/"), extractHard("link", "d"))}, wantErr: ErrBadHardlink},
-		{name: "hardlink to device", layers: [][]byte{L(extractDev("c", tar.TypeChar, 1, 3), extractHard("link", "c"))}, wantErr: ErrBadHardlink},
-		{name: "hardlink through symlink", layers: [][]byte{L(extractDir("d/"), extractFile("d/f", "f"), extractSym("s", "d"), extractHard("link", "s/f"))}, wantErr: ErrBadHardlink},
-		{name: "hardlink before its target", layers: [][]byte{L(extractHard("link", "f"), extractFile("f", "f"))}, wantErr: ErrBadHardlink},
-		{name: "hardlinks ok", layers: [][]byte{L(extractFile("a", "data"), extractHard("b", "a"), extractHard("./c", "/a"))},
+		{name: "entry below a file", layers: [][]byte{L(layertest.File("f", "f"), layertest.File("f/x", "x"))}, wantErr: ErrNotDir},
+		{name: "hardlink escape", layers: [][]byte{L(layertest.Hard("link", "../../etc/shadow"))}, wantErr: ErrBadHardlink},
+		{name: "hardlink absolute outside image", layers: [][]byte{L(layertest.Hard("link", "/etc/shadow"))}, wantErr: ErrBadHardlink},
+		{name: "hardlink to symlink", layers: [][]byte{L(layertest.Sym("s", "../canary/file"), layertest.Hard("link", "s"))}, wantErr: ErrBadHardlink},
+		{name: "hardlink to missing", layers: [][]byte{L(layertest.Hard("link", "nothere"))}, wantErr: ErrBadHardlink},
+		{name: "hardlink to directory", layers: [][]byte{L(layertest.Dir("d/"), layertest.Hard("link", "d"))}, wantErr: ErrBadHardlink},
+		{name: "hardlink to device", layers: [][]byte{L(layertest.Dev("c", tar.TypeChar, 1, 3), layertest.Hard("link", "c"))}, wantErr: ErrBadHardlink},
+		{name: "hardlink through symlink", layers: [][]byte{L(layertest.Dir("d/"), layertest.File("d/f", "f"), layertest.Sym("s", "d"), layertest.Hard("link", "s/f"))}, wantErr: ErrBadHardlink},
+		{name: "hardlink before its target", layers: [][]byte{L(layertest.Hard("link", "f"), layertest.File("f", "f"))}, wantErr: ErrBadHardlink},
+		{name: "hardlinks ok", layers: [][]byte{L(layertest.File("a", "data"), layertest.Hard("b", "a"), layertest.Hard("./c", "/a"))},
 			want: []string{"a file=data", "b hard=a", "c hard=a"}},
-		{name: "hardlink sorting before target carries data", layers: [][]byte{L(extractFile("z", "data"), extractHard("a", "z"))},
+		{name: "hardlink sorting before target carries data", layers: [][]byte{L(layertest.File("z", "data"), layertest.Hard("a", "z"))},
 			want: []string{"a file=data", "z hard=a"}},
-		{name: "hardlink target deleted later", layers: [][]byte{L(extractFile("a", "data"), extractHard("b", "a")), L(extractFile(".wh.a", ""))},
+		{name: "hardlink target deleted later", layers: [][]byte{L(layertest.File("a", "data"), layertest.Hard("b", "a")), L(layertest.File(".wh.a", ""))},
 			want: []string{"b file=data"}},
-		{name: "hardlink target replaced later", layers: [][]byte{L(extractFile("a", "old"), extractHard("b", "a")), L(extractFile("a", "new"))},
+		{name: "hardlink target replaced later", layers: [][]byte{L(layertest.File("a", "old"), layertest.Hard("b", "a")), L(layertest.File("a", "new"))},
 			want: []string{"a file=new", "b file=old"}},
-		{name: "whiteout file", layers: [][]byte{L(extractFile("a", "a"), extractFile("b", "b")), L(extractFile(".wh.a", ""))},
+		{name: "whiteout file", layers: [][]byte{L(layertest.File("a", "a"), layertest.File("b", "b")), L(layertest.File(".wh.a", ""))},
 			want: []string{"b file=b"}},
-		{name: "whiteout directory", layers: [][]byte{L(extractDir("d/"), extractFile("d/x", "x"), extractDir("d/y/"), extractFile("d/y/z", "z"), extractFile("e", "e")), L(extractFile(".wh.d", ""))},
+		{name: "whiteout directory", layers: [][]byte{L(layertest.Dir("d/"), layertest.File("d/x", "x"), layertest.Dir("d/y/"), layertest.File("d/y/z", "z"), layertest.File("e", "e")), L(layertest.File(".wh.d", ""))},
 			want: []string{"e file=e"}},
 		{name: "opaque directory", layers: [][]byte{
-			L(extractDir("d/"), extractFile("d/x", "x"), extractDir("d/y/"), extractFile("d/y/z", "z")),
-			L(extractDir("d/"), extractFile("d/.wh..wh..opq", ""), extractFile("d/new", "n"))},
+			L(layertest.Dir("d/"), layertest.File("d/x", "x"), layertest.Dir("d/y/"), layertest.File("d/y/z", "z")),
+			L(layertest.Dir("d/"), layertest.File("d/.wh..wh..opq", ""), layertest.File("d/new", "n"))},
 			want: []string{"d dir", "d/new file=n"}},
-		{name: "whiteout hides only lower layers", layers: [][]byte{L(extractFile("a", "1")), L(extractFile("a", "2"), extractFile(".wh.a", ""))},
+		{name: "whiteout hides only lower layers", layers: [][]byte{L(layertest.File("a", "1")), L(layertest.File("a", "2"), layertest.File(".wh.a", ""))},
 			want: []string{"a file=2"}},
-		{name: "aufs metadata ignored", layers: [][]byte{L(extractFile("a", "1"), extractDir(".wh..wh.plnk/"), extractFile(".wh..wh.aufs", ""))},
+		{name: "aufs metadata ignored", layers: [][]byte{L(layertest.File("a", "1"), layertest.Dir(".wh..wh.plnk/"), layertest.File(".wh..wh.aufs", ""))},
 			want: []string{"a file=1"}},
-		{name: "whiteout through symlink", layers: [][]byte{L(extractSym("s", "/etc")), L(extractFile("s/.wh.passwd", ""))}, wantErr: ErrThroughSymlink},
-		{name: "opaque through symlink", layers: [][]byte{L(extractSym("s", "/etc")), L(extractFile("s/.wh..wh..opq", ""))}, wantErr: ErrThroughSymlink},
-		{name: "whiteout of parent", layers: [][]byte{L(extractDir("d/"), extractFile("d/.wh...", ""))}, wantErr: ErrUnsafePath},
+		{name: "whiteout through symlink", layers: [][]byte{L(layertest.Sym("s", "/etc")), L(layertest.File("s/.wh.passwd", ""))}, wantErr: ErrThroughSymlink},
+		{name: "opaque through symlink", layers: [][]byte{L(layertest.Sym("s", "/etc")), L(layertest.File("s/.wh..wh..opq", ""))}, wantErr: ErrThroughSymlink},
+		{name: "whiteout of parent", layers: [][]byte{L(layertest.Dir("d/"), layertest.File("d/.wh...", ""))}, wantErr: ErrUnsafePath},
 		{name: "devices keep (default)", layers: [][]byte{devLayer},
 			want: []string{"dev dir", "dev/console chr=5,1", "dev/fifo fifo", "dev/keep file=k"}},
-		{name: "devices skip", layers: [][]byte{devLayer}, opts: ExtractOptions{Devices: DevicesSkip},
+		{name: "devices skip", layers: [][]byte{devLayer}, opts: Options{Devices: DevicesSkip},
 			want: []string{"dev dir", "dev/keep file=k"}},
-		{name: "devices skip hides lower file", layers: [][]byte{L(extractFile("c", "lower")), L(extractDev("c", tar.TypeChar, 1, 3))}, opts: ExtractOptions{Devices: DevicesSkip},
+		{name: "devices skip hides lower file", layers: [][]byte{L(layertest.File("c", "lower")), L(layertest.Dev("c", tar.TypeChar, 1, 3))}, opts: Options{Devices: DevicesSkip},
 			want: nil},
-		{name: "devices error", layers: [][]byte{devLayer}, opts: ExtractOptions{Devices: DevicesError}, wantErr: ErrDevice},
-		{name: "fifo error", layers: [][]byte{L(extractDev("p", tar.TypeFifo, 0, 0))}, opts: ExtractOptions{Devices: DevicesError}, wantErr: ErrDevice},
+		{name: "devices error", layers: [][]byte{devLayer}, opts: Options{Devices: DevicesError}, wantErr: ErrDevice},
+		{name: "fifo error", layers: [][]byte{L(layertest.Dev("p", tar.TypeFifo, 0, 0))}, opts: Options{Devices: DevicesError}, wantErr: ErrDevice},
 		{name: "header claims 5 GiB", layers: [][]byte{extractRawHeader("big", 5<<30)}, wantErr: ErrFileTooLarge},
-		{name: "MaxFileSize option", layers: [][]byte{L(extractFile("f", strings.Repeat("x", 2048)))}, opts: ExtractOptions{MaxFileSize: 1024}, wantErr: ErrFileTooLarge},
+		{name: "MaxFileSize option", layers: [][]byte{L(layertest.File("f", strings.Repeat("x", 2048)))}, opts: Options{MaxFileSize: 1024}, wantErr: ErrFileTooLarge},
 		{name: "huge sparse 1 TiB", layers: [][]byte{extractGNUSparse("huge", 1<<40, []extractFrag{{off: 1<<40 - 512, data: tail}})}, wantErr: ErrFileTooLarge},
 		{name: "sparse 10 MiB", layers: [][]byte{extractGNUSparse("sparse", 10<<20, []extractFrag{{0, head}, {5 << 20, mid}, {10<<20 - 512, tail}})},
 			want: []string{"sparse " + extractBodyKind(sparse)}},
 		{name: "layer not in walk order (spooled)", layers: [][]byte{L(
-			extractFile("z", "Z"), extractFile("m.txt", "M"), extractDir("m/"), extractFile("m/b", "B"), extractFile("m/a", "A"), extractFile("a", "A0"))},
+			layertest.File("z", "Z"), layertest.File("m.txt", "M"), layertest.Dir("m/"), layertest.File("m/b", "B"), layertest.File("m/a", "A"), layertest.File("a", "A0"))},
 			want: []string{"a file=A0", "m dir", "m/a file=A", "m/b file=B", "m.txt file=M", "z file=Z"}},
 	}
 }
@@ -342,17 +259,17 @@ func extractCheckErr(t *testing.T, err, want error) {
 	if !errors.Is(err, want) {
 		t.Fatalf("error = %v, want %v", err, want)
 	}
-	var ee *ExtractError
+	var ee *Error
 	if !errors.As(err, &ee) || ee.Layer.Hex == "" || !strings.Contains(err.Error(), ee.Layer.String()) {
 		t.Fatalf("error %v does not name the layer digest", err)
 	}
 	t.Logf("refused: %v", err)
 }
 
-func TestRootfsHostile(t *testing.T) {
+func TestWriteTarHostile(t *testing.T) {
 	for _, tc := range extractCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			img := extractImage(t, tc.layers...)
+			img := layertest.Image(t, tc.layers...)
 			out, err := extractRootfs(t, img, "", tc.opts)
 			extractCheckErr(t, err, tc.wantErr)
 			if tc.wantErr != nil {
@@ -443,7 +360,7 @@ func TestUnpackHostile(t *testing.T) {
 			before := extractSnapshot(t, canary)
 			dir := filepath.Join(tmp, "root")
 
-			err := Unpack(dir, extractImage(t, tc.layers...), tc.opts)
+			err := Unpack(dir, layertest.Image(t, tc.layers...), tc.opts)
 			if tc.wantErr == nil && err != nil && strings.Contains(err.Error(), "CAP_MKNOD") {
 				t.Skipf("no CAP_MKNOD here: %v", err)
 			}
@@ -496,30 +413,30 @@ func TestUnpackHostile(t *testing.T) {
 
 func TestUnpackMetadataAndSparse(t *testing.T) {
 	tail := bytes.Repeat([]byte("T"), 512)
-	img := extractImage(t,
-		extractTar(t,
-			extractTE{hdr: tar.Header{Typeflag: tar.TypeDir, Name: "ro/", Mode: 0o555, ModTime: extractMtime}},
-			extractTE{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "ro/suid", Mode: 0o4755, Uid: 1000, Gid: 1001, Size: 2, ModTime: extractMtime}, body: "hi"},
-			extractSym("ro/link", "/nowhere"),
+	img := layertest.Image(t,
+		layertest.Tar(t,
+			layertest.Entry{Hdr: tar.Header{Typeflag: tar.TypeDir, Name: "ro/", Mode: 0o555, ModTime: layertest.Mtime}},
+			layertest.Entry{Hdr: tar.Header{Typeflag: tar.TypeReg, Name: "ro/suid", Mode: 0o4755, Uid: 1000, Gid: 1001, Size: 2, ModTime: layertest.Mtime}, Body: "hi"},
+			layertest.Sym("ro/link", "/nowhere"),
 		),
 		extractGNUSparse("sparse", 64<<20, []extractFrag{{64<<20 - 512, tail}}),
 	)
 	dir := filepath.Join(t.TempDir(), "root")
-	if err := Unpack(dir, img, ExtractOptions{}); err != nil {
+	if err := Unpack(dir, img, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Lstat(filepath.Join(dir, "ro"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode().Perm() != 0o555 || !fi.ModTime().Equal(extractMtime) {
+	if fi.Mode().Perm() != 0o555 || !fi.ModTime().Equal(layertest.Mtime) {
 		t.Errorf("ro: mode %v mtime %v", fi.Mode(), fi.ModTime())
 	}
 	fi, err = os.Lstat(filepath.Join(dir, "ro/suid"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode()&fs.ModeSetuid == 0 || fi.Mode().Perm() != 0o755 || !fi.ModTime().Equal(extractMtime) {
+	if fi.Mode()&fs.ModeSetuid == 0 || fi.Mode().Perm() != 0o755 || !fi.ModTime().Equal(layertest.Mtime) {
 		t.Errorf("suid: mode %v mtime %v", fi.Mode(), fi.ModTime())
 	}
 	if os.Geteuid() == 0 {
@@ -529,7 +446,7 @@ func TestUnpackMetadataAndSparse(t *testing.T) {
 		}
 	}
 	fi, err = os.Lstat(filepath.Join(dir, "ro/link"))
-	if err != nil || !fi.ModTime().Equal(extractMtime) {
+	if err != nil || !fi.ModTime().Equal(layertest.Mtime) {
 		t.Errorf("link: %v %v", fi, err)
 	}
 	fi, err = os.Stat(filepath.Join(dir, "sparse"))
@@ -551,18 +468,18 @@ func TestUnpackRefusesNonEmptyDir(t *testing.T) {
 	if err := os.Symlink("/", filepath.Join(dir, "etc")); err != nil {
 		t.Fatal(err)
 	}
-	img := extractImage(t, extractTar(t, extractDir("etc/"), extractFile("etc/x", "x")))
-	if err := Unpack(dir, img, ExtractOptions{}); err == nil || !strings.Contains(err.Error(), "not empty") {
+	img := layertest.Image(t, layertest.Tar(t, layertest.Dir("etc/"), layertest.File("etc/x", "x")))
+	if err := Unpack(dir, img, Options{}); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestExtractHugeSparseNoAlloc(t *testing.T) {
-	img := extractImage(t, extractGNUSparse("huge", 1<<40, []extractFrag{{0, []byte("x")}}))
+	img := layertest.Image(t, extractGNUSparse("huge", 1<<40, []extractFrag{{0, []byte("x")}}))
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	_, err := extractRootfs(t, img, "", ExtractOptions{})
+	_, err := extractRootfs(t, img, "", Options{})
 	runtime.ReadMemStats(&after)
 	if !errors.Is(err, ErrFileTooLarge) {
 		t.Fatalf("err = %v", err)
@@ -572,15 +489,15 @@ func TestExtractHugeSparseNoAlloc(t *testing.T) {
 	}
 	// A limit above the logical size lets it through (streamed): check the
 	// header only, not the terabyte of zeros.
-	if err := Rootfs(tar.NewWriter(io.Discard), "", extractImage(t, extractGNUSparse("s", 3<<20, []extractFrag{{0, []byte("x")}})), ExtractOptions{MaxFileSize: 4 << 20}); err != nil {
+	if err := WriteTar(tar.NewWriter(io.Discard), "", layertest.Image(t, extractGNUSparse("s", 3<<20, []extractFrag{{0, []byte("x")}})), Options{MaxFileSize: 4 << 20}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestRootfsPrefix(t *testing.T) {
-	img := extractImage(t, extractTar(t, extractDir("etc/"), extractFile("etc/a", "a"), extractHard("etc/b", "etc/a"), extractSym("lib", "usr/lib")))
+func TestWriteTarPrefix(t *testing.T) {
+	img := layertest.Image(t, layertest.Tar(t, layertest.Dir("etc/"), layertest.File("etc/a", "a"), layertest.Hard("etc/b", "etc/a"), layertest.Sym("lib", "usr/lib")))
 	for _, prefix := range []string{"containers/services/getty/rootfs/", "containers/services/getty/rootfs", "./containers/services/getty/rootfs/"} {
-		out, err := extractRootfs(t, img, prefix, ExtractOptions{})
+		out, err := extractRootfs(t, img, prefix, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -592,47 +509,40 @@ func TestRootfsPrefix(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"/abs/", "../up/", "a/../../b"} {
-		if _, err := extractRootfs(t, img, bad, ExtractOptions{}); err == nil {
+		if _, err := extractRootfs(t, img, bad, Options{}); err == nil {
 			t.Errorf("prefix %q accepted", bad)
 		}
 	}
-	if _, err := extractRootfs(t, img, "", ExtractOptions{Devices: "maybe"}); err == nil {
+	if _, err := extractRootfs(t, img, "", Options{Devices: "maybe"}); err == nil {
 		t.Error("unknown Devices rule accepted")
 	}
 }
 
-func TestRootfsDeterministicAndMetadata(t *testing.T) {
+func TestWriteTarDeterministicAndMetadata(t *testing.T) {
 	layers := func() [][]byte {
 		return [][]byte{
-			extractTar(t,
-				extractTE{hdr: tar.Header{Typeflag: tar.TypeDir, Name: "bin/", Mode: 0o755, Uid: 0, ModTime: extractMtime}},
-				extractTE{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "bin/ping", Mode: 0o4711, Uid: 7, Gid: 8, Uname: "u", Gname: "g", Size: 4, ModTime: time.Unix(1600000000, 123456789),
-					AccessTime: time.Unix(1, 0), PAXRecords: map[string]string{"SCHILY.xattr.security.capability": "\x01\x02", "comment": "dropped"}}, body: "ping"},
-				extractFile("z", "z"), extractFile("a", "a")),
-			extractTar(t, extractFile("bin/sh", "sh"), extractFile(".wh.z", "")),
+			layertest.Tar(t,
+				layertest.Entry{Hdr: tar.Header{Typeflag: tar.TypeDir, Name: "bin/", Mode: 0o755, Uid: 0, ModTime: layertest.Mtime}},
+				layertest.Entry{Hdr: tar.Header{Typeflag: tar.TypeReg, Name: "bin/ping", Mode: 0o4711, Uid: 7, Gid: 8, Uname: "u", Gname: "g", Size: 4, ModTime: time.Unix(1600000000, 123456789),
+					AccessTime: time.Unix(1, 0), PAXRecords: map[string]string{"SCHILY.xattr.security.capability": "\x01\x02", "comment": "dropped"}}, Body: "ping"},
+				layertest.File("z", "z"), layertest.File("a", "a")),
+			layertest.Tar(t, layertest.File("bin/sh", "sh"), layertest.File(".wh.z", "")),
 		}
 	}
-	a, err := extractRootfs(t, extractImage(t, layers()...), "x/", ExtractOptions{})
+	a, err := extractRootfs(t, layertest.Image(t, layers()...), "x/", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := extractRootfs(t, extractImage(t, layers()...), "x/", ExtractOptions{})
+	b, err := extractRootfs(t, layertest.Image(t, layers()...), "x/", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(a, b) {
 		t.Fatal("two runs differ")
 	}
-	tr := tar.NewReader(bytes.NewReader(a))
 	var names []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range layertest.Read(t, bytes.NewReader(a)) {
+		h := &e.Hdr
 		names = append(names, h.Name)
 		if h.Name == "x/bin/ping" {
 			if h.Mode != 0o4711 || h.Uid != 7 || h.Gid != 8 || h.Uname != "u" || !h.ModTime.Equal(time.Unix(1600000000, 123456789)) {
@@ -651,15 +561,15 @@ func TestRootfsDeterministicAndMetadata(t *testing.T) {
 	}
 }
 
-func TestRootfsErrorNamesLayerAndEntry(t *testing.T) {
-	l0 := extractLayer(t, extractTar(t, extractSym("evil", "/etc")))
-	l1 := extractLayer(t, extractTar(t, extractFile("ok", "ok"), extractFile("evil/passwd", "x")))
+func TestWriteTarErrorNamesLayerAndEntry(t *testing.T) {
+	l0 := layertest.Layer(t, layertest.Tar(t, layertest.Sym("evil", "/etc")))
+	l1 := layertest.Layer(t, layertest.Tar(t, layertest.File("ok", "ok"), layertest.File("evil/passwd", "x")))
 	img, err := mutate.AppendLayers(empty.Image, l0, l1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = extractRootfs(t, img, "", ExtractOptions{})
-	var ee *ExtractError
+	_, err = extractRootfs(t, img, "", Options{})
+	var ee *Error
 	if !errors.As(err, &ee) {
 		t.Fatalf("err = %v", err)
 	}
@@ -682,8 +592,8 @@ func (l extractTampered) Compressed() (io.ReadCloser, error) {
 func (l extractTampered) Size() (int64, error) { return int64(len(l.blob)), nil }
 
 func TestExtractLayerDigestVerified(t *testing.T) {
-	good := extractLayer(t, extractTar(t, extractFile("a", "good")))
-	evil := extractLayer(t, extractTar(t, extractFile("a", "evil")))
+	good := layertest.Layer(t, layertest.Tar(t, layertest.File("a", "good")))
+	evil := layertest.Layer(t, layertest.Tar(t, layertest.File("a", "evil")))
 	rc, err := evil.Compressed()
 	if err != nil {
 		t.Fatal(err)
@@ -693,10 +603,10 @@ func TestExtractLayerDigestVerified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := extractRootfs(t, img, "", ExtractOptions{}); !errors.Is(err, ErrLayerDigest) {
+	if _, err := extractRootfs(t, img, "", Options{}); !errors.Is(err, ErrLayerDigest) {
 		t.Fatalf("Rootfs: err = %v", err)
 	}
-	if err := Unpack(filepath.Join(t.TempDir(), "r"), img, ExtractOptions{}); !errors.Is(err, ErrLayerDigest) {
+	if err := Unpack(filepath.Join(t.TempDir(), "r"), img, Options{}); !errors.Is(err, ErrLayerDigest) {
 		t.Fatalf("Unpack: err = %v", err)
 	}
 
@@ -707,7 +617,7 @@ func TestExtractLayerDigestVerified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img = extractImage(t, extractTar(t, extractFile("a", "good")))
+	img = layertest.Image(t, layertest.Tar(t, layertest.File("a", "good")))
 	if err := p.AppendImage(img); err != nil {
 		t.Fatal(err)
 	}
@@ -716,12 +626,12 @@ func TestExtractLayerDigestVerified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := extractRootfs(t, limg, "", ExtractOptions{}); err != nil {
+	if _, err := extractRootfs(t, limg, "", Options{}); err != nil {
 		t.Fatalf("untampered layout: %v", err)
 	}
 	ls, _ := img.Layers()
 	ld, _ := ls[0].Digest()
-	rc, err = extractLayer(t, extractTar(t, extractFile("a", "evil"))).Compressed()
+	rc, err = layertest.Layer(t, layertest.Tar(t, layertest.File("a", "evil"))).Compressed()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -729,7 +639,7 @@ func TestExtractLayerDigestVerified(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "blobs", ld.Algorithm, ld.Hex), blob, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := extractRootfs(t, limg, "", ExtractOptions{}); !errors.Is(err, ErrLayerDigest) {
+	if _, err := extractRootfs(t, limg, "", Options{}); !errors.Is(err, ErrLayerDigest) {
 		t.Fatalf("tampered layout: err = %v", err)
 	}
 }

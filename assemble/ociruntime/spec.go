@@ -1,14 +1,4 @@
-package assemble
-
-// OCI runtime spec generation for onboot, onshutdown and service containers,
-// following LinuxKit's moby.ConfigToOCI so that a config.json written by
-// `lkpkg build` matches the one `linuxkit build` writes for the same inputs.
-//
-// Three layers feed each field: the image's OCI config (only Env,
-// Entrypoint+Cmd and WorkingDir, as in LinuxKit), the image's
-// org.mobyproject.config label, and the image YAML entry. A field set in a
-// later layer replaces the earlier value whole; lists are not merged, except
-// `binds.add`, which appends to the binds in force.
+package ociruntime
 
 import (
 	"bytes"
@@ -26,68 +16,7 @@ import (
 	"github.com/lkpkg/lkpkg/runconfig"
 )
 
-// ociAllCaps is every capability the kernel knows, in kernel number order
-// (CAP_CHOWN = 0 ... CAP_CHECKPOINT_RESTORE = 40), as LinuxKit's allCaps.
-// It is fixed here rather than taken from a library so that "all" expands
-// to the same list whatever the dependency versions.
-var ociAllCaps = []string{
-	"CAP_CHOWN",
-	"CAP_DAC_OVERRIDE",
-	"CAP_DAC_READ_SEARCH",
-	"CAP_FOWNER",
-	"CAP_FSETID",
-	"CAP_KILL",
-	"CAP_SETGID",
-	"CAP_SETUID",
-	"CAP_SETPCAP",
-	"CAP_LINUX_IMMUTABLE",
-	"CAP_NET_BIND_SERVICE",
-	"CAP_NET_BROADCAST",
-	"CAP_NET_ADMIN",
-	"CAP_NET_RAW",
-	"CAP_IPC_LOCK",
-	"CAP_IPC_OWNER",
-	"CAP_SYS_MODULE",
-	"CAP_SYS_RAWIO",
-	"CAP_SYS_CHROOT",
-	"CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT",
-	"CAP_SYS_ADMIN",
-	"CAP_SYS_BOOT",
-	"CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE",
-	"CAP_SYS_TIME",
-	"CAP_SYS_TTY_CONFIG",
-	"CAP_MKNOD",
-	"CAP_LEASE",
-	"CAP_AUDIT_WRITE",
-	"CAP_AUDIT_CONTROL",
-	"CAP_SETFCAP",
-	"CAP_MAC_OVERRIDE",
-	"CAP_MAC_ADMIN",
-	"CAP_SYSLOG",
-	"CAP_WAKE_ALARM",
-	"CAP_BLOCK_SUSPEND",
-	"CAP_AUDIT_READ",
-	"CAP_PERFMON",
-	"CAP_BPF",
-	"CAP_CHECKPOINT_RESTORE",
-}
-
-// ociDefaultCaps is the capability set of a container whose label and YAML
-// name none. LinuxKit grants nothing by default: a package that needs a
-// capability declares it in its label.
-var ociDefaultCaps = []string{}
-
-// ociRlimits are the rlimit names LinuxKit accepts.
-var ociRlimits = map[string]bool{
-	"RLIMIT_CPU": true, "RLIMIT_FSIZE": true, "RLIMIT_DATA": true, "RLIMIT_STACK": true,
-	"RLIMIT_CORE": true, "RLIMIT_RSS": true, "RLIMIT_NPROC": true, "RLIMIT_NOFILE": true,
-	"RLIMIT_MEMLOCK": true, "RLIMIT_AS": true, "RLIMIT_LOCKS": true, "RLIMIT_SIGPENDING": true,
-	"RLIMIT_MSGQUEUE": true, "RLIMIT_NICE": true, "RLIMIT_RTPRIO": true, "RLIMIT_RTTIME": true,
-}
-
-// OCISpec builds the runtime spec and LinuxKit runtime section for a
+// Spec builds the runtime spec and LinuxKit runtime section for a
 // container named name from, in rising precedence, the image's OCI config,
 // its org.mobyproject.config label and the image YAML entry (label and yaml
 // may be nil). lookup resolves user and group names found in uid, gid and
@@ -123,7 +52,7 @@ var ociRlimits = map[string]bool{
 //
 // The returned Runtime has every list and namespace pointer set (empty when
 // unset), as LinuxKit's, so that init can read it without nil checks.
-func OCISpec(name string, imgCfg v1.Config, label *runconfig.Config, yaml *runconfig.Config, lookup func(user string) (uid, gid uint32, err error)) (*specs.Spec, *runconfig.Runtime, error) {
+func Spec(name string, imgCfg v1.Config, label *runconfig.Config, yaml *runconfig.Config, lookup func(user string) (uid, gid uint32, err error)) (*specs.Spec, *runconfig.Runtime, error) {
 	if label == nil {
 		label = &runconfig.Config{}
 	}
@@ -148,76 +77,45 @@ func OCISpec(name string, imgCfg v1.Config, label *runconfig.Config, yaml *runco
 	if len(args) == 0 {
 		return fail(fmt.Errorf("no command: set command in the YAML or the %s label, or Entrypoint/Cmd in the image", runconfig.Label))
 	}
-	env := slices.Clone(ociStrings3(imgCfg.Env, label.Env, yaml.Env))
-	cwd := ociFirstNonEmpty(yaml.Cwd, label.Cwd, imgCfg.WorkingDir, "/")
+	env := slices.Clone(pickStrings(imgCfg.Env, label.Env, yaml.Env))
+	cwd := firstNonEmpty(yaml.Cwd, label.Cwd, imgCfg.WorkingDir, "/")
 
-	readonly := ociBool(label.Readonly, yaml.Readonly)
+	readonly := pickBool(label.Readonly, yaml.Readonly)
 
-	mounts, err := ociMounts(label, yaml, readonly)
+	mounts, err := mountsOf(label, yaml, readonly)
 	if err != nil {
 		return fail(err)
 	}
-	namespaces := ociNamespaces(label, yaml)
+	namespaces := namespacesOf(label, yaml)
 
-	caps, err := ociCaps("capabilities", label.Capabilities, yaml.Capabilities, ociDefaultCaps)
+	caps, err := capsOf("capabilities", label.Capabilities, yaml.Capabilities, defaultCaps)
 	if err != nil {
 		return fail(err)
 	}
-	ambient, err := ociCaps("ambient", label.Ambient, yaml.Ambient, []string{})
+	ambient, err := capsOf("ambient", label.Ambient, yaml.Ambient, []string{})
 	if err != nil {
 		return fail(err)
 	}
-	bounding := ociSortedUnion(caps, ambient)
+	bounding := sortedUnion(caps, ambient)
 
-	rlimits, err := ociRlimitsOf(label.Rlimits, yaml.Rlimits)
+	rlimits, err := rlimitsOf(label.Rlimits, yaml.Rlimits)
 	if err != nil {
 		return fail(err)
-	}
-
-	uid, err := ociID("uid", label.UID, yaml.UID, lookup, false)
-	if err != nil {
-		return fail(err)
-	}
-	gid, err := ociID("gid", label.GID, yaml.GID, lookup, true)
-	if err != nil {
-		return fail(err)
-	}
-	var additionalGids []uint32
-	agField, agList := "additionalGids", []any(nil)
-	switch {
-	case yaml.AdditionalGids != nil:
-		agList = *yaml.AdditionalGids
-	case label.AdditionalGids != nil:
-		agField, agList = "label additionalGids", *label.AdditionalGids
-	}
-	for i, v := range agList {
-		g, err := ociIDValue(fmt.Sprintf("%s[%d]", agField, i), v, lookup, true)
-		if err != nil {
-			return fail(err)
-		}
-		additionalGids = append(additionalGids, g)
 	}
 
-	var resources specs.LinuxResources
-	if r := ociPick(label.Resources, yaml.Resources); r != nil {
-		// A deep copy, so the spec shares nothing with the inputs.
-		b, err := json.Marshal(r)
-		if err == nil {
-			err = json.Unmarshal(b, &resources)
-		}
-		if err != nil {
-			return fail(fmt.Errorf("resources: %w", err))
-		}
+	user, err := userOf(label, yaml, lookup)
+	if err != nil {
+		return fail(err)
+	}
+	resources, err := resourcesOf(label, yaml)
+	if err != nil {
+		return fail(err)
 	}
 
 	spec := &specs.Spec{
 		Version: specs.Version,
 		Process: &specs.Process{
-			User: specs.User{
-				UID:            uid,
-				GID:            gid,
-				AdditionalGids: additionalGids,
-			},
+			User: user,
 			Args: args,
 			Env:  env,
 			Cwd:  cwd,
@@ -229,39 +127,86 @@ func OCISpec(name string, imgCfg v1.Config, label *runconfig.Config, yaml *runco
 				Ambient:     ambient,
 			},
 			Rlimits:         rlimits,
-			NoNewPrivileges: ociBool(label.NoNewPrivileges, yaml.NoNewPrivileges),
+			NoNewPrivileges: pickBool(label.NoNewPrivileges, yaml.NoNewPrivileges),
 		},
 		Root: &specs.Root{
 			Path:     "rootfs",
 			Readonly: readonly,
 		},
-		Hostname:    ociFirstNonEmpty(yaml.Hostname, label.Hostname),
+		Hostname:    firstNonEmpty(yaml.Hostname, label.Hostname),
 		Mounts:      mounts,
-		Annotations: ociMap(label.Annotations, yaml.Annotations),
+		Annotations: pickMap(label.Annotations, yaml.Annotations),
 		Linux: &specs.Linux{
-			UIDMappings:       slices.Clone(ociDeref(ociPick(label.UIDMappings, yaml.UIDMappings))),
-			GIDMappings:       slices.Clone(ociDeref(ociPick(label.GIDMappings, yaml.GIDMappings))),
-			Sysctl:            ociMap(label.Sysctl, yaml.Sysctl),
+			UIDMappings:       slices.Clone(deref(pick(label.UIDMappings, yaml.UIDMappings))),
+			GIDMappings:       slices.Clone(deref(pick(label.GIDMappings, yaml.GIDMappings))),
+			Sysctl:            pickMap(label.Sysctl, yaml.Sysctl),
 			Resources:         &resources,
-			CgroupsPath:       ociDeref(ociPick(label.CgroupsPath, yaml.CgroupsPath)),
+			CgroupsPath:       deref(pick(label.CgroupsPath, yaml.CgroupsPath)),
 			Namespaces:        namespaces,
-			RootfsPropagation: ociDeref(ociPick(label.RootfsPropagation, yaml.RootfsPropagation)),
-			MaskedPaths:       slices.Clone(ociDeref(ociPick(label.MaskedPaths, yaml.MaskedPaths))),
-			ReadonlyPaths:     slices.Clone(ociDeref(ociPick(label.ReadonlyPaths, yaml.ReadonlyPaths))),
+			RootfsPropagation: deref(pick(label.RootfsPropagation, yaml.RootfsPropagation)),
+			MaskedPaths:       slices.Clone(deref(pick(label.MaskedPaths, yaml.MaskedPaths))),
+			ReadonlyPaths:     slices.Clone(deref(pick(label.ReadonlyPaths, yaml.ReadonlyPaths))),
 		},
 	}
-	if adj := ociPick(label.OOMScoreAdj, yaml.OOMScoreAdj); adj != nil {
+	if adj := pick(label.OOMScoreAdj, yaml.OOMScoreAdj); adj != nil {
 		v := *adj
 		spec.Process.OOMScoreAdj = &v
 	}
 
-	return spec, ociRuntime(label.Runtime, yaml.Runtime), nil
+	return spec, runtimeOf(label.Runtime, yaml.Runtime), nil
 }
 
-// SpecJSON marshals s as config.json: indented by two spaces, fields in the
+// userOf is the process's uid, gid and additional gids: YAML, else label,
+// else 0 (the image's User is ignored, as by LinuxKit); names are resolved
+// by lookup.
+func userOf(label, yaml *runconfig.Config, lookup func(string) (uint32, uint32, error)) (specs.User, error) {
+	uid, err := pickID("uid", label.UID, yaml.UID, lookup, false)
+	if err != nil {
+		return specs.User{}, err
+	}
+	gid, err := pickID("gid", label.GID, yaml.GID, lookup, true)
+	if err != nil {
+		return specs.User{}, err
+	}
+	var additionalGids []uint32
+	agField, agList := "additionalGids", []any(nil)
+	switch {
+	case yaml.AdditionalGids != nil:
+		agList = *yaml.AdditionalGids
+	case label.AdditionalGids != nil:
+		agField, agList = "label additionalGids", *label.AdditionalGids
+	}
+	for i, v := range agList {
+		g, err := ID(fmt.Sprintf("%s[%d]", agField, i), v, lookup, true)
+		if err != nil {
+			return specs.User{}, err
+		}
+		additionalGids = append(additionalGids, g)
+	}
+	return specs.User{UID: uid, GID: gid, AdditionalGids: additionalGids}, nil
+}
+
+// resourcesOf is the YAML's resources, else the label's, as a deep copy
+// so that the spec shares nothing with the inputs.
+func resourcesOf(label, yaml *runconfig.Config) (specs.LinuxResources, error) {
+	var resources specs.LinuxResources
+	if r := pick(label.Resources, yaml.Resources); r != nil {
+		// A deep copy, so the spec shares nothing with the inputs.
+		b, err := json.Marshal(r)
+		if err == nil {
+			err = json.Unmarshal(b, &resources)
+		}
+		if err != nil {
+			return resources, fmt.Errorf("resources: %w", err)
+		}
+	}
+	return resources, nil
+}
+
+// JSON marshals s as config.json: indented by two spaces, fields in the
 // order of the runtime-spec structs, map keys sorted, no HTML escaping, and
 // a final newline. The same spec always gives the same bytes.
-func SpecJSON(s *specs.Spec) ([]byte, error) {
+func JSON(s *specs.Spec) ([]byte, error) {
 	if s == nil {
 		return nil, fmt.Errorf("nil spec")
 	}
@@ -275,15 +220,15 @@ func SpecJSON(s *specs.Spec) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// ociPick returns the YAML value if set, else the label's.
-func ociPick[T any](label, yaml *T) *T {
+// pick returns the YAML value if set, else the label's.
+func pick[T any](label, yaml *T) *T {
 	if yaml != nil {
 		return yaml
 	}
 	return label
 }
 
-func ociDeref[T any](p *T) T {
+func deref[T any](p *T) T {
 	var zero T
 	if p == nil {
 		return zero
@@ -291,19 +236,19 @@ func ociDeref[T any](p *T) T {
 	return *p
 }
 
-func ociBool(label, yaml *bool) bool {
-	return ociDeref(ociPick(label, yaml))
+func pickBool(label, yaml *bool) bool {
+	return deref(pick(label, yaml))
 }
 
-// ociStrings3 returns the YAML list if set, else the label's, else img.
-func ociStrings3(img []string, label, yaml *[]string) []string {
-	if p := ociPick(label, yaml); p != nil {
+// pickStrings returns the YAML list if set, else the label's, else img.
+func pickStrings(img []string, label, yaml *[]string) []string {
+	if p := pick(label, yaml); p != nil {
 		return *p
 	}
 	return img
 }
 
-func ociFirstNonEmpty(s ...string) string {
+func firstNonEmpty(s ...string) string {
 	for _, v := range s {
 		if v != "" {
 			return v
@@ -312,9 +257,9 @@ func ociFirstNonEmpty(s ...string) string {
 	return ""
 }
 
-// ociMap copies the YAML map if set, else the label's.
-func ociMap(label, yaml *map[string]string) map[string]string {
-	p := ociPick(label, yaml)
+// pickMap copies the YAML map if set, else the label's.
+func pickMap(label, yaml *map[string]string) map[string]string {
+	p := pick(label, yaml)
 	if p == nil || len(*p) == 0 {
 		return nil
 	}
@@ -325,34 +270,34 @@ func ociMap(label, yaml *map[string]string) map[string]string {
 	return m
 }
 
-// ociEntry is one list element with the field it came from, for errors.
-type ociEntry struct {
+// entry is one list element with the field it came from, for errors.
+type entry struct {
 	field string // e.g. "binds[2]" or "label binds[2]"
 	value string
 }
 
-func ociEntries(field string, list []string) []ociEntry {
-	var out []ociEntry
+func entriesOf(field string, list []string) []entry {
+	var out []entry
 	for i, v := range list {
-		out = append(out, ociEntry{fmt.Sprintf("%s[%d]", field, i), v})
+		out = append(out, entry{fmt.Sprintf("%s[%d]", field, i), v})
 	}
 	return out
 }
 
-// ociList returns the entries of the YAML list if set, else the label's.
-func ociList(field string, label, yaml *[]string) []ociEntry {
+// pickEntries returns the entries of the YAML list if set, else the label's.
+func pickEntries(field string, label, yaml *[]string) []entry {
 	switch {
 	case yaml != nil:
-		return ociEntries(field, *yaml)
+		return entriesOf(field, *yaml)
 	case label != nil:
-		return ociEntries("label "+field, *label)
+		return entriesOf("label "+field, *label)
 	}
 	return nil
 }
 
-// ociMounts builds the sorted mount list: defaults < tmpfs < binds < mounts,
+// mountsOf builds the sorted mount list: defaults < tmpfs < binds < mounts,
 // keyed by destination.
-func ociMounts(label, yaml *runconfig.Config, readonly bool) ([]specs.Mount, error) {
+func mountsOf(label, yaml *runconfig.Config, readonly bool) ([]specs.Mount, error) {
 	// The defaults match LinuxKit's (which match Docker's options), and like
 	// LinuxKit's leave out /dev/shm and /dev/mqueue.
 	devOptions := []string{"nosuid", "strictatime", "mode=755", "size=65536k"}
@@ -369,7 +314,7 @@ func ociMounts(label, yaml *runconfig.Config, readonly bool) ([]specs.Mount, err
 		"/sys/fs/cgroup": {Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
 	}
 
-	for _, e := range ociList("tmpfs", label.Tmpfs, yaml.Tmpfs) {
+	for _, e := range pickEntries("tmpfs", label.Tmpfs, yaml.Tmpfs) {
 		parts := strings.Split(e.value, ":")
 		if len(parts) > 2 || parts[0] == "" {
 			return nil, fmt.Errorf("%s %q: want DST[:OPTS]", e.field, e.value)
@@ -381,12 +326,12 @@ func ociMounts(label, yaml *runconfig.Config, readonly bool) ([]specs.Mount, err
 		mounts[parts[0]] = specs.Mount{Destination: parts[0], Type: "tmpfs", Source: "tmpfs", Options: opts}
 	}
 
-	binds := ociList("binds", label.Binds, yaml.Binds)
+	binds := pickEntries("binds", label.Binds, yaml.Binds)
 	if label.BindsAdd != nil {
-		binds = append(binds, ociEntries("label binds.add", *label.BindsAdd)...)
+		binds = append(binds, entriesOf("label binds.add", *label.BindsAdd)...)
 	}
 	if yaml.BindsAdd != nil {
-		binds = append(binds, ociEntries("binds.add", *yaml.BindsAdd)...)
+		binds = append(binds, entriesOf("binds.add", *yaml.BindsAdd)...)
 	}
 	for _, e := range binds {
 		parts := strings.Split(e.value, ":")
@@ -404,7 +349,7 @@ func ociMounts(label, yaml *runconfig.Config, readonly bool) ([]specs.Mount, err
 	}
 
 	var mountList []specs.Mount
-	if p := ociPick(label.Mounts, yaml.Mounts); p != nil {
+	if p := pick(label.Mounts, yaml.Mounts); p != nil {
 		mountList = *p
 	}
 	field := "mounts"
@@ -429,7 +374,7 @@ func ociMounts(label, yaml *runconfig.Config, readonly bool) ([]specs.Mount, err
 			src = tp
 		}
 		if dst == "" {
-			dst = ociDefaultMountpoint(tp)
+			dst = defaultMountpoint(tp)
 		}
 		if dst == "" {
 			return nil, fmt.Errorf("%s[%d] (type %q): missing destination", field, i, tp)
@@ -447,7 +392,7 @@ func ociMounts(label, yaml *runconfig.Config, readonly bool) ([]specs.Mount, err
 	return out, nil
 }
 
-func ociDefaultMountpoint(tp string) string {
+func defaultMountpoint(tp string) string {
 	switch tp {
 	case "proc":
 		return "/proc"
@@ -463,13 +408,13 @@ func ociDefaultMountpoint(tp string) string {
 	return ""
 }
 
-// ociNamespaces lists the namespaces to create or join, in LinuxKit's order:
+// namespacesOf lists the namespaces to create or join, in LinuxKit's order:
 // network, ipc, uts, pid, user, mount, cgroup. A namespace shared with the
 // host is left out.
-func ociNamespaces(label, yaml *runconfig.Config) []specs.LinuxNamespace {
+func namespacesOf(label, yaml *runconfig.Config) []specs.LinuxNamespace {
 	var ns []specs.LinuxNamespace
 	add := func(t specs.LinuxNamespaceType, def, label, yaml string, newWords ...string) {
-		v := ociFirstNonEmpty(yaml, label, def)
+		v := firstNonEmpty(yaml, label, def)
 		if v == "host" || v == "root" {
 			return
 		}
@@ -489,99 +434,20 @@ func ociNamespaces(label, yaml *runconfig.Config) []specs.LinuxNamespace {
 	return ns
 }
 
-// ociCaps resolves a capability list: YAML, else label, else def; a lone
-// "all" or "none" expands; names are normalised to CAP_UPPER and checked.
-// Duplicates are dropped, the first occurrence keeping its place.
-func ociCaps(field string, label, yaml *[]string, def []string) ([]string, error) {
-	entries := ociList(field, label, yaml)
-	if label == nil && yaml == nil {
-		entries = ociEntries(field, def)
-	}
-	if len(entries) == 1 {
-		switch strings.ToLower(strings.TrimSpace(entries[0].value)) {
-		case "none":
-			return []string{}, nil
-		case "all":
-			return slices.Clone(ociAllCaps), nil
-		}
-	}
-	out := []string{}
-	seen := map[string]bool{}
-	for _, e := range entries {
-		c := strings.ToUpper(strings.TrimSpace(e.value))
-		if !strings.HasPrefix(c, "CAP_") {
-			c = "CAP_" + c
-		}
-		if !slices.Contains(ociAllCaps, c) {
-			if strings.EqualFold(c, "CAP_ALL") || strings.EqualFold(c, "CAP_NONE") {
-				return nil, fmt.Errorf("%s %q: %q must be the only entry", e.field, e.value, e.value)
-			}
-			return nil, fmt.Errorf("%s %q: unknown capability", e.field, e.value)
-		}
-		if !seen[c] {
-			seen[c] = true
-			out = append(out, c)
-		}
-	}
-	return out, nil
-}
-
-func ociSortedUnion(a, b []string) []string {
-	out := slices.Concat(a, b)
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-// ociRlimitsOf parses "NAME,SOFT,HARD" entries.
-func ociRlimitsOf(label, yaml *[]string) ([]specs.POSIXRlimit, error) {
-	var out []specs.POSIXRlimit
-	for _, e := range ociList("rlimits", label, yaml) {
-		parts := strings.Split(e.value, ",")
-		if len(parts) != 3 {
-			return nil, fmt.Errorf("%s %q: want NAME,SOFT,HARD", e.field, e.value)
-		}
-		limit := strings.ToUpper(strings.TrimSpace(parts[0]))
-		if !strings.HasPrefix(limit, "RLIMIT_") {
-			limit = "RLIMIT_" + limit
-		}
-		if !ociRlimits[limit] {
-			return nil, fmt.Errorf("%s %q: unknown limit %q", e.field, e.value, strings.TrimSpace(parts[0]))
-		}
-		var vals [2]uint64
-		for i, s := range parts[1:] {
-			s = strings.TrimSpace(s)
-			if strings.EqualFold(s, "unlimited") {
-				vals[i] = math.MaxUint64
-				continue
-			}
-			v, err := strconv.ParseUint(s, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("%s %q: %s %q is not a number or \"unlimited\"", e.field, e.value, [2]string{"soft", "hard"}[i], s)
-			}
-			vals[i] = v
-		}
-		if vals[0] > vals[1] {
-			return nil, fmt.Errorf("%s %q: soft limit above hard limit", e.field, e.value)
-		}
-		out = append(out, specs.POSIXRlimit{Type: limit, Soft: vals[0], Hard: vals[1]})
-	}
-	return out, nil
-}
-
-// ociID resolves uid or gid: YAML, else label, else 0.
-func ociID(field string, label, yaml *any, lookup func(string) (uint32, uint32, error), group bool) (uint32, error) {
+// pickID resolves uid or gid: YAML, else label, else 0.
+func pickID(field string, label, yaml *any, lookup func(string) (uint32, uint32, error), group bool) (uint32, error) {
 	switch {
 	case yaml != nil:
-		return ociIDValue(field, *yaml, lookup, group)
+		return ID(field, *yaml, lookup, group)
 	case label != nil:
-		return ociIDValue("label "+field, *label, lookup, group)
+		return ID("label "+field, *label, lookup, group)
 	}
 	return 0, nil
 }
 
-// ociIDValue converts one id: a number (as decoded from YAML or JSON), a
+// ID converts one id: a number (as decoded from YAML or JSON), a
 // numeric string, or a name resolved by lookup ("" and "root" are 0).
-func ociIDValue(field string, v any, lookup func(string) (uint32, uint32, error), group bool) (uint32, error) {
+func ID(field string, v any, lookup func(string) (uint32, uint32, error), group bool) (uint32, error) {
 	bad := func() (uint32, error) {
 		return 0, fmt.Errorf("%s %v: not a valid id (want 0 to %d, or a name)", field, v, uint32(math.MaxUint32))
 	}
@@ -638,9 +504,9 @@ func ociIDValue(field string, v any, lookup func(string) (uint32, uint32, error)
 	return uint32(n), nil
 }
 
-// ociRuntime merges the runtime sections field by field (YAML over label),
+// runtimeOf merges the runtime sections field by field (YAML over label),
 // filling every pointer as LinuxKit does.
-func ociRuntime(label, yaml *runconfig.Runtime) *runconfig.Runtime {
+func runtimeOf(label, yaml *runconfig.Runtime) *runconfig.Runtime {
 	if label == nil {
 		label = &runconfig.Runtime{}
 	}
@@ -648,25 +514,25 @@ func ociRuntime(label, yaml *runconfig.Runtime) *runconfig.Runtime {
 		yaml = &runconfig.Runtime{}
 	}
 	str := func(l, y *string) *string {
-		s := ociDeref(ociPick(l, y))
+		s := deref(pick(l, y))
 		return &s
 	}
-	cgroups := slices.Clone(ociDeref(ociPick(label.Cgroups, yaml.Cgroups)))
+	cgroups := slices.Clone(deref(pick(label.Cgroups, yaml.Cgroups)))
 	if cgroups == nil {
 		cgroups = []string{}
 	}
 	mounts := []specs.Mount{}
-	if p := ociPick(label.Mounts, yaml.Mounts); p != nil {
+	if p := pick(label.Mounts, yaml.Mounts); p != nil {
 		for _, m := range *p {
 			m.Options = slices.Clone(m.Options)
 			mounts = append(mounts, m)
 		}
 	}
-	mkdir := slices.Clone(ociDeref(ociPick(label.Mkdir, yaml.Mkdir)))
+	mkdir := slices.Clone(deref(pick(label.Mkdir, yaml.Mkdir)))
 	if mkdir == nil {
 		mkdir = []string{}
 	}
-	ifaces := slices.Clone(ociDeref(ociPick(label.Interfaces, yaml.Interfaces)))
+	ifaces := slices.Clone(deref(pick(label.Interfaces, yaml.Interfaces)))
 	if ifaces == nil {
 		ifaces = []runconfig.Interface{}
 	}

@@ -1,8 +1,9 @@
-package assemble
+package layer
 
 import (
 	"bytes"
 	"errors"
+	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"io"
 	"path/filepath"
 	"sync"
@@ -56,8 +57,8 @@ func extractCountedImage(t *testing.T, layers ...v1.Layer) (v1.Image, map[v1.Has
 // Each blob is prechecked once per extraction, then read once per pass
 // that needs it: three reads for a layer whose data is written, not four.
 func TestExtractReadsEachBlobOnce(t *testing.T) {
-	l1 := extractLayer(t, extractTar(t, extractFile("a", "one"), extractFile("b", "bee")))
-	l2 := extractLayer(t, extractTar(t, extractFile("c", "two")))
+	l1 := layertest.Layer(t, layertest.Tar(t, layertest.File("a", "one"), layertest.File("b", "bee")))
+	l2 := layertest.Layer(t, layertest.Tar(t, layertest.File("c", "two")))
 	d1, _ := l1.Digest()
 	d2, _ := l2.Digest()
 	for _, tc := range []struct {
@@ -75,9 +76,9 @@ func TestExtractReadsEachBlobOnce(t *testing.T) {
 				img, reads := extractCountedImage(t, tc.layers...)
 				var err error
 				if how == "Rootfs" {
-					_, err = extractRootfs(t, img, "", ExtractOptions{})
+					_, err = extractRootfs(t, img, "", Options{})
 				} else {
-					err = Unpack(filepath.Join(t.TempDir(), "r"), img, ExtractOptions{})
+					err = Unpack(filepath.Join(t.TempDir(), "r"), img, Options{})
 				}
 				if err != nil {
 					t.Fatalf("%s: %v", how, err)
@@ -96,8 +97,8 @@ func TestExtractReadsEachBlobOnce(t *testing.T) {
 // blob that changes after the check (the first read), before pass 1 or
 // before pass 2, is refused.
 func TestExtractBlobChangedAfterPrecheck(t *testing.T) {
-	good := extractLayer(t, extractTar(t, extractFile("a", "good")))
-	rc, err := extractLayer(t, extractTar(t, extractFile("a", "evil"))).Compressed()
+	good := layertest.Layer(t, layertest.Tar(t, layertest.File("a", "good")))
+	rc, err := layertest.Layer(t, layertest.Tar(t, layertest.File("a", "evil"))).Compressed()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,9 +111,9 @@ func TestExtractBlobChangedAfterPrecheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			if how == "Rootfs" {
-				_, err = extractRootfs(t, img, "", ExtractOptions{})
+				_, err = extractRootfs(t, img, "", Options{})
 			} else {
-				err = Unpack(filepath.Join(t.TempDir(), "r"), img, ExtractOptions{})
+				err = Unpack(filepath.Join(t.TempDir(), "r"), img, Options{})
 			}
 			if !errors.Is(err, ErrLayerDigest) {
 				t.Errorf("%s, changed from read %d: err = %v, want a digest mismatch", how, from, err)

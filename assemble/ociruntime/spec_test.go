@@ -1,4 +1,4 @@
-package assemble
+package ociruntime
 
 import (
 	"bytes"
@@ -17,12 +17,12 @@ import (
 	"github.com/lkpkg/lkpkg/runconfig"
 )
 
-func ociTestStrs(s ...string) *[]string { return &s }
-func ociTestPtr[T any](v T) *T          { return &v }
+func testStrs(s ...string) *[]string { return &s }
+func testPtr[T any](v T) *T          { return &v }
 
-// ociTestLabel decodes a label value as OCISpec's callers will: from the
+// testLabel decodes a label value as Spec's callers will: from the
 // JSON in the org.mobyproject.config label.
-func ociTestLabel(t *testing.T, js string) *runconfig.Config {
+func testLabel(t *testing.T, js string) *runconfig.Config {
 	t.Helper()
 	var c runconfig.Config
 	if err := json.Unmarshal([]byte(js), &c); err != nil {
@@ -31,8 +31,8 @@ func ociTestLabel(t *testing.T, js string) *runconfig.Config {
 	return &c
 }
 
-// ociTestYAML decodes an image YAML entry's options.
-func ociTestYAML(t *testing.T, y string) *runconfig.Config {
+// testYAML decodes an image YAML entry's options.
+func testYAML(t *testing.T, y string) *runconfig.Config {
 	t.Helper()
 	var c runconfig.Config
 	if err := yaml.Unmarshal([]byte(y), &c); err != nil {
@@ -41,7 +41,7 @@ func ociTestYAML(t *testing.T, y string) *runconfig.Config {
 	return &c
 }
 
-var ociTestImage = v1.Config{
+var testImage = v1.Config{
 	Entrypoint: []string{"/bin/entry"},
 	Cmd:        []string{"arg"},
 	Env:        []string{"PATH=/usr/bin:/bin", "FROM=image"},
@@ -49,16 +49,16 @@ var ociTestImage = v1.Config{
 	User:       "nobody",
 }
 
-func ociTestSpec(t *testing.T, img v1.Config, label, y *runconfig.Config) (*specs.Spec, *runconfig.Runtime) {
+func testSpec(t *testing.T, img v1.Config, label, y *runconfig.Config) (*specs.Spec, *runconfig.Runtime) {
 	t.Helper()
-	s, rt, err := OCISpec("service test", img, label, y, nil)
+	s, rt, err := Spec("service test", img, label, y, nil)
 	if err != nil {
-		t.Fatalf("OCISpec: %v", err)
+		t.Fatalf("Spec: %v", err)
 	}
 	return s, rt
 }
 
-func ociTestMount(s *specs.Spec, dst string) *specs.Mount {
+func testMount(s *specs.Spec, dst string) *specs.Mount {
 	for i := range s.Mounts {
 		if s.Mounts[i].Destination == dst {
 			return &s.Mounts[i]
@@ -69,16 +69,16 @@ func ociTestMount(s *specs.Spec, dst string) *specs.Mount {
 
 func TestOCIPrecedence(t *testing.T) {
 	label := &runconfig.Config{
-		Command:      ociTestStrs("/label/cmd", "-x"),
-		Env:          ociTestStrs("FROM=label"),
+		Command:      testStrs("/label/cmd", "-x"),
+		Env:          testStrs("FROM=label"),
 		Cwd:          "/label",
-		Capabilities: ociTestStrs("CAP_NET_ADMIN"),
+		Capabilities: testStrs("CAP_NET_ADMIN"),
 	}
 	yml := &runconfig.Config{
-		Command:      ociTestStrs("/yaml/cmd"),
-		Env:          ociTestStrs("FROM=yaml"),
+		Command:      testStrs("/yaml/cmd"),
+		Env:          testStrs("FROM=yaml"),
 		Cwd:          "/yaml",
-		Capabilities: ociTestStrs("CAP_SYS_ADMIN", "CAP_CHOWN"),
+		Capabilities: testStrs("CAP_SYS_ADMIN", "CAP_CHOWN"),
 	}
 	tests := []struct {
 		name        string
@@ -88,24 +88,24 @@ func TestOCIPrecedence(t *testing.T) {
 		cwd         string
 		caps        []string
 	}{
-		{"image only", ociTestImage, nil, nil,
-			[]string{"/bin/entry", "arg"}, ociTestImage.Env, "/img", nil},
+		{"image only", testImage, nil, nil,
+			[]string{"/bin/entry", "arg"}, testImage.Env, "/img", nil},
 		{"image cmd without entrypoint", v1.Config{Cmd: []string{"/bin/sh", "-c", "x"}}, nil, nil,
 			[]string{"/bin/sh", "-c", "x"}, nil, "/", nil},
-		{"label over image", ociTestImage, label, nil,
+		{"label over image", testImage, label, nil,
 			[]string{"/label/cmd", "-x"}, []string{"FROM=label"}, "/label", []string{"CAP_NET_ADMIN"}},
-		{"yaml over label", ociTestImage, label, yml,
+		{"yaml over label", testImage, label, yml,
 			[]string{"/yaml/cmd"}, []string{"FROM=yaml"}, "/yaml", []string{"CAP_SYS_ADMIN", "CAP_CHOWN"}},
-		{"yaml over image, no label", ociTestImage, nil, yml,
+		{"yaml over image, no label", testImage, nil, yml,
 			[]string{"/yaml/cmd"}, []string{"FROM=yaml"}, "/yaml", []string{"CAP_SYS_ADMIN", "CAP_CHOWN"}},
-		{"empty yaml list replaces label list", ociTestImage, label, &runconfig.Config{Env: ociTestStrs(), Capabilities: ociTestStrs()},
+		{"empty yaml list replaces label list", testImage, label, &runconfig.Config{Env: testStrs(), Capabilities: testStrs()},
 			[]string{"/label/cmd", "-x"}, []string{}, "/label", nil},
-		{"unset fields fall through per field", ociTestImage, &runconfig.Config{Cwd: "/label"}, &runconfig.Config{Env: ociTestStrs("A=1")},
+		{"unset fields fall through per field", testImage, &runconfig.Config{Cwd: "/label"}, &runconfig.Config{Env: testStrs("A=1")},
 			[]string{"/bin/entry", "arg"}, []string{"A=1"}, "/label", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _ := ociTestSpec(t, tc.img, tc.label, tc.yaml)
+			s, _ := testSpec(t, tc.img, tc.label, tc.yaml)
 			p := s.Process
 			if !slices.Equal(p.Args, tc.args) {
 				t.Errorf("args = %q, want %q", p.Args, tc.args)
@@ -130,8 +130,8 @@ func TestOCIPrecedence(t *testing.T) {
 func TestOCISpecDoesNotAliasInputs(t *testing.T) {
 	img := v1.Config{Entrypoint: make([]string, 1, 10), Cmd: []string{"b"}}
 	img.Entrypoint[0] = "a"
-	label := &runconfig.Config{Env: ociTestStrs("X=1")}
-	s, _ := ociTestSpec(t, img, label, nil)
+	label := &runconfig.Config{Env: testStrs("X=1")}
+	s, _ := testSpec(t, img, label, nil)
 	s.Process.Env[0] = "changed"
 	s.Process.Args[0] = "changed"
 	if (*label.Env)[0] != "X=1" || img.Entrypoint[0] != "a" || img.Entrypoint[:2][1] == "b" {
@@ -140,7 +140,7 @@ func TestOCISpecDoesNotAliasInputs(t *testing.T) {
 }
 
 func TestOCIBindsAdd(t *testing.T) {
-	label := &runconfig.Config{Binds: ociTestStrs("/a:/a", "/b:/b:ro")}
+	label := &runconfig.Config{Binds: testStrs("/a:/a", "/b:/b:ro")}
 	tests := []struct {
 		name string
 		yaml *runconfig.Config
@@ -150,27 +150,27 @@ func TestOCIBindsAdd(t *testing.T) {
 			"/a": {Destination: "/a", Type: "bind", Source: "/a", Options: []string{"rw", "rbind", "rshared"}},
 			"/b": {Destination: "/b", Type: "bind", Source: "/b", Options: []string{"ro", "rbind"}},
 		}},
-		{"binds.add appends", &runconfig.Config{BindsAdd: ociTestStrs("/c:/data:rw,rprivate")}, map[string]specs.Mount{
+		{"binds.add appends", &runconfig.Config{BindsAdd: testStrs("/c:/data:rw,rprivate")}, map[string]specs.Mount{
 			"/a":    {Destination: "/a", Type: "bind", Source: "/a", Options: []string{"rw", "rbind", "rshared"}},
 			"/b":    {Destination: "/b", Type: "bind", Source: "/b", Options: []string{"ro", "rbind"}},
 			"/data": {Destination: "/data", Type: "bind", Source: "/c", Options: []string{"rw", "rprivate", "rbind"}},
 		}},
-		{"binds.add replaces a bind with the same destination", &runconfig.Config{BindsAdd: ociTestStrs("/other:/a:ro")}, map[string]specs.Mount{
+		{"binds.add replaces a bind with the same destination", &runconfig.Config{BindsAdd: testStrs("/other:/a:ro")}, map[string]specs.Mount{
 			"/a": {Destination: "/a", Type: "bind", Source: "/other", Options: []string{"ro", "rbind"}},
 			"/b": {Destination: "/b", Type: "bind", Source: "/b", Options: []string{"ro", "rbind"}},
 		}},
-		{"yaml binds replace label binds", &runconfig.Config{Binds: ociTestStrs("/y:/y")}, map[string]specs.Mount{
+		{"yaml binds replace label binds", &runconfig.Config{Binds: testStrs("/y:/y")}, map[string]specs.Mount{
 			"/y": {Destination: "/y", Type: "bind", Source: "/y", Options: []string{"rw", "rbind", "rshared"}},
 		}},
-		{"yaml binds plus binds.add", &runconfig.Config{Binds: ociTestStrs("/y:/y"), BindsAdd: ociTestStrs("/z:/z")}, map[string]specs.Mount{
+		{"yaml binds plus binds.add", &runconfig.Config{Binds: testStrs("/y:/y"), BindsAdd: testStrs("/z:/z")}, map[string]specs.Mount{
 			"/y": {Destination: "/y", Type: "bind", Source: "/y", Options: []string{"rw", "rbind", "rshared"}},
 			"/z": {Destination: "/z", Type: "bind", Source: "/z", Options: []string{"rw", "rbind", "rshared"}},
 		}},
-		{"empty yaml binds drop label binds", &runconfig.Config{Binds: ociTestStrs()}, map[string]specs.Mount{}},
+		{"empty yaml binds drop label binds", &runconfig.Config{Binds: testStrs()}, map[string]specs.Mount{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _ := ociTestSpec(t, ociTestImage, label, tc.yaml)
+			s, _ := testSpec(t, testImage, label, tc.yaml)
 			got := map[string]specs.Mount{}
 			for _, m := range s.Mounts {
 				if m.Type == "bind" {
@@ -190,18 +190,18 @@ func TestOCIBindErrors(t *testing.T) {
 		label, yaml *runconfig.Config
 		want        string
 	}{
-		{"yaml binds", nil, &runconfig.Config{Binds: ociTestStrs("/a:/a", "/b:/b", "x")},
+		{"yaml binds", nil, &runconfig.Config{Binds: testStrs("/a:/a", "/b:/b", "x")},
 			`service getty: binds[2] "x": want SRC:DST[:OPTS]`},
-		{"too many colons", nil, &runconfig.Config{Binds: ociTestStrs("/a:/b:ro:x")},
+		{"too many colons", nil, &runconfig.Config{Binds: testStrs("/a:/b:ro:x")},
 			`service getty: binds[0] "/a:/b:ro:x": want SRC:DST[:OPTS]`},
-		{"empty destination", nil, &runconfig.Config{BindsAdd: ociTestStrs("/a:")},
+		{"empty destination", nil, &runconfig.Config{BindsAdd: testStrs("/a:")},
 			`service getty: binds.add[0] "/a:": want SRC:DST[:OPTS]`},
-		{"from the label", &runconfig.Config{Binds: ociTestStrs("/a")}, nil,
+		{"from the label", &runconfig.Config{Binds: testStrs("/a")}, nil,
 			`service getty: label binds[0] "/a": want SRC:DST[:OPTS]`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := OCISpec("service getty", ociTestImage, tc.label, tc.yaml, nil)
+			_, _, err := Spec("service getty", testImage, tc.label, tc.yaml, nil)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("err = %v, want %s", err, tc.want)
 			}
@@ -236,14 +236,14 @@ func TestOCINamespaces(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _ := ociTestSpec(t, ociTestImage, nil, tc.yaml)
+			s, _ := testSpec(t, testImage, nil, tc.yaml)
 			if !reflect.DeepEqual(s.Linux.Namespaces, tc.want) {
 				t.Errorf("namespaces:\n got %+v\nwant %+v", s.Linux.Namespaces, tc.want)
 			}
 		})
 	}
 	// YAML overrides the label, which overrides the default.
-	s, _ := ociTestSpec(t, ociTestImage, &runconfig.Config{Net: "new", Pid: "host"}, &runconfig.Config{Net: "host"})
+	s, _ := testSpec(t, testImage, &runconfig.Config{Net: "new", Pid: "host"}, &runconfig.Config{Net: "host"})
 	want := []specs.LinuxNamespace{{Type: specs.MountNamespace}, {Type: specs.CgroupNamespace}}
 	if !reflect.DeepEqual(s.Linux.Namespaces, want) {
 		t.Errorf("label+yaml namespaces = %+v, want %+v", s.Linux.Namespaces, want)
@@ -258,26 +258,26 @@ func TestOCICapabilities(t *testing.T) {
 		err                string
 	}{
 		{"default is none, as LinuxKit", nil, nil, nil, nil, ""},
-		{"all", nil, &runconfig.Config{Capabilities: ociTestStrs("all")}, ociAllCaps, ociTestSorted(ociAllCaps), ""},
-		{"ALL in the label", &runconfig.Config{Capabilities: ociTestStrs("ALL")}, nil, ociAllCaps, ociTestSorted(ociAllCaps), ""},
-		{"none overrides the label", &runconfig.Config{Capabilities: ociTestStrs("all")}, &runconfig.Config{Capabilities: ociTestStrs("none")}, nil, nil, ""},
+		{"all", nil, &runconfig.Config{Capabilities: testStrs("all")}, allCaps, testSorted(allCaps), ""},
+		{"ALL in the label", &runconfig.Config{Capabilities: testStrs("ALL")}, nil, allCaps, testSorted(allCaps), ""},
+		{"none overrides the label", &runconfig.Config{Capabilities: testStrs("all")}, &runconfig.Config{Capabilities: testStrs("none")}, nil, nil, ""},
 		{"CAP_ prefix and case normalised, duplicates dropped", nil,
-			&runconfig.Config{Capabilities: ociTestStrs("sys_admin", "CAP_NET_RAW", "Net_Admin", "CAP_SYS_ADMIN")},
+			&runconfig.Config{Capabilities: testStrs("sys_admin", "CAP_NET_RAW", "Net_Admin", "CAP_SYS_ADMIN")},
 			[]string{"CAP_SYS_ADMIN", "CAP_NET_RAW", "CAP_NET_ADMIN"},
 			[]string{"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_SYS_ADMIN"}, ""},
 		{"ambient joins the bounding set", nil,
-			&runconfig.Config{Capabilities: ociTestStrs("CAP_SYS_ADMIN"), Ambient: ociTestStrs("CAP_NET_BIND_SERVICE")},
+			&runconfig.Config{Capabilities: testStrs("CAP_SYS_ADMIN"), Ambient: testStrs("CAP_NET_BIND_SERVICE")},
 			[]string{"CAP_SYS_ADMIN"}, []string{"CAP_NET_BIND_SERVICE", "CAP_SYS_ADMIN"}, ""},
-		{"unknown", nil, &runconfig.Config{Capabilities: ociTestStrs("CAP_CHOWN", "CAP_FLY")}, nil, nil,
+		{"unknown", nil, &runconfig.Config{Capabilities: testStrs("CAP_CHOWN", "CAP_FLY")}, nil, nil,
 			`service test: capabilities[1] "CAP_FLY": unknown capability`},
-		{"all among others", &runconfig.Config{Capabilities: ociTestStrs("CAP_CHOWN", "all")}, nil, nil, nil,
+		{"all among others", &runconfig.Config{Capabilities: testStrs("CAP_CHOWN", "all")}, nil, nil, nil,
 			`service test: label capabilities[1] "all": "all" must be the only entry`},
-		{"unknown ambient", nil, &runconfig.Config{Ambient: ociTestStrs("nope")}, nil, nil,
+		{"unknown ambient", nil, &runconfig.Config{Ambient: testStrs("nope")}, nil, nil,
 			`service test: ambient[0] "nope": unknown capability`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _, err := OCISpec("service test", ociTestImage, tc.label, tc.yaml, nil)
+			s, _, err := Spec("service test", testImage, tc.label, tc.yaml, nil)
 			if tc.err != "" {
 				if err == nil || err.Error() != tc.err {
 					t.Fatalf("err = %v, want %s", err, tc.err)
@@ -298,12 +298,12 @@ func TestOCICapabilities(t *testing.T) {
 			}
 		})
 	}
-	if len(ociAllCaps) != 41 || ociAllCaps[0] != "CAP_CHOWN" || ociAllCaps[40] != "CAP_CHECKPOINT_RESTORE" {
-		t.Errorf("ociAllCaps is not the kernel's 0..40 list")
+	if len(allCaps) != 41 || allCaps[0] != "CAP_CHOWN" || allCaps[40] != "CAP_CHECKPOINT_RESTORE" {
+		t.Errorf("allCaps is not the kernel's 0..40 list")
 	}
 }
 
-func ociTestSorted(s []string) []string {
+func testSorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
@@ -318,32 +318,32 @@ func TestOCIRlimits(t *testing.T) {
 		errSub string
 	}{
 		{"none", nil, nil, nil, ""},
-		{"full names", nil, ociTestStrs("RLIMIT_NOFILE,1024,2048", "RLIMIT_CORE,0,0"),
+		{"full names", nil, testStrs("RLIMIT_NOFILE,1024,2048", "RLIMIT_CORE,0,0"),
 			[]specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 1024, Hard: 2048}, {Type: "RLIMIT_CORE"}}, ""},
-		{"short lower-case names, spaces, unlimited", nil, ociTestStrs("nofile, 4096, unlimited", "memlock,UNLIMITED,unlimited"),
+		{"short lower-case names, spaces, unlimited", nil, testStrs("nofile, 4096, unlimited", "memlock,UNLIMITED,unlimited"),
 			[]specs.POSIXRlimit{
 				{Type: "RLIMIT_NOFILE", Soft: 4096, Hard: math.MaxUint64},
 				{Type: "RLIMIT_MEMLOCK", Soft: math.MaxUint64, Hard: math.MaxUint64}}, ""},
-		{"yaml replaces label", ociTestStrs("nproc,1,1"), ociTestStrs("nofile,2,3"),
+		{"yaml replaces label", testStrs("nproc,1,1"), testStrs("nofile,2,3"),
 			[]specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 2, Hard: 3}}, ""},
-		{"label", ociTestStrs("nproc,1,1"), nil,
+		{"label", testStrs("nproc,1,1"), nil,
 			[]specs.POSIXRlimit{{Type: "RLIMIT_NPROC", Soft: 1, Hard: 1}}, ""},
-		{"two fields", nil, ociTestStrs("RLIMIT_NOFILE,1024"), nil,
+		{"two fields", nil, testStrs("RLIMIT_NOFILE,1024"), nil,
 			`service test: rlimits[0] "RLIMIT_NOFILE,1024": want NAME,SOFT,HARD`},
-		{"four fields", nil, ociTestStrs("nofile,1,2", "nofile,1,2,3"), nil,
+		{"four fields", nil, testStrs("nofile,1,2", "nofile,1,2,3"), nil,
 			`service test: rlimits[1] "nofile,1,2,3": want NAME,SOFT,HARD`},
-		{"unknown", ociTestStrs("RLIMIT_BOGUS,1,2"), nil, nil,
+		{"unknown", testStrs("RLIMIT_BOGUS,1,2"), nil, nil,
 			`service test: label rlimits[0] "RLIMIT_BOGUS,1,2": unknown limit "RLIMIT_BOGUS"`},
-		{"bad soft", nil, ociTestStrs("nofile,lots,2"), nil,
+		{"bad soft", nil, testStrs("nofile,lots,2"), nil,
 			`service test: rlimits[0] "nofile,lots,2": soft "lots" is not a number or "unlimited"`},
-		{"negative hard", nil, ociTestStrs("nofile,1,-2"), nil,
+		{"negative hard", nil, testStrs("nofile,1,-2"), nil,
 			`service test: rlimits[0] "nofile,1,-2": hard "-2" is not a number or "unlimited"`},
-		{"soft above hard", nil, ociTestStrs("nofile,10,2"), nil,
+		{"soft above hard", nil, testStrs("nofile,10,2"), nil,
 			`service test: rlimits[0] "nofile,10,2": soft limit above hard limit`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _, err := OCISpec("service test", ociTestImage, &runconfig.Config{Rlimits: tc.label}, &runconfig.Config{Rlimits: tc.yaml}, nil)
+			s, _, err := Spec("service test", testImage, &runconfig.Config{Rlimits: tc.label}, &runconfig.Config{Rlimits: tc.yaml}, nil)
 			if tc.errSub != "" {
 				if err == nil || err.Error() != tc.errSub {
 					t.Fatalf("err = %v, want %s", err, tc.errSub)
@@ -397,12 +397,12 @@ func TestOCIUser(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var label, y *runconfig.Config
 			if tc.label != "" {
-				label = ociTestLabel(t, tc.label)
+				label = testLabel(t, tc.label)
 			}
 			if tc.yaml != "" {
-				y = ociTestYAML(t, tc.yaml)
+				y = testYAML(t, tc.yaml)
 			}
-			s, _, err := OCISpec("service test", ociTestImage, label, y, lookup)
+			s, _, err := Spec("service test", testImage, label, y, lookup)
 			if tc.err != "" {
 				if err == nil || err.Error() != tc.err {
 					t.Fatalf("err = %v, want %s", err, tc.err)
@@ -421,14 +421,14 @@ func TestOCIUser(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := OCISpec("service test", ociTestImage, nil, &runconfig.Config{UID: ociTestPtr[any]("bob")}, nil); err == nil ||
+	if _, _, err := Spec("service test", testImage, nil, &runconfig.Config{UID: testPtr[any]("bob")}, nil); err == nil ||
 		!strings.Contains(err.Error(), `uid "bob": cannot resolve names`) {
 		t.Errorf("name without lookup: err = %v", err)
 	}
 }
 
 func TestOCIDefaultMounts(t *testing.T) {
-	s, _ := ociTestSpec(t, ociTestImage, nil, nil)
+	s, _ := testSpec(t, testImage, nil, nil)
 	want := []specs.Mount{
 		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
 		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
@@ -458,17 +458,17 @@ func TestOCIReadonlyRoot(t *testing.T) {
 		want        bool
 	}{
 		{"unset", nil, nil, false},
-		{"label", ociTestPtr(true), nil, true},
-		{"yaml", nil, ociTestPtr(true), true},
-		{"yaml false over label true", ociTestPtr(true), ociTestPtr(false), false},
+		{"label", testPtr(true), nil, true},
+		{"yaml", nil, testPtr(true), true},
+		{"yaml false over label true", testPtr(true), testPtr(false), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _ := ociTestSpec(t, ociTestImage, &runconfig.Config{Readonly: tc.label}, &runconfig.Config{Readonly: tc.yaml})
+			s, _ := testSpec(t, testImage, &runconfig.Config{Readonly: tc.label}, &runconfig.Config{Readonly: tc.yaml})
 			if s.Root.Readonly != tc.want {
 				t.Errorf("root readonly = %v, want %v", s.Root.Readonly, tc.want)
 			}
 			for _, dst := range []string{"/dev", "/sys"} {
-				if got := slices.Contains(ociTestMount(s, dst).Options, "ro"); got != tc.want {
+				if got := slices.Contains(testMount(s, dst).Options, "ro"); got != tc.want {
 					t.Errorf("%s ro = %v, want %v", dst, got, tc.want)
 				}
 			}
@@ -478,13 +478,13 @@ func TestOCIReadonlyRoot(t *testing.T) {
 
 func TestOCITmpfsAndMounts(t *testing.T) {
 	y := &runconfig.Config{
-		Tmpfs: ociTestStrs("/run", "/tmp:size=10m,mode=1777", "/dev:nosuid"),
+		Tmpfs: testStrs("/run", "/tmp:size=10m,mode=1777", "/dev:nosuid"),
 		Mounts: &[]specs.Mount{
 			{Source: "mqueue"},
 			{Destination: "/var/cache", Type: "tmpfs", Options: []string{"ro"}},
 		},
 	}
-	s, _ := ociTestSpec(t, ociTestImage, nil, y)
+	s, _ := testSpec(t, testImage, nil, y)
 	want := map[string]specs.Mount{
 		"/run":        {Destination: "/run", Type: "tmpfs", Source: "tmpfs"},
 		"/tmp":        {Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=10m", "mode=1777"}},
@@ -493,7 +493,7 @@ func TestOCITmpfsAndMounts(t *testing.T) {
 		"/var/cache":  {Destination: "/var/cache", Type: "tmpfs", Source: "tmpfs", Options: []string{"ro"}},
 	}
 	for dst, w := range want {
-		if got := ociTestMount(s, dst); got == nil || !reflect.DeepEqual(*got, w) {
+		if got := testMount(s, dst); got == nil || !reflect.DeepEqual(*got, w) {
 			t.Errorf("mount %s = %+v, want %+v", dst, got, w)
 		}
 	}
@@ -506,13 +506,13 @@ func TestOCITmpfsAndMounts(t *testing.T) {
 		yaml *runconfig.Config
 		want string
 	}{
-		{"tmpfs colons", &runconfig.Config{Tmpfs: ociTestStrs("/a:b:c")}, `service test: tmpfs[0] "/a:b:c": want DST[:OPTS]`},
-		{"tmpfs empty", &runconfig.Config{Tmpfs: ociTestStrs("/a", ":size=1")}, `service test: tmpfs[1] ":size=1": want DST[:OPTS]`},
+		{"tmpfs colons", &runconfig.Config{Tmpfs: testStrs("/a:b:c")}, `service test: tmpfs[0] "/a:b:c": want DST[:OPTS]`},
+		{"tmpfs empty", &runconfig.Config{Tmpfs: testStrs("/a", ":size=1")}, `service test: tmpfs[1] ":size=1": want DST[:OPTS]`},
 		{"mount without type", &runconfig.Config{Mounts: &[]specs.Mount{{Destination: "/x", Source: "/y"}}}, `service test: mounts[0] (destination "/x"): missing type`},
 		{"mount without destination", &runconfig.Config{Mounts: &[]specs.Mount{{Type: "tmpfs"}}}, `service test: mounts[0] (type "tmpfs"): missing destination`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := OCISpec("service test", ociTestImage, nil, tc.yaml, nil)
+			_, _, err := Spec("service test", testImage, nil, tc.yaml, nil)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("err = %v, want %s", err, tc.want)
 			}
@@ -521,7 +521,7 @@ func TestOCITmpfsAndMounts(t *testing.T) {
 }
 
 func TestOCIOtherFields(t *testing.T) {
-	label := ociTestLabel(t, `{
+	label := testLabel(t, `{
 		"hostname": "labelhost",
 		"sysctl": {"net.ipv4.ip_forward": "1"},
 		"annotations": {"a": "label"},
@@ -534,8 +534,8 @@ func TestOCIOtherFields(t *testing.T) {
 		"resources": {"memory": {"limit": 1048576}},
 		"uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}]
 	}`)
-	y := ociTestYAML(t, "hostname: yamlhost\nannotations: {b: yaml}\ncgroupsPath: /yaml\n")
-	s, _ := ociTestSpec(t, ociTestImage, label, y)
+	y := testYAML(t, "hostname: yamlhost\nannotations: {b: yaml}\ncgroupsPath: /yaml\n")
+	s, _ := testSpec(t, testImage, label, y)
 	if s.Hostname != "yamlhost" {
 		t.Errorf("hostname = %q", s.Hostname)
 	}
@@ -561,9 +561,9 @@ func TestOCIOtherFields(t *testing.T) {
 }
 
 func TestOCIRuntimeSection(t *testing.T) {
-	label := ociTestLabel(t, `{"runtime":{"mkdir":["/var/lib/x"],"cgroups":["x"],"bindNS":{"net":"/run/netns/x"}}}`)
-	y := ociTestYAML(t, "runtime:\n  mkdir: [/var/lib/y]\n  namespace: ns\n  interfaces:\n    - name: eth1\n      add: veth\n      peer: veth1\n")
-	_, rt := ociTestSpec(t, ociTestImage, label, y)
+	label := testLabel(t, `{"runtime":{"mkdir":["/var/lib/x"],"cgroups":["x"],"bindNS":{"net":"/run/netns/x"}}}`)
+	y := testYAML(t, "runtime:\n  mkdir: [/var/lib/y]\n  namespace: ns\n  interfaces:\n    - name: eth1\n      add: veth\n      peer: veth1\n")
+	_, rt := testSpec(t, testImage, label, y)
 	if !slices.Equal(*rt.Mkdir, []string{"/var/lib/y"}) || !slices.Equal(*rt.Cgroups, []string{"x"}) ||
 		*rt.BindNS.Net != "/run/netns/x" || *rt.BindNS.Pid != "" || *rt.Namespace != "ns" ||
 		len(*rt.Mounts) != 0 || len(*rt.Interfaces) != 1 || (*rt.Interfaces)[0].Peer != "veth1" {
@@ -571,7 +571,7 @@ func TestOCIRuntimeSection(t *testing.T) {
 		t.Errorf("runtime = %s", b)
 	}
 	// No runtime anywhere: every pointer is still set.
-	_, rt = ociTestSpec(t, ociTestImage, nil, nil)
+	_, rt = testSpec(t, testImage, nil, nil)
 	if rt.Cgroups == nil || rt.Mounts == nil || rt.Mkdir == nil || rt.Interfaces == nil || rt.Namespace == nil ||
 		rt.BindNS.Cgroup == nil || rt.BindNS.Ipc == nil || rt.BindNS.Mnt == nil || rt.BindNS.Net == nil ||
 		rt.BindNS.Pid == nil || rt.BindNS.User == nil || rt.BindNS.Uts == nil {
@@ -580,7 +580,7 @@ func TestOCIRuntimeSection(t *testing.T) {
 }
 
 func TestOCINoCommand(t *testing.T) {
-	_, _, err := OCISpec("onboot 000-x", v1.Config{}, nil, nil, nil)
+	_, _, err := Spec("onboot 000-x", v1.Config{}, nil, nil, nil)
 	if err == nil || !strings.HasPrefix(err.Error(), "onboot 000-x: no command") {
 		t.Errorf("err = %v", err)
 	}
@@ -588,7 +588,7 @@ func TestOCINoCommand(t *testing.T) {
 
 // The dhcpcd label of pkgs/dhcpcd/build.yml, as LinuxKit's dhcpcd package
 // declares it.
-const ociTestDhcpcdConfig = `
+const testDhcpcdConfig = `
 binds:
   - /var/run:/run
   - /var/lib/dhcpcd:/var/lib/dhcpcd
@@ -617,14 +617,14 @@ runtime:
 
 func TestOCIDhcpcdLabel(t *testing.T) {
 	// build.yml config -> label value -> decoded label, as the pipeline does.
-	lv, err := ociTestYAML(t, ociTestDhcpcdConfig).LabelValue()
+	lv, err := testYAML(t, testDhcpcdConfig).LabelValue()
 	if err != nil {
 		t.Fatal(err)
 	}
-	label := ociTestLabel(t, lv)
+	label := testLabel(t, lv)
 	img := v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, Labels: map[string]string{runconfig.Label: lv}}
 	// The image YAML entry of LinuxKit's examples: just name and image.
-	s, rt, err := OCISpec("onboot 001-dhcpcd", img, label, &runconfig.Config{}, nil)
+	s, rt, err := Spec("onboot 001-dhcpcd", img, label, &runconfig.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -665,7 +665,7 @@ func TestOCIDhcpcdLabel(t *testing.T) {
 		t.Errorf("runtime mkdir = %q", *rt.Mkdir)
 	}
 	// The YAML entry can give the service its own network namespace.
-	s, _, err = OCISpec("onboot 001-dhcpcd", img, label, &runconfig.Config{Net: "/run/netns/eth1"}, nil)
+	s, _, err = Spec("onboot 001-dhcpcd", img, label, &runconfig.Config{Net: "/run/netns/eth1"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -677,7 +677,7 @@ func TestOCIDhcpcdLabel(t *testing.T) {
 func TestSpecJSONDeterministic(t *testing.T) {
 	build := func() []byte {
 		t.Helper()
-		label := ociTestLabel(t, `{
+		label := testLabel(t, `{
 			"capabilities": ["CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_CHOWN"],
 			"binds": ["/a:/a", "/b:/b", "/c:/c", "/d:/d", "/e:/e", "/f:/f"],
 			"tmpfs": ["/t1", "/t2", "/t3"],
@@ -686,11 +686,11 @@ func TestSpecJSONDeterministic(t *testing.T) {
 			"rlimits": ["nofile,1,2"],
 			"resources": {"cpu": {"shares": 2}}
 		}`)
-		s, _, err := OCISpec("service det", ociTestImage, label, &runconfig.Config{BindsAdd: ociTestStrs("/g:/g")}, nil)
+		s, _, err := Spec("service det", testImage, label, &runconfig.Config{BindsAdd: testStrs("/g:/g")}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := SpecJSON(s)
+		b, err := JSON(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -699,7 +699,7 @@ func TestSpecJSONDeterministic(t *testing.T) {
 	first := build()
 	for range 20 {
 		if b := build(); !bytes.Equal(b, first) {
-			t.Fatalf("SpecJSON differs between runs:\n%s\n---\n%s", first, b)
+			t.Fatalf("JSON differs between runs:\n%s\n---\n%s", first, b)
 		}
 	}
 	if !bytes.HasPrefix(first, []byte("{\n  \"ociVersion\": \""+specs.Version+"\",\n  \"process\": {\n")) || !bytes.HasSuffix(first, []byte("}\n")) {
@@ -716,11 +716,11 @@ func TestSpecJSONDeterministic(t *testing.T) {
 	if err := json.Unmarshal(first, &back); err != nil {
 		t.Fatal(err)
 	}
-	again, err := SpecJSON(&back)
+	again, err := JSON(&back)
 	if err != nil || !bytes.Equal(again, first) {
 		t.Errorf("round trip changed the JSON (err %v)", err)
 	}
-	if _, err := SpecJSON(nil); err == nil {
-		t.Errorf("SpecJSON(nil) succeeded")
+	if _, err := JSON(nil); err == nil {
+		t.Errorf("JSON(nil) succeeded")
 	}
 }
