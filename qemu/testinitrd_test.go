@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lkpkg/lkpkg/internal/testenv"
 )
 
 // alpineRootfs is the Alpine minirootfs of arch in the shared data beside
@@ -19,16 +21,11 @@ func alpineRootfs(t *testing.T, arch string) string {
 	t.Helper()
 	uname := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[arch]
 	name := "alpine-minirootfs-3.19.4-" + uname + ".tar.gz"
-	for _, dir := range []string{os.Getenv("LKPKG_TEST_ALPINE_DIR"), "../../shared/alpine/minirootfs"} {
-		if dir == "" {
-			continue
-		}
-		if p := filepath.Join(dir, name); isFile(p) {
-			return p
-		}
+	p := filepath.Join(testenv.AlpineDir(t), "minirootfs", name)
+	if !isFile(p) {
+		t.Fatalf("%s not found (set LKPKG_ALPINE_DIR)", p)
 	}
-	t.Fatalf("%s not found in ../shared/alpine/minirootfs (or set LKPKG_TEST_ALPINE_DIR)", name)
-	return ""
+	return p
 }
 
 // writeInitrd writes a gzipped newc cpio initramfs: the root filesystem

@@ -9,15 +9,9 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-)
 
-// alpineDir finds the shared real Alpine data (shared/alpine beside the repo).
-func alpineDir() string {
-	if d := os.Getenv("LKPKG_ALPINE_DATA"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared", "alpine")
-}
+	"github.com/lkpkg/lkpkg/internal/testenv"
+)
 
 // readIndexText extracts the APKINDEX member of a signed APKINDEX.tar.gz.
 // The file is a signature gzip stream followed by the index stream;
@@ -64,11 +58,8 @@ func indexText(tb testing.TB, repo string) []byte {
 	v, _ := indexOnce.LoadOrStore(repo, &indexEntry{})
 	e := v.(*indexEntry)
 	e.once.Do(func() {
-		e.text, e.err = readIndexText(filepath.Join(alpineDir(), "v3.19", repo, "x86_64", "APKINDEX.tar.gz"))
+		e.text, e.err = readIndexText(filepath.Join(testenv.AlpineDir(tb), "v3.19", repo, "x86_64", "APKINDEX.tar.gz"))
 	})
-	if errors.Is(e.err, os.ErrNotExist) {
-		tb.Skipf("real Alpine data not available: %v", e.err)
-	}
 	if e.err != nil {
 		tb.Fatal(e.err)
 	}

@@ -12,12 +12,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/lkpkg/lkpkg/internal/testenv"
 )
 
 // minirootfs returns the Root of alpine-minirootfs-3.19.4-x86_64 (its
 // lib/apk/db/installed and etc/apk/world), read from the shared tarball.
-var minirootfs = sync.OnceValues(func() (Root, error) {
-	f, err := os.Open(filepath.Join(alpineDir(), "minirootfs", "alpine-minirootfs-3.19.4-x86_64.tar.gz"))
+func minirootfs(t testing.TB) (Root, error) {
+	f, err := os.Open(filepath.Join(testenv.AlpineDir(t), "minirootfs", "alpine-minirootfs-3.19.4-x86_64.tar.gz"))
 	if err != nil {
 		return Root{}, err
 	}
@@ -47,13 +49,13 @@ var minirootfs = sync.OnceValues(func() (Root, error) {
 		}
 	}
 	return ReadRoot(strings.NewReader(string(installed)), strings.NewReader(string(world)))
-})
+}
 
 func loadRoot(t *testing.T, which string) Root {
 	t.Helper()
 	switch which {
 	case "minirootfs":
-		r, err := minirootfs()
+		r, err := minirootfs(t)
 		if errors.Is(err, os.ErrNotExist) {
 			t.Skipf("real Alpine data not available: %v", err)
 		}
@@ -95,7 +97,7 @@ func repoByPath(t *testing.T, path string) Repository {
 		text = indexText(t, rel)
 	} else {
 		var err error
-		text, err = readIndexText(filepath.Join(alpineDir(), path, "x86_64", "APKINDEX.tar.gz"))
+		text, err = readIndexText(filepath.Join(testenv.AlpineDir(t), path, "x86_64", "APKINDEX.tar.gz"))
 		if errors.Is(err, os.ErrNotExist) {
 			t.Skipf("real Alpine data not available: %v", err)
 		}

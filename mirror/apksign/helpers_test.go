@@ -9,10 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// alpineDir holds the real, unmodified Alpine data the tests run against.
-const alpineDir = "/work/shared/alpine"
+	"github.com/lkpkg/lkpkg/internal/testenv"
+)
 
 const (
 	key6165ee59 = "alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub"
@@ -21,7 +20,7 @@ const (
 
 func alpinePath(t testing.TB, rel string) string {
 	t.Helper()
-	p := filepath.Join(alpineDir, rel)
+	p := filepath.Join(testenv.AlpineDir(t), rel)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("real Alpine test data missing: %v", err)
 	}

@@ -17,23 +17,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-)
 
-// alpineDir is the real Alpine data ($LKPKG_ALPINE_DIR, else
-// ../shared/alpine beside the repository).
-func alpineDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("LKPKG_ALPINE_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "shared", "alpine")
-}
+	"github.com/lkpkg/lkpkg/internal/testenv"
+)
 
 // minirootfsInstalled returns lib/apk/db/installed of the real Alpine
 // 3.19.4 x86_64 minirootfs.
 func minirootfsInstalled(t testing.TB) []byte {
 	t.Helper()
-	f, err := os.Open(filepath.Join(alpineDir(t), "minirootfs", "alpine-minirootfs-3.19.4-x86_64.tar.gz"))
+	f, err := os.Open(filepath.Join(testenv.AlpineDir(t), "minirootfs", "alpine-minirootfs-3.19.4-x86_64.tar.gz"))
 	if err != nil {
 		t.Fatalf("real Alpine data not found (set LKPKG_ALPINE_DIR): %v", err)
 	}
