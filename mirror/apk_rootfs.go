@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 
 	"github.com/lkpkg/lkpkg/mirror/apk"
+	"github.com/lkpkg/lkpkg/mirror/download"
 )
 
 // Where apk-tools records what a root has installed and what was asked for.
@@ -83,25 +84,6 @@ func (r LockedRootfs) validate() error {
 	return nil
 }
 
-// verify checks a file against the pin.
-func (r LockedRootfs) verify(file string) error {
-	fi, err := os.Stat(file)
-	if err != nil {
-		return err
-	}
-	if fi.Size() != r.Size {
-		return fmt.Errorf("rootfs %s: size %d, the lock says %d", r.URL, fi.Size(), r.Size)
-	}
-	sum, err := fileSHA256(file)
-	if err != nil {
-		return err
-	}
-	if sum != r.SHA256 {
-		return fmt.Errorf("rootfs %s: sha256 %s, the lock says %s", r.URL, sum, r.SHA256)
-	}
-	return nil
-}
-
 // downloadRootfs copies rel from up into a new file in dir and pins what
 // it got. The caller removes or renames the file.
 func downloadRootfs(ctx context.Context, up *Upstream, rel, dir string) (string, LockedRootfs, error) {
@@ -130,28 +112,17 @@ func downloadRootfs(ctx context.Context, up *Upstream, rel, dir string) (string,
 }
 
 // fetchRootfs returns the verified cached file of a locked root
-// filesystem, downloading it when the cache lacks it or holds bad bytes
-// (a cached file is verified on every use, never trusted).
+// filesystem through the one download cache (resumed, locked, and a cached
+// file verified on every use, never trusted).
 func fetchRootfs(ctx context.Context, up *Upstream, dir string, r LockedRootfs) (string, error) {
-	file := filepath.Join(dir, "rootfs-"+r.SHA256+".tar.gz")
-	if r.verify(file) == nil {
-		return file, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	tmp, got, err := downloadRootfs(ctx, up, r.URL, dir)
+	res, err := download.Fetch(ctx, download.Request{
+		Path:   filepath.Join(dir, "rootfs-"+r.SHA256+".tar.gz"),
+		Size:   r.Size,
+		SHA256: r.SHA256,
+		Open:   upstreamSource(up, r.URL),
+	})
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("rootfs %s: %w", up.URL(r.URL), err)
 	}
-	if got.SHA256 != r.SHA256 || got.Size != r.Size {
-		os.Remove(tmp)
-		return "", fmt.Errorf("rootfs %s: upstream has sha256 %s (%d bytes), the lock says %s (%d bytes)", up.URL(r.URL), got.SHA256, got.Size, r.SHA256, r.Size)
-	}
-	// Same name, same content: a concurrent fetch renaming first is fine.
-	if err := os.Rename(tmp, file); err != nil {
-		os.Remove(tmp)
-		return "", err
-	}
-	return file, nil
+	return res.Path, nil
 }

@@ -51,7 +51,7 @@ func TestDebianLockRefusesAnOlderRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The user's Debian download cache may hold the InRelease already.
-	opts := Options{DebDownloadDir: userdir.Cache("LKPKG_DEB_CACHE", "deb")}
+	opts := Options{DebDownloadDir: debTestCache(t)}
 	_, err = LockAndWrite(context.Background(), c, opts)
 	if err == nil || !strings.Contains(err.Error(), "refusing a rollback") || !strings.Contains(err.Error(), "bookworm") {
 		t.Fatalf("err = %v, want a refused rollback naming the suite", err)
@@ -63,4 +63,18 @@ func TestDebianLockRefusesAnOlderRelease(t *testing.T) {
 	if _, err := LockAndWrite(context.Background(), c, opts); err != nil {
 		t.Fatalf("relock: %v", err)
 	}
+}
+
+// debTestCache is the user's Debian download cache ($LKPKG_DEB_CACHE, else
+// ~/.cache/lkpkg/deb), shared with lkpkg so tests do not download again.
+func debTestCache(t *testing.T) string {
+	t.Helper()
+	if d := os.Getenv("LKPKG_DEB_CACHE"); d != "" {
+		return d
+	}
+	d, err := userdir.CacheDir("deb", "$LKPKG_DEB_CACHE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

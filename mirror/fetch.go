@@ -16,7 +16,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/lkpkg/lkpkg/internal/userdir"
 	"github.com/lkpkg/lkpkg/mirror/apksign"
 	"github.com/lkpkg/lkpkg/mirror/download"
 )
@@ -26,13 +25,10 @@ import (
 type Fetcher struct {
 	Upstream *Upstream
 	Keys     *apksign.Keyring
-	Dir      string    // download cache; "" = DefaultDownloadDir()
+	Dir      string    // download cache (required)
 	Jobs     int       // parallel downloads; 0 = 4
 	Progress io.Writer // one line per package; nil = silent
 }
-
-// DefaultDownloadDir is $LKPKG_APK_CACHE, else ~/.cache/lkpkg/apk.
-func DefaultDownloadDir() string { return userdir.Cache("LKPKG_APK_CACHE", "apk") }
 
 // FetchStats says what a fetch did.
 type FetchStats struct {
@@ -53,10 +49,7 @@ func (f *Fetcher) Fetch(ctx context.Context, lock *Lock, arches []string) (Fetch
 	start := time.Now()
 	dir := f.Dir
 	if dir == "" {
-		dir = DefaultDownloadDir()
-	}
-	if dir == "" {
-		return nil, FetchStats{}, errors.New("no download cache directory: set $HOME, $XDG_CACHE_HOME or $LKPKG_APK_CACHE, or pass --download-cache")
+		return nil, FetchStats{}, errors.New("no APK download cache directory (Fetcher.Dir)")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, FetchStats{}, err
@@ -137,10 +130,7 @@ func (f *Fetcher) fetchOne(ctx context.Context, dir string, p LockedPackage) (pa
 		Size:   p.Size,
 		Verify: func(path string) error { return f.verify(path, p) },
 		Open: func(ctx context.Context, offset int64) (io.ReadCloser, error) {
-			rc, err := f.Upstream.Open(ctx, rel, offset)
-			if errors.Is(err, errBadRange) {
-				return nil, fmt.Errorf("%w: %w", download.ErrNoRange, err)
-			}
+			rc, err := upstreamSource(f.Upstream, rel)(ctx, offset)
 			if errors.Is(err, ErrNotFound) {
 				missing = fmt.Errorf("locked package %s-%s (%s) is missing upstream at %s", p.Name, p.Version, p.Arch, f.Upstream.URL(rel))
 				return nil, missing
@@ -187,4 +177,16 @@ func first(v []string) string {
 		return ""
 	}
 	return v[0]
+}
+
+// upstreamSource reads rel from up for the download cache, resuming at
+// offset when the server allows it.
+func upstreamSource(up *Upstream, rel string) download.Source {
+	return func(ctx context.Context, offset int64) (io.ReadCloser, error) {
+		rc, err := up.Open(ctx, rel, offset)
+		if errors.Is(err, errBadRange) {
+			return nil, fmt.Errorf("%w: %w", download.ErrNoRange, err)
+		}
+		return rc, err
+	}
 }

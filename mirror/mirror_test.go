@@ -3,6 +3,7 @@ package mirror
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/internal/testenv"
 	"github.com/lkpkg/lkpkg/mirror/apksign"
+	"github.com/lkpkg/lkpkg/mirror/download"
 )
 
 // serve serves dir over HTTP on 127.0.0.1 for the test.
@@ -359,7 +361,7 @@ func TestRootfsIsPinnedAndVerified(t *testing.T) {
 		os.WriteFile(filepath.Join(bad, rel), []byte("other bytes"), 0o644)
 		o := f.opts
 		o.APKUpstream = "file://" + bad
-		if _, err := fetchRootfs(ctx, mustUpstream(t, c, o.APKUpstream), o.APKDownloadDir, lock.Rootfs["x86_64"]); err == nil || !strings.Contains(err.Error(), "the lock says") {
+		if _, err := fetchRootfs(ctx, mustUpstream(t, c, o.APKUpstream), o.APKDownloadDir, lock.Rootfs["x86_64"]); !errors.Is(err, download.ErrMismatch) || !strings.Contains(err.Error(), c.Rootfs["x86_64"]) {
 			t.Fatalf("err = %v, want a refusal", err)
 		}
 	})

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lkpkg/lkpkg/assemble/layer"
-	"github.com/lkpkg/lkpkg/internal/userdir"
 	"github.com/lkpkg/lkpkg/mirror"
 )
 
@@ -63,12 +62,10 @@ func mirrorOptions(opts mirror.Options, progress io.Writer) mirror.Options {
 	fromEnv(&opts.APKUpstream, apkUpstreamEnv)
 	fromEnv(&opts.DebianUpstream, debUpstreamEnv)
 	fromEnv(&opts.APKSigningKey, mirrorSigningKeyEnv)
-	// userdir gives "" when there is no user cache directory; the
-	// library then refuses to fetch rather than use a shared one.
+	// With no user cache directory the path stays "": the library then
+	// refuses to fetch rather than use a shared one.
 	cacheDir := func(v *string, env, sub string) {
-		if *v == "" {
-			*v = userdir.Cache(env, sub)
-		}
+		*v, _ = userCacheDir(*v, env, sub)
 	}
 	cacheDir(&opts.APKDownloadDir, apkCacheEnv, "apk")
 	cacheDir(&opts.DebDownloadDir, debCacheEnv, "deb")

@@ -21,19 +21,3 @@ func CacheDir(sub, override string) (string, error) {
 	}
 	return filepath.Join(d, "lkpkg", sub), nil
 }
-
-// Cache returns $env if set, else CacheDir(sub), else "" (callers then fail
-// on the empty path instead of using a shared one).
-//
-// Deprecated: it reads the environment; only mirror/ still uses it until
-// its overrides are read by cmd/lkpkg (issue 10). Use CacheDir.
-func Cache(env, sub string) string {
-	if d := os.Getenv(env); d != "" {
-		return d
-	}
-	d, err := CacheDir(sub, "$"+env)
-	if err != nil {
-		return ""
-	}
-	return d
-}

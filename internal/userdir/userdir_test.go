@@ -18,19 +18,6 @@ func TestCacheDir(t *testing.T) {
 	}
 }
 
-// The deprecated Cache still honours its variable first.
-func TestCacheOverride(t *testing.T) {
-	t.Setenv("LKPKG_TEST_DIR", "/x/explicit")
-	t.Setenv("XDG_CACHE_HOME", "/x/xdg")
-	if got := Cache("LKPKG_TEST_DIR", "sub"); got != "/x/explicit" {
-		t.Errorf("with $LKPKG_TEST_DIR: %q", got)
-	}
-	t.Setenv("LKPKG_TEST_DIR", "")
-	if got := Cache("LKPKG_TEST_DIR", "sub"); got != "/x/xdg/lkpkg/sub" {
-		t.Errorf("without $LKPKG_TEST_DIR: %q", got)
-	}
-}
-
 // With no $HOME and no $XDG_CACHE_HOME there is no per-user place; a shared
 // fallback such as /tmp/lkpkg could be pre-created by another user, so it
 // must be an error.
@@ -48,9 +35,6 @@ func TestCacheDirNoUserDir(t *testing.T) {
 	want := "no user cache directory: set $HOME, $XDG_CACHE_HOME or $LKPKG_TEST_DIR"
 	if !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not contain %q", err, want)
-	}
-	if c := Cache("LKPKG_TEST_DIR", "sub"); c != "" {
-		t.Errorf("Cache = %q, want \"\" (no shared fallback)", c)
 	}
 
 	// A relative $XDG_CACHE_HOME is not a usable user cache directory either.
