@@ -27,11 +27,8 @@ atomically, so a killed build never leaves it half-written.`,
 }
 
 func newCacheLsCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "ls",
-		Short: "List cached images",
-		Args:  cobra.NoArgs,
-		RunE: g.withCache(func(cmd *cobra.Command, c *cache.Cache, _ []string) error {
+	return cacheCmd(g, "ls", "List cached images", cobra.NoArgs,
+		func(cmd *cobra.Command, c *cache.Cache, _ []string) error {
 			entries, err := c.List()
 			if err != nil {
 				return err
@@ -46,19 +43,14 @@ func newCacheLsCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Ref, e.Descriptor.Digest, plat)
 			}
 			return tw.Flush()
-		}),
-	}
+		})
 }
 
 func newCacheRmCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rm REF...",
-		Short: "Remove images (and their per-arch entries) and free unreferenced blobs",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: g.withCache(func(cmd *cobra.Command, c *cache.Cache, args []string) error {
+	return cacheCmd(g, "rm REF...", "Remove images (and their per-arch entries) and free unreferenced blobs", cobra.MinimumNArgs(1),
+		func(cmd *cobra.Command, c *cache.Cache, args []string) error {
 			return c.Remove(cmd.Context(), args...)
-		}),
-	}
+		})
 }
 
 func newCacheExportCmd(g *globalFlags) *cobra.Command {
@@ -126,34 +118,32 @@ func newCacheImportCmd(g *globalFlags) *cobra.Command {
 }
 
 func newCacheVerifyCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "verify",
-		Short: "Check every blob reachable from the cache's index against its digest",
-		Args:  cobra.NoArgs,
-		RunE: g.withCache(func(cmd *cobra.Command, c *cache.Cache, _ []string) error {
+	return cacheCmd(g, "verify", "Check every blob reachable from the cache's index against its digest", cobra.NoArgs,
+		func(cmd *cobra.Command, c *cache.Cache, _ []string) error {
 			if err := c.Verify(cmd.Context()); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "ok")
 			return nil
-		}),
-	}
+		})
 }
 
 func newCachePruneCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "prune",
-		Short: "Delete blobs no image uses and temp files left by killed builds (older than 1 hour)",
-		Args:  cobra.NoArgs,
-		RunE: g.withCache(func(cmd *cobra.Command, c *cache.Cache, _ []string) error {
+	return cacheCmd(g, "prune", "Delete blobs no image uses and temp files left by killed builds (older than 1 hour)", cobra.NoArgs,
+		func(cmd *cobra.Command, c *cache.Cache, _ []string) error {
 			freed, err := c.Prune(cmd.Context())
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "freed %.1f MB\n", float64(freed)/1e6)
 			return nil
-		}),
-	}
+		})
+}
+
+// cacheCmd is a `lkpkg cache` subcommand without flags: run acts on the
+// opened cache.
+func cacheCmd(g *globalFlags, use, short string, args cobra.PositionalArgs, run func(cmd *cobra.Command, c *cache.Cache, args []string) error) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: args, RunE: g.withCache(run)}
 }
 
 // withCache opens the cache (--cache, $LKPKG_CACHE or the default) before

@@ -44,14 +44,20 @@ func (g *globalFlags) daemon() *buildkitd.Daemon {
 	return &buildkitd.Daemon{StateDir: dir, Binary: os.Getenv(buildkitd.BinaryEnv), Log: os.Stderr}
 }
 
-// loadPackages opens the cache and loads the packages named by args.
-func (g *globalFlags) loadPackages(cmd *cobra.Command, lf *loadFlags, args []string) (*cache.Cache, []*pkgbuild.Package, error) {
-	c, err := g.openCache()
-	if err != nil {
-		return nil, nil, err
+// withPackages opens the cache and loads the packages named by the
+// arguments before running a pkg command.
+func (g *globalFlags) withPackages(lf *loadFlags, run func(cmd *cobra.Command, c *cache.Cache, pkgs []*pkgbuild.Package) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := g.openCache()
+		if err != nil {
+			return err
+		}
+		opts := lf.options(cmd)
+		opts.Cache = c
+		pkgs, err := pkgbuild.NewLoader(opts).Load(args...)
+		if err != nil {
+			return err
+		}
+		return run(cmd, c, pkgs)
 	}
-	opts := lf.options(cmd)
-	opts.Cache = c
-	pkgs, err := pkgbuild.NewLoader(opts).Load(args...)
-	return c, pkgs, err
 }

@@ -76,6 +76,19 @@ func mirrorOptions(opts mirror.Options, progress io.Writer) mirror.Options {
 	return opts
 }
 
+// withMirror loads the mirror named by the command's argument (default:
+// the current directory) and completes opts before running a mirror
+// command.
+func withMirror(opts *mirror.Options, run func(cmd *cobra.Command, c *mirror.Config, o mirror.Options) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := loadMirror(args)
+		if err != nil {
+			return err
+		}
+		return run(cmd, c, mirrorOptions(*opts, cmd.ErrOrStderr()))
+	}
+}
+
 func loadMirror(args []string) (*mirror.Config, error) {
 	dir := "."
 	if len(args) > 0 {
@@ -108,12 +121,7 @@ the same inputs give a byte-identical lock:
   lkpkg mirror lock --upstream file:///srv/alpine pkgs/alpine
   lkpkg mirror lock pkgs/toolchain`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := loadMirror(args)
-			if err != nil {
-				return err
-			}
-			o := mirrorOptions(*opts, cmd.ErrOrStderr())
+		RunE: withMirror(opts, func(cmd *cobra.Command, c *mirror.Config, o mirror.Options) error {
 			lock, err := mirror.LockAndWrite(cmd.Context(), c, o)
 			if err != nil {
 				return err
@@ -131,7 +139,7 @@ the same inputs give a byte-identical lock:
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", c.LockFile())
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&opts.AllowOlderRelease, "allow-older-release", false, "accept a Debian InRelease dated before the one the current lock was made from (refused by default: a replayed, older release)")
 	return cmd
@@ -157,12 +165,7 @@ download is.`,
 		Example: `  lkpkg mirror fetch pkgs/toolchain
   lkpkg mirror fetch --from-image lkpkg/toolchain:<tag> pkgs/toolchain`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := loadMirror(args)
-			if err != nil {
-				return err
-			}
-			o := mirrorOptions(*opts, cmd.ErrOrStderr())
+		RunE: withMirror(opts, func(cmd *cobra.Command, c *mirror.Config, o mirror.Options) error {
 			if fromImage != "" {
 				up, cleanup, err := debsFromImage(g, fromImage, c)
 				defer cleanup()
@@ -181,7 +184,7 @@ download is.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d packages verified, %d downloaded (%.1f MB, %.1f MB/s) in %s\n", st.Packages, st.Downloaded, float64(st.Bytes)/1e6, mbps, st.Duration.Round(1e6))
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&fromImage, "from-image", "", "take the locked .debs from this mirror image in the local cache (its /mirror/debian)")
 	return cmd
@@ -210,23 +213,18 @@ lock, the root filesystems and the mirror's public key; the image is
 byte-for-byte reproducible. Inside a build FROM it, ` + "`apk add --no-network PKG`" + `
 installs with signature checks on.`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := loadMirror(args)
-			if err != nil {
-				return err
-			}
+		RunE: withMirror(opts, func(cmd *cobra.Command, c *mirror.Config, o mirror.Options) error {
 			store, err := g.openCache()
 			if err != nil {
 				return err
 			}
-			o := mirrorOptions(*opts, cmd.ErrOrStderr())
 			ref, desc, err := mirror.Build(cmd.Context(), c, o, store)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", ref, desc.Digest)
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&opts.APKSigningKey, "signing-key", "", "the mirror's private key (default $LKPKG_MIRROR_SIGNING_KEY, else mirror.yml's signing-key without .pub)")
 	return cmd

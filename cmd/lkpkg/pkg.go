@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/mirror"
 	"github.com/lkpkg/lkpkg/pkgbuild"
 	"github.com/lkpkg/lkpkg/pkgbuild/buildkitd"
@@ -54,11 +55,7 @@ the base images and the build format. It needs no git, no network and no
 builder. DIR/... names every package below DIR.`,
 		Example: "  lkpkg pkg show-tag pkgs/dhcpcd\n  lkpkg pkg show-tag --inputs pkgs/...",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			_, pkgs, err := g.loadPackages(cmd, &lf, args)
-			if err != nil {
-				return err
-			}
+		RunE: g.withPackages(&lf, func(cmd *cobra.Command, _ *cache.Cache, pkgs []*pkgbuild.Package) error {
 			out := cmd.OutOrStdout()
 			for _, p := range pkgs {
 				if showInputs {
@@ -72,7 +69,7 @@ builder. DIR/... names every package below DIR.`,
 				fmt.Fprintln(out, p.Ref())
 			}
 			return nil
-		},
+		}),
 	}
 	lf.register(cmd)
 	cmd.Flags().BoolVar(&showInputs, "inputs", false, "print the canonical list of inputs the tag hashes")
@@ -143,12 +140,8 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
   lkpkg pkg build --verify-reproducible pkgs/ca-certificates
   lkpkg pkg build --builder linux/arm64=tcp://arm-builder:1234 pkgs/...`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: g.withPackages(&lf, func(cmd *cobra.Command, c *cache.Cache, pkgs []*pkgbuild.Package) error {
 			opts.Platforms = append(opts.Platforms, splitList(platforms)...)
-			c, pkgs, err := g.loadPackages(cmd, &lf, args)
-			if err != nil {
-				return err
-			}
 			bs, err := bf.daemons(g)
 			if err != nil {
 				return err
@@ -160,8 +153,8 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
 			if sf.sign && !push {
 				return errors.New("--sign signs what is pushed: add --push")
 			}
-			p := &publisher{cache: c, pf: &pf, sf: &sf, out: cmd.OutOrStdout(), log: cmd.ErrOrStderr()}
-			if err := p.prepare(); err != nil {
+			p, err := newPublisher(cmd, c, &pf, &sf)
+			if err != nil {
 				return err
 			}
 			if err := runBuild(cmd, b, pkgs, jobs, verify); err != nil {
@@ -170,13 +163,8 @@ and are reproducible: timestamps are clamped to SOURCE_DATE_EPOCH.`,
 			if !push {
 				return nil
 			}
-			for _, pkg := range pkgs {
-				if err := p.publish(cmd.Context(), pkg.Ref(), pkg.Ref(), pkg); err != nil {
-					return fmt.Errorf("%s: %w", pkg.Dir, err)
-				}
-			}
-			return nil
-		},
+			return p.publishPackages(cmd.Context(), pkgs)
+		}),
 	}
 	lf.register(cmd)
 	bf.register(cmd)

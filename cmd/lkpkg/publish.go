@@ -124,15 +124,27 @@ type publisher struct {
 	signers sign.Signers // loaded by prepare
 }
 
-// prepare checks the signing flags and loads the keys once, before any
-// build or push: a wrong password must not leave unsigned images behind.
-func (p *publisher) prepare() error {
-	if !p.sf.enabled() {
-		return nil
+// newPublisher is cmd's publisher. It checks the signing flags and loads
+// the keys once, before any build or push: a wrong password must not leave
+// unsigned images behind.
+func newPublisher(cmd *cobra.Command, c *cache.Cache, pf *publishFlags, sf *signFlags) (*publisher, error) {
+	p := &publisher{cache: c, pf: pf, sf: sf, out: cmd.OutOrStdout(), log: cmd.ErrOrStderr()}
+	if !sf.enabled() {
+		return p, nil
 	}
 	var err error
-	p.signers, err = p.sf.signers(p.log)
-	return err
+	p.signers, err = sf.signers(p.log)
+	return p, err
+}
+
+// publishPackages publishes each package's cached image to its own ref.
+func (p *publisher) publishPackages(ctx context.Context, pkgs []*pkgbuild.Package) error {
+	for _, pkg := range pkgs {
+		if err := p.publish(ctx, pkg.Ref(), pkg.Ref(), pkg); err != nil {
+			return fmt.Errorf("%s: %w", pkg.Dir, err)
+		}
+	}
+	return nil
 }
 
 // publish pushes the cached index localRef to dest, then signs it (and
@@ -226,8 +238,8 @@ credential helpers.`,
 			if len(args) == 2 {
 				dest = args[1]
 			}
-			p := &publisher{cache: c, pf: &pf, sf: &sf, out: cmd.OutOrStdout(), log: cmd.ErrOrStderr()}
-			if err := p.prepare(); err != nil {
+			p, err := newPublisher(cmd, c, &pf, &sf)
+			if err != nil {
 				return err
 			}
 			return p.publish(cmd.Context(), args[0], dest, nil)
@@ -254,22 +266,13 @@ per-arch manifest gets a cosign-signed SPDX SBOM (from its apk/dpkg
 database) and SLSA provenance (from the package's build inputs).`,
 		Example: "  lkpkg pkg push --org registry.example.com/lkpkg --sign --key cosign.key pkgs/...",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, pkgs, err := g.loadPackages(cmd, &lf, args)
+		RunE: g.withPackages(&lf, func(cmd *cobra.Command, c *cache.Cache, pkgs []*pkgbuild.Package) error {
+			p, err := newPublisher(cmd, c, &pf, &sf)
 			if err != nil {
 				return err
 			}
-			p := &publisher{cache: c, pf: &pf, sf: &sf, out: cmd.OutOrStdout(), log: cmd.ErrOrStderr()}
-			if err := p.prepare(); err != nil {
-				return err
-			}
-			for _, pkg := range pkgs {
-				if err := p.publish(cmd.Context(), pkg.Ref(), pkg.Ref(), pkg); err != nil {
-					return fmt.Errorf("%s: %w", pkg.Dir, err)
-				}
-			}
-			return nil
-		},
+			return p.publishPackages(cmd.Context(), pkgs)
+		}),
 	}
 	lf.register(cmd)
 	pf.register(cmd, "force")
