@@ -240,32 +240,6 @@ func showTags(t *testing.T, l *lk, dirs ...string) []string {
 	return lines
 }
 
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, fi.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestShowTag(t *testing.T) {
 	testenv.Integration(t)
 	l := newLKNoBuilder(t) // show-tag needs no builder
@@ -282,7 +256,9 @@ func TestShowTag(t *testing.T) {
 
 	// The same packages somewhere else have the same tags.
 	other := filepath.Join(t.TempDir(), "elsewhere", "tree")
-	copyDir(t, tree, other)
+	if err := os.CopyFS(other, os.DirFS(tree)); err != nil {
+		t.Fatal(err)
+	}
 	var otherDirs []string
 	for _, d := range dirs {
 		rel, _ := filepath.Rel(tree, d)

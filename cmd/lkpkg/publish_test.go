@@ -1,16 +1,10 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -98,8 +92,6 @@ func (k keySet) verifyArgs() []string {
 	return []string{"--key", k.cosignPub, "--notation-policy", k.policy, "--notation-truststore", k.trustStore}
 }
 
-// newPublishLK is an lkpkg runner (shared builder, fresh cache) that can
-// open cosign keys.
 // publishSetup starts a parallel integration test of publishing: a
 // registry on loopback, an lkpkg with signing passwords set, and keys.
 func publishSetup(t *testing.T) (string, *lk, keySet) {
@@ -111,124 +103,13 @@ func publishSetup(t *testing.T) (string, *lk, keySet) {
 	return reg, l, genKeys(t, l)
 }
 
+// newPublishLK is an lkpkg runner (shared builder, fresh cache) that can
+// open cosign keys.
 func newPublishLK(t testing.TB) *lk {
 	t.Helper()
 	l := newLK(t)
 	l.extraEnv = append(l.extraEnv, "COSIGN_PASSWORD="+cosignPW)
 	return l
-}
-
-// tool runs one of the official CLIs (bin/cosign, bin/notation) with a
-// home of its own.
-type tool struct {
-	t    testing.TB
-	bin  string
-	dir  string // working directory
-	home string
-	env  []string
-}
-
-func newTool(t testing.TB, env, binName string) *tool {
-	t.Helper()
-	home := t.TempDir()
-	return &tool{t: t, bin: testenv.Binary(t, env, binName), dir: home, home: home, env: baseEnv(
-		"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_CACHE_HOME="+filepath.Join(home, ".cache"),
-		"TUF_ROOT="+filepath.Join(home, ".sigstore"), "DOCKER_CONFIG="+filepath.Join(home, ".docker"),
-		"COSIGN_PASSWORD="+cosignPW, "COSIGN_YES=true",
-	)}
-}
-
-func (c *tool) run(args ...string) (stdout, stderr string, err error) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, c.bin, args...)
-	cmd.Env, cmd.Dir = c.env, c.dir
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	return o.String(), e.String(), err
-}
-
-func (c *tool) ok(args ...string) string {
-	c.t.Helper()
-	o, e, err := c.run(args...)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v\n--- stdout:\n%s\n--- stderr:\n%s", filepath.Base(c.bin), strings.Join(args, " "), err, o, e)
-	}
-	return o
-}
-
-var cosignRegistryFlags = []string{"--allow-http-registry=true", "--allow-insecure-registry=true"}
-
-func (c *tool) cosignVerify(pub, ref string) {
-	c.t.Helper()
-	c.ok(append([]string{"verify", "--key", pub, "--insecure-ignore-tlog=true"}, append(cosignRegistryFlags, ref)...)...)
-}
-
-// cosignVerifyAttestation returns the in-toto statements cosign
-// verify-attestation printed (the decoded DSSE payloads).
-func (c *tool) cosignVerifyAttestation(pub, typ, ref string) []inTotoStatement {
-	c.t.Helper()
-	out := c.ok(append([]string{"verify-attestation", "--key", pub, "--type", typ, "--insecure-ignore-tlog=true"}, append(cosignRegistryFlags, ref)...)...)
-	var sts []inTotoStatement
-	sc := bufio.NewScanner(strings.NewReader(out))
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		var env struct {
-			PayloadType string `json:"payloadType"`
-			Payload     string `json:"payload"`
-		}
-		if err := json.Unmarshal([]byte(line), &env); err != nil {
-			c.t.Fatalf("cosign verify-attestation printed a line that is no DSSE envelope: %v\n%.300s", err, line)
-		}
-		if env.PayloadType != "application/vnd.in-toto+json" {
-			c.t.Fatalf("DSSE payload type %q", env.PayloadType)
-		}
-		p, err := base64.StdEncoding.DecodeString(env.Payload)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		var st inTotoStatement
-		if err := json.Unmarshal(p, &st); err != nil {
-			c.t.Fatalf("in-toto statement: %v\n%.300s", err, p)
-		}
-		sts = append(sts, st)
-	}
-	if len(sts) == 0 {
-		c.t.Fatalf("cosign verify-attestation --type %s %s printed no attestation:\n%s", typ, ref, out)
-	}
-	return sts
-}
-
-type inTotoStatement struct {
-	Type          string `json:"_type"`
-	PredicateType string `json:"predicateType"`
-	Subject       []struct {
-		Name   string            `json:"name"`
-		Digest map[string]string `json:"digest"`
-	} `json:"subject"`
-	Predicate json.RawMessage `json:"predicate"`
-}
-
-// newNotationCLI is the notation CLI with its own configuration, trusting
-// ca (if given) in store "lkpkg" under the trust policy of the tests.
-func newNotationCLI(t testing.TB, ca string) *tool {
-	t.Helper()
-	n := newTool(t, "LKPKG_NOTATION", "notation")
-	if ca != "" {
-		n.ok("cert", "add", "--type", "ca", "--store", "lkpkg", ca)
-		p := filepath.Join(n.home, "trustpolicy.json")
-		if err := os.WriteFile(p, []byte(trustPolicyJSON("lkpkg")), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		n.ok("policy", "import", "--force", p)
-	}
-	return n
 }
 
 // pushLine is the stdout summary of one push.
@@ -426,63 +307,6 @@ func alpineSBOMPkg(t testing.TB, dir, image string) string {
 	})
 }
 
-// checkAttestation checks the first attestation of type typ the official
-// CLI verified on one per-arch manifest of image img (pushed as ref).
-func checkAttestation(t *testing.T, img, ref, typ string, st inTotoStatement) {
-	t.Helper()
-	switch typ {
-	case "spdxjson":
-		if st.PredicateType != "https://spdx.dev/Document" {
-			t.Errorf("spdx predicate type %q", st.PredicateType)
-		}
-		var doc struct {
-			SPDXVersion string `json:"spdxVersion"`
-			Packages    []struct {
-				Name        string `json:"name"`
-				VersionInfo string `json:"versionInfo"`
-			} `json:"packages"`
-		}
-		if err := json.Unmarshal(st.Predicate, &doc); err != nil {
-			t.Fatalf("SPDX predicate: %v", err)
-		}
-		if !strings.HasPrefix(doc.SPDXVersion, "SPDX-") {
-			t.Errorf("SPDX predicate without spdxVersion: %.300s", st.Predicate)
-		}
-		names := map[string]string{}
-		for _, p := range doc.Packages {
-			names[p.Name] = p.VersionInfo
-		}
-		if img == "alpine-sbom" {
-			for _, want := range []string{"busybox", "musl", "alpine-baselayout", "apk-tools", "libcrypto3"} {
-				if _, ok := names[want]; !ok {
-					t.Errorf("SBOM of the Alpine fixture lacks %s (has %d packages: %v)", want, len(names), names)
-				}
-			}
-			if v := names["musl"]; v != "" && !strings.HasPrefix(v, "1.2.4") {
-				t.Errorf("musl version %q, want 1.2.4* (Alpine 3.19)", v)
-			}
-		}
-	case "slsaprovenance1":
-		if st.PredicateType != "https://slsa.dev/provenance/v1" {
-			t.Errorf("provenance predicate type %q", st.PredicateType)
-		}
-		var prov struct {
-			BuildDefinition struct {
-				ExternalParameters struct {
-					Tag       string   `json:"tag"`
-					Platforms []string `json:"platforms"`
-				} `json:"externalParameters"`
-			} `json:"buildDefinition"`
-		}
-		if err := json.Unmarshal(st.Predicate, &prov); err != nil {
-			t.Fatalf("provenance predicate: %v", err)
-		}
-		if tag := ref[strings.LastIndex(ref, ":")+1:]; prov.BuildDefinition.ExternalParameters.Tag != tag {
-			t.Errorf("provenance tag %q, want %q", prov.BuildDefinition.ExternalParameters.Tag, tag)
-		}
-	}
-}
-
 // TestPublishRoundTrip: one `pkg build --push --sign` with cosign and
 // notation; lkpkg verify and the official CLIs accept everything, the
 // SBOM lists the Alpine packages, and a re-push uploads nothing.
@@ -505,7 +329,7 @@ func TestPublishRoundTrip(t *testing.T) {
 	}
 
 	cosignCLI := newTool(t, "LKPKG_COSIGN", "cosign")
-	notationCLI := newNotationCLI(t, keys.ca)
+	notationCLI := newNotationCLI(t, &keys)
 	attTypes := []string{"https://spdx.dev/Document", "https://slsa.dev/provenance/v1"}
 	wantPlatforms := map[string][]string{"roundtrip": {"linux/amd64", "linux/arm64"}, "alpine-sbom": {"linux/amd64"}}
 	for img, want := range wantPlatforms {
@@ -624,7 +448,7 @@ func TestVerifyOfficialCLISignatures(t *testing.T) {
 
 	// notation: a test certificate made by the CLI, in the CLI's own
 	// trust store.
-	n := newNotationCLI(t, "")
+	n := newNotationCLI(t, nil)
 	n.ok("cert", "generate-test", "--default", "lkpkg-cli")
 	for _, tr := range targets {
 		n.ok("sign", "--insecure-registry", tr)
@@ -939,4 +763,28 @@ func TestPushThroughFaultProxy(t *testing.T) {
 		}
 		t.Logf("failing index push: %d PUT attempts, exit %d after %v", indexes, r.code, r.dur.Round(time.Millisecond))
 	})
+}
+
+// A package built for amd64 and arm64 FROM --platform=$BUILDPLATFORM a
+// tree package that exists for amd64 only (a cross toolchain) builds,
+// pushes and signs: its arm64 provenance records the tool's index, from
+// which BuildKit took the builder's platform.
+func TestPushSignsPackageWithBuilderOnlyBase(t *testing.T) {
+	reg, l, keys := publishSetup(t)
+	root := t.TempDir()
+	writePkg(t, filepath.Join(root, "tool"), pkgSpec{image: "tool", files: map[string]string{"x": "a tool\n"}})
+	writePkg(t, filepath.Join(root, "cross"), pkgSpec{image: "cross", arches: []string{"amd64", "arm64"}, dep: "../tool",
+		df: "ARG BASE\nFROM --platform=$BUILDPLATFORM ${BASE} AS tool\nFROM scratch\nCOPY --from=tool /tool/x /x\n"})
+	org := reg + "/lkpkg"
+	args := append([]string{"pkg", "build", "--progress", "quiet", "--org", org, root + "/...", "--push", "--insecure-registry", "--sign"}, keys.signArgs()...)
+	r := l.ok(args...)
+	built := builtRefs(t, r)
+	cross, ok := built["cross"]
+	if !ok {
+		t.Fatalf("cross not built:\n%s", r)
+	}
+	v := l.ok("verify", "--insecure-registry", "--key", keys.cosignPub, "--require-attestation", "spdxjson,slsaprovenance1", cross[0])
+	if !strings.Contains(v.stdout, "linux/arm64") {
+		t.Fatalf("verify did not cover linux/arm64:\n%s", v)
+	}
 }
