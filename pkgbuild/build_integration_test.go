@@ -79,22 +79,11 @@ func localDaemons(t *testing.T) *Daemons {
 // fileInImage returns the content of path in img's flattened filesystem.
 func fileInImage(t *testing.T, img v1.Image, path string) string {
 	t.Helper()
-	var content []byte
-	found := false
-	testenv.EachFile(t, img, func(h *tar.Header, r io.Reader) {
-		if found || strings.TrimPrefix(h.Name, "/") != strings.TrimPrefix(path, "/") {
-			return
-		}
-		b, err := io.ReadAll(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		content, found = b, true
-	})
+	content, found := testenv.ImageFile(t, img, path)
 	if !found {
 		t.Fatalf("%s not in image", path)
 	}
-	return string(content)
+	return content
 }
 
 func TestBuildMultiArchFromAlpineMinirootfs(t *testing.T) {

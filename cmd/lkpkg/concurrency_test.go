@@ -1,11 +1,9 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -299,18 +297,7 @@ func fileInImage(t *testing.T, cacheDir, dgst, path string) (string, bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	content, found := "", false
-	testenv.EachFile(t, img, func(hd *tar.Header, r io.Reader) {
-		if strings.TrimPrefix(hd.Name, "/") != path {
-			return
-		}
-		data, err := io.ReadAll(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		content, found = string(data), true
-	})
-	return content, found
+	return testenv.ImageFile(t, img, path)
 }
 
 // TestBuildContextNotReused: two packages whose build contexts have the

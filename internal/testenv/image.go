@@ -3,6 +3,7 @@ package testenv
 import (
 	"archive/tar"
 	"io"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -27,6 +28,26 @@ func EachFile(t testing.TB, img v1.Image, fn func(h *tar.Header, r io.Reader)) {
 		}
 		fn(h, tr)
 	}
+}
+
+// ImageFile is the content of path (a leading "/" does not matter) in
+// img's flattened file system, and whether it is there.
+func ImageFile(t testing.TB, img v1.Image, path string) (string, bool) {
+	t.Helper()
+	path = strings.TrimPrefix(path, "/")
+	var content []byte
+	found := false
+	EachFile(t, img, func(h *tar.Header, r io.Reader) {
+		if found || strings.TrimPrefix(h.Name, "/") != path {
+			return
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		content, found = b, true
+	})
+	return string(content), found
 }
 
 // PlatformImage is a random image (layers layers of size bytes) whose
