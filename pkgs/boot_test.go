@@ -2,7 +2,6 @@ package pkgs
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,7 +45,7 @@ func TestBootcheckImageBootsInQEMU(t *testing.T) {
 			out := t.TempDir()
 			l.run(t, "build", "--arch", tc.arch, "--format", tc.format, "--bootloader", bootloader, "-o", out, yml)
 			marker := "LKPKG-BOOT-OK arch=" + tc.uname
-			cmd := exec.Command(l.bin, "run", "qemu", "--arch", tc.arch, "--timeout", "5m", "--networking", "none", "--expect", marker, filepath.Join(out, tc.file))
+			cmd := l.command(t, "run", "qemu", "--arch", tc.arch, "--timeout", "5m", "--networking", "none", "--expect", marker, filepath.Join(out, tc.file))
 			console, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("lkpkg run qemu: %v\n%s", err, console)

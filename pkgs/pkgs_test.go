@@ -59,42 +59,74 @@ type lkpkg struct {
 	bin, cache, state string
 }
 
-func (l lkpkg) run(t *testing.T, args ...string) string {
+// privateLkpkg is an lkpkg with a cache and a builder of its own, stopped
+// when the test ends.
+func privateLkpkg(t *testing.T) lkpkg {
 	t.Helper()
-	cmd := exec.Command(l.bin, args...)
-	cmd.Env = append(os.Environ(), "LKPKG_CACHE="+l.cache, "LKPKG_BUILDER_DIR="+l.state,
-		"LKPKG_BUILDKITD="+testenv.BuildkitdBinary(t), "LKPKG_APK_UPSTREAM="+upstream(t), "LKPKG_APK_CACHE="+filepath.Join(l.cache, "apk"))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("lkpkg %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func TestBuildProjectPackages(t *testing.T) {
-	testenv.Integration(t)
 	state, err := os.MkdirTemp("", "lkp")
 	if err != nil {
 		t.Fatal(err)
 	}
 	l := lkpkg{bin: testenv.LkpkgBinary(t), cache: t.TempDir(), state: state}
 	t.Cleanup(func() { l.run(t, "builder", "stop"); os.RemoveAll(state) })
+	return l
+}
 
-	l.run(t, "pkg", "build", "--progress", "plain", "alpine", "ca-certificates", "dhcpcd")
+// command is lkpkg args with l's cache and builder and the real Alpine
+// data as the upstream.
+func (l lkpkg) command(t *testing.T, args ...string) *exec.Cmd {
+	cmd := exec.Command(l.bin, args...)
+	cmd.Env = append(os.Environ(), "LKPKG_CACHE="+l.cache, "LKPKG_BUILDER_DIR="+l.state,
+		"LKPKG_BUILDKITD="+testenv.BuildkitdBinary(t), "LKPKG_APK_UPSTREAM="+upstream(t), "LKPKG_APK_CACHE="+filepath.Join(l.cache, "apk"))
+	return cmd
+}
+
+func (l lkpkg) run(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := l.command(t, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lkpkg %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// image is the cached linux/arch image of the package in dir.
+func (l lkpkg) image(t *testing.T, dir, arch string) v1.Image {
+	t.Helper()
 	c, err := cache.Open(l.cache)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := func(dir string) string {
-		return strings.TrimSpace(l.run(t, "pkg", "show-tag", dir))
+	img, err := c.Image(strings.TrimSpace(l.run(t, "pkg", "show-tag", dir)), v1.Platform{OS: "linux", Architecture: arch})
+	if err != nil {
+		t.Fatal(err)
 	}
-	amd64 := v1.Platform{OS: "linux", Architecture: "amd64"}
+	return img
+}
+
+func listFiles(t *testing.T, img v1.Image) []string {
+	var out []string
+	testenv.EachFile(t, img, func(h *tar.Header, _ io.Reader) {
+		if h.Typeflag != tar.TypeDir {
+			out = append(out, strings.TrimPrefix(h.Name, "/"))
+		}
+	})
+	return out
+}
+
+func readFile(t *testing.T, img v1.Image, name string) string {
+	content, _ := testenv.ImageFile(t, img, name)
+	return content
+}
+
+func TestBuildProjectPackages(t *testing.T) {
+	testenv.Integration(t)
+	l := privateLkpkg(t)
+
+	l.run(t, "pkg", "build", "--progress", "plain", "alpine", "ca-certificates", "dhcpcd")
 
 	t.Run("ca-certificates holds only the bundle", func(t *testing.T) {
-		img, err := c.Image(ref("ca-certificates"), amd64)
-		if err != nil {
-			t.Fatal(err)
-		}
+		img := l.image(t, "ca-certificates", "amd64")
 		files := listFiles(t, img)
 		if len(files) != 1 || files[0] != "etc/ssl/certs/ca-certificates.crt" {
 			t.Fatalf("files %v", files)
@@ -104,10 +136,7 @@ func TestBuildProjectPackages(t *testing.T) {
 		}
 	})
 	t.Run("dhcpcd with musl, busybox, its config label and apk database", func(t *testing.T) {
-		img, err := c.Image(ref("dhcpcd"), amd64)
-		if err != nil {
-			t.Fatal(err)
-		}
+		img := l.image(t, "dhcpcd", "amd64")
 		files := strings.Join(listFiles(t, img), "\n")
 		for _, want := range []string{"sbin/dhcpcd", "bin/busybox", "lib/ld-musl-x86_64.so.1", "dhcpcd.conf", "lib/apk/db/installed"} {
 			if !strings.Contains(files, want) {
@@ -139,50 +168,16 @@ func TestBuildProjectPackages(t *testing.T) {
 	})
 }
 
-func eachFile(t *testing.T, img v1.Image, fn func(h *tar.Header, r io.Reader)) {
-	t.Helper()
-	testenv.EachFile(t, img, fn)
-}
-
-func listFiles(t *testing.T, img v1.Image) []string {
-	var out []string
-	eachFile(t, img, func(h *tar.Header, _ io.Reader) {
-		if h.Typeflag != tar.TypeDir {
-			out = append(out, strings.TrimPrefix(h.Name, "/"))
-		}
-	})
-	return out
-}
-
-func readFile(t *testing.T, img v1.Image, name string) string {
-	var out string
-	eachFile(t, img, func(h *tar.Header, r io.Reader) {
-		if strings.TrimPrefix(h.Name, "/") == name {
-			b, _ := io.ReadAll(r)
-			out = string(b)
-		}
-	})
-	return out
-}
-
 // Signature checks are on inside builds: without the mirror's key, apk
 // refuses the mirror's index and the package cannot be installed.
 func TestMirrorIndexSignatureIsChecked(t *testing.T) {
 	testenv.Integration(t)
-	state, err := os.MkdirTemp("", "lkp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := lkpkg{bin: testenv.LkpkgBinary(t), cache: t.TempDir(), state: state}
-	t.Cleanup(func() { l.run(t, "builder", "stop"); os.RemoveAll(state) })
+	l := privateLkpkg(t)
 	alpine, _ := filepath.Abs("alpine")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "build.yml"), []byte("image: nokey\norg: test\narches: [amd64]\nbuildArgs: [\"MIRROR=@lkt:pkg:"+alpine+"\"]\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("ARG MIRROR\nFROM ${MIRROR}\nRUN rm /etc/apk/keys/lkpkg-dev-*.rsa.pub && apk add --no-network --no-cache dhcpcd\n"), 0o644)
-	cmd := exec.Command(l.bin, "pkg", "build", "--progress", "plain", dir)
-	cmd.Env = append(os.Environ(), "LKPKG_CACHE="+l.cache, "LKPKG_BUILDER_DIR="+l.state,
-		"LKPKG_BUILDKITD="+testenv.BuildkitdBinary(t), "LKPKG_APK_UPSTREAM="+upstream(t), "LKPKG_APK_CACHE="+filepath.Join(l.cache, "apk"))
-	out, err := cmd.CombinedOutput()
+	out, err := l.command(t, "pkg", "build", "--progress", "plain", dir).CombinedOutput()
 	if err == nil {
 		t.Fatalf("apk installed from the mirror without its key:\n%s", out)
 	}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/internal/testenv"
 )
@@ -27,12 +25,7 @@ func TestToolchainImagesBuildHelloReproducibly(t *testing.T) {
 		// The first round's cache is shared with the boot test.
 		l := sharedLkpkg(t)
 		if round > 0 {
-			state, err := os.MkdirTemp("", "lkp")
-			if err != nil {
-				t.Fatal(err)
-			}
-			l = lkpkg{bin: testenv.LkpkgBinary(t), cache: t.TempDir(), state: state}
-			t.Cleanup(func() { l.run(t, "builder", "stop"); os.RemoveAll(state) })
+			l = privateLkpkg(t)
 		}
 		l.run(t, append([]string{"pkg", "build", "--progress", "plain"}, pkgs...)...)
 		var ids []string
@@ -52,11 +45,6 @@ func TestToolchainImagesBuildHelloReproducibly(t *testing.T) {
 		if round > 0 {
 			continue
 		}
-		c, err := cache.Open(l.cache)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref := func(dir string) string { return strings.TrimSpace(l.run(t, "pkg", "show-tag", dir)) }
 		for _, tc := range []struct {
 			pkg, arch, file, want string
 			machine               elf.Machine
@@ -68,10 +56,7 @@ func TestToolchainImagesBuildHelloReproducibly(t *testing.T) {
 			{"hello-go", "arm64", "usr/bin/hello-go", "hello from Go go1.26.8 on linux/arm64", elf.EM_AARCH64},
 		} {
 			t.Run(tc.pkg+"/"+tc.arch+"/"+filepath.Base(tc.file), func(t *testing.T) {
-				img, err := c.Image(ref(tc.pkg), v1.Platform{OS: "linux", Architecture: tc.arch})
-				if err != nil {
-					t.Fatal(err)
-				}
+				img := l.image(t, tc.pkg, tc.arch)
 				bin := filepath.Join(t.TempDir(), "prog")
 				if err := os.WriteFile(bin, []byte(readFile(t, img, tc.file)), 0o755); err != nil {
 					t.Fatal(err)
@@ -97,10 +82,7 @@ func TestToolchainImagesBuildHelloReproducibly(t *testing.T) {
 			})
 		}
 		t.Run("toolchain image has its dpkg database and the kept .debs", func(t *testing.T) {
-			img, err := c.Image(ref("toolchain"), v1.Platform{OS: "linux", Architecture: "amd64"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			img := l.image(t, "toolchain", "amd64")
 			status := readFile(t, img, "var/lib/dpkg/status")
 			for _, p := range []string{"Package: gcc-12\n", "Package: musl-tools\n", "Package: gcc-12-aarch64-linux-gnu\n", "Package: libseccomp-dev\nStatus: install ok installed\n"} {
 				if !strings.Contains(status, p) {
