@@ -31,16 +31,16 @@ func fakeHost(arch string, kvm error, files ...string) host {
 }
 
 var (
-	errNoKVM      = errors.New("/dev/kvm: permission denied")
-	kernelFiles   = []string{"out/x-kernel", "out/x-initrd.img", "out/x-cmdline"}
-	squashFiles   = []string{"out/x-kernel", "out/x-squashfs.img"}
-	ovmfSplit     = []string{"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"}
-	aavmfSplit    = []string{"/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"}
-	commonArgs    = []string{"-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot", "-chardev", "socket,id=lkpkg-qmp,path=/w/qmp.sock", "-mon", "chardev=lkpkg-qmp,mode=control", "-device", "virtio-rng-pci"}
-	pvpanicAMD    = []string{"-device", "pvpanic"}
-	pvpanicARM    = []string{"-device", "pvpanic-pci"}
-	userNIC       = []string{"-nic", "user,model=virtio-net-pci"}
-	kernelBootAMD = []string{"-kernel", "/cwd/out/x-kernel", "-initrd", "/cwd/out/x-initrd.img", "-append", "console=tty0 quiet panic=-1"}
+	errNoKVM    = errors.New("/dev/kvm: permission denied")
+	kernelFiles = []string{"out/x-kernel", "out/x-initrd.img", "out/x-cmdline"}
+	squashFiles = []string{"out/x-kernel", "out/x-squashfs.img"}
+	ovmfSplit   = []string{"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"}
+	aavmfSplit  = []string{"/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"}
+	commonArgs  = []string{"-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot", "-chardev", "socket,id=lkpkg-qmp,path=/w/qmp.sock", "-mon", "chardev=lkpkg-qmp,mode=control", "-device", "virtio-rng-pci"}
+	pvpanicAMD  = []string{"-device", "pvpanic"}
+	pvpanicARM  = []string{"-device", "pvpanic-pci"}
+	userNIC     = []string{"-nic", "user,model=virtio-net-pci"}
+	kernelBoot  = []string{"-kernel", "/cwd/out/x-kernel", "-initrd", "/cwd/out/x-initrd.img", "-append", "console=tty0 quiet panic=-1"}
 )
 
 func join(parts ...[]string) []string { return slices.Concat(parts...) }
@@ -77,7 +77,7 @@ func planArgsTests() []planArgsTest {
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "kvm",
 			want: join(machine("q35", "kvm", "host"),
-				commonArgs, pvpanicAMD, userNIC, kernelBootAMD),
+				commonArgs, pvpanicAMD, userNIC, kernelBoot),
 		},
 		{
 			name:      "kernel+initrd amd64 no kvm falls back to tcg",
@@ -86,7 +86,7 @@ func planArgsTests() []planArgsTest {
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "tcg",
 			want: join([]string{"-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "512"},
-				commonArgs, pvpanicAMD, []string{"-nic", "none"}, kernelBootAMD),
+				commonArgs, pvpanicAMD, []string{"-nic", "none"}, kernelBoot),
 		},
 		{
 			name:      "kernel+initrd amd64 tcg asked for",
@@ -95,7 +95,7 @@ func planArgsTests() []planArgsTest {
 			wantBin:   "/usr/bin/qemu-system-x86_64",
 			wantAccel: "tcg",
 			want: join(machine("q35", "tcg", "max"),
-				commonArgs, pvpanicAMD, userNIC, kernelBootAMD, []string{"-s"}),
+				commonArgs, pvpanicAMD, userNIC, kernelBoot, []string{"-s"}),
 		},
 		{
 			name:      "kernel+initrd arm64 on amd64 host",
@@ -104,8 +104,7 @@ func planArgsTests() []planArgsTest {
 			wantBin:   "/usr/bin/qemu-system-aarch64",
 			wantAccel: "tcg",
 			want: join(machine("virt,gic-version=max", "tcg", "max,pauth-impdef=on"),
-				commonArgs, pvpanicARM, userNIC,
-				[]string{"-kernel", "/cwd/out/x-kernel", "-initrd", "/cwd/out/x-initrd.img", "-append", "console=tty0 quiet panic=-1"}),
+				commonArgs, pvpanicARM, userNIC, kernelBoot),
 		},
 		{
 			name:      "kernel+initrd arm64 kvm on arm64 host",
@@ -114,8 +113,7 @@ func planArgsTests() []planArgsTest {
 			wantBin:   "/usr/bin/qemu-system-aarch64",
 			wantAccel: "kvm",
 			want: join(machine("virt,gic-version=max", "kvm", "host"),
-				commonArgs, pvpanicARM, userNIC,
-				[]string{"-kernel", "/cwd/out/x-kernel", "-initrd", "/cwd/out/x-initrd.img", "-append", "console=tty0 quiet panic=-1"}),
+				commonArgs, pvpanicARM, userNIC, kernelBoot),
 		},
 		{
 			name:      "kernel+squashfs amd64 with an extra disk",

@@ -51,25 +51,17 @@ func writeInitrd(t *testing.T, file, rootfs, initBody string) {
 	zw := gzip.NewWriter(out)
 	cw := &newcWriter{w: zw}
 	files := map[string][]byte{} // for hard links, which newc would need grouped
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	testenv.EachTarEntry(t, zr, func(h *tar.Header, r io.Reader) {
 		name := strings.TrimPrefix(path.Clean(h.Name), "/")
 		if name == "." || name == "init" || name == "dev/console" {
-			continue
+			return
 		}
 		perm := uint32(h.Mode) & 0o7777
 		switch h.Typeflag {
 		case tar.TypeDir:
 			cw.entry(name, 0o040000|perm, nil)
 		case tar.TypeReg:
-			data, err := io.ReadAll(tr)
+			data, err := io.ReadAll(r)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,7 +72,7 @@ func writeInitrd(t *testing.T, file, rootfs, initBody string) {
 		case tar.TypeLink:
 			cw.entry(name, 0o100000|perm, files[strings.TrimPrefix(path.Clean(h.Linkname), "/")])
 		}
-	}
+	})
 	// The kernel opens /dev/console for init's stdio before any devtmpfs.
 	cw.node("dev/console", 0o020600, 5, 1)
 	cw.entry("init", 0o100755, []byte("#!/bin/sh\n"+initBody+"\n"))

@@ -17,7 +17,14 @@ func EachFile(t testing.TB, img v1.Image, fn func(h *tar.Header, r io.Reader)) {
 	t.Helper()
 	rc := mutate.Extract(img)
 	defer rc.Close()
-	tr := tar.NewReader(rc)
+	EachTarEntry(t, rc, fn)
+}
+
+// EachTarEntry calls fn for every entry of the tar stream tarball, in
+// order; r reads the entry's content.
+func EachTarEntry(t testing.TB, tarball io.Reader, fn func(h *tar.Header, r io.Reader)) {
+	t.Helper()
+	tr := tar.NewReader(tarball)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
