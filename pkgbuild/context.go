@@ -57,13 +57,8 @@ func loadContext(pkgDir, dockerfile string, extraSources []string) (*BuildContex
 		if _, err := os.Stat(src); err != nil {
 			return nil, fmt.Errorf("%s: extra-sources %q: %w", filepath.Join(pkgDir, "build.yml"), es, err)
 		}
-		for d := path.Dir(dst); d != "."; d = path.Dir(d) {
-			if e, ok := entries[d]; ok && !e.Mode.IsDir() {
-				return nil, fmt.Errorf("%s: extra-sources %q: %s is a file in the package directory", filepath.Join(pkgDir, "build.yml"), es, d)
-			}
-			if _, ok := entries[d]; !ok {
-				entries[d] = ContextEntry{Path: d, Mode: gofs.ModeDir | 0o755}
-			}
+		if d := addParentDirs(entries, dst); d != "" {
+			return nil, fmt.Errorf("%s: extra-sources %q: %s is a file in the package directory", filepath.Join(pkgDir, "build.yml"), es, d)
 		}
 		// Grafted files must not silently replace the package's own.
 		grafted := map[string]ContextEntry{}
@@ -77,12 +72,33 @@ func loadContext(pkgDir, dockerfile string, extraSources []string) (*BuildContex
 			entries[p] = e
 		}
 	}
+	return newBuildContext(entries), nil
+}
+
+// newBuildContext is the context holding entries, in walk order.
+func newBuildContext(entries map[string]ContextEntry) *BuildContext {
 	bc := &BuildContext{Entries: make([]ContextEntry, 0, len(entries))}
 	for _, e := range entries {
 		bc.Entries = append(bc.Entries, e)
 	}
 	sort.Slice(bc.Entries, func(i, j int) bool { return walkLess(bc.Entries[i].Path, bc.Entries[j].Path) })
-	return bc, nil
+	return bc
+}
+
+// addParentDirs adds the directories above p that entries lacks. It
+// returns the first of them, from p up, that entries holds as a file
+// ("" if none).
+func addParentDirs(entries map[string]ContextEntry, p string) (file string) {
+	for d := path.Dir(p); d != "."; d = path.Dir(d) {
+		e, ok := entries[d]
+		switch {
+		case !ok:
+			entries[d] = ContextEntry{Path: d, Mode: gofs.ModeDir | 0o755}
+		case !e.Mode.IsDir() && file == "":
+			file = d
+		}
+	}
+	return file
 }
 
 func readDockerignore(dir string) (*patternmatcher.PatternMatcher, error) {

@@ -5,11 +5,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	gofs "io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -115,17 +113,8 @@ func (bc *BuildContext) withFiles(files map[string]string, removeDir string) (*B
 		if err != nil {
 			return nil, err
 		}
-		for dir := path.Dir(ctxPath); dir != "."; dir = path.Dir(dir) {
-			if _, ok := entries[dir]; !ok {
-				entries[dir] = ContextEntry{Path: dir, Mode: gofs.ModeDir | 0o755}
-			}
-		}
+		addParentDirs(entries, ctxPath)
 		entries[ctxPath] = ContextEntry{Path: ctxPath, Mode: 0o644, Size: fi.Size(), source: src}
 	}
-	out := &BuildContext{Entries: make([]ContextEntry, 0, len(entries))}
-	for _, e := range entries {
-		out.Entries = append(out.Entries, e)
-	}
-	sort.Slice(out.Entries, func(i, j int) bool { return walkLess(out.Entries[i].Path, out.Entries[j].Path) })
-	return out, nil
+	return newBuildContext(entries), nil
 }
