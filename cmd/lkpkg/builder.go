@@ -12,22 +12,6 @@ import (
 	"github.com/lkpkg/lkpkg/pkgbuild/buildkitd"
 )
 
-// newBuilderCmd is `lkpkg builder`: the embedded local buildkitd daemon
-// (buildkitd.Daemon). Remote daemons are chosen per build with --builder.
-func newBuilderCmd(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "builder",
-		Short: "Manage the embedded local buildkitd daemon",
-		Long: `lkpkg starts a local buildkitd daemon (runc worker, overlayfs, state under
-~/.cache/lkpkg/buildkit) the first time a build needs it, and reuses it
-afterwards. These commands start, stop, inspect and clean it explicitly.
-It needs root, runc and overlayfs; bin/buildkitd is built by "make".
-Remote buildkitd daemons are not managed here: "pkg build --builder" names them.`,
-	}
-	cmd.AddCommand(newBuilderStartCmd(g), newBuilderStopCmd(g), newBuilderStatusCmd(g), newBuilderPruneCmd(g))
-	return cmd
-}
-
 // daemonCmd is a `lkpkg builder` subcommand without arguments: run acts
 // on the local daemon and prints to out.
 func daemonCmd(g *globalFlags, use, short string, run func(ctx context.Context, d *buildkitd.Daemon, out io.Writer) error) *cobra.Command {

@@ -13,19 +13,6 @@ import (
 	"github.com/lkpkg/lkpkg/cache"
 )
 
-func newCacheCmd(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "cache",
-		Short: "List, remove, export and import images of the local cache",
-		Long: `The local cache is an OCI image layout (default ~/.cache/lkpkg/oci): one
-index per package tag, named org/image:tag, and one manifest per platform,
-named org/image:tag-ARCH. Writers lock it; index.json is replaced
-atomically, so a killed build never leaves it half-written.`,
-	}
-	cmd.AddCommand(newCacheLsCmd(g), newCacheRmCmd(g), newCacheExportCmd(g), newCacheImportCmd(g), newCacheVerifyCmd(g), newCachePruneCmd(g))
-	return cmd
-}
-
 func newCacheLsCmd(g *globalFlags) *cobra.Command {
 	return cacheCmd(g, "ls", "List cached images", cobra.NoArgs,
 		func(cmd *cobra.Command, c *cache.Cache, _ []string) error {

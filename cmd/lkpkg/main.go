@@ -48,8 +48,38 @@ Environment:
 	}
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache", "", "local image cache (an OCI layout) (default $LKPKG_CACHE or ~/.cache/lkpkg/oci)")
 	root.PersistentFlags().StringVar(&g.builderDir, "builder-state", "", "state directory of the embedded local buildkitd daemon (default $LKPKG_BUILDER_DIR or ~/.cache/lkpkg/buildkit)")
-	root.AddCommand(newPkgCmd(g), newBuilderCmd(g), newCacheCmd(g), newMirrorCmd(g), newPushCmd(g), newSignCmd(), newVerifyCmd(), newKeysCmd(), newBuildCmd(g), newRunCmd(), newVersionCmd())
+	root.AddCommand(
+		group(&cobra.Command{
+			Use:   "pkg",
+			Short: "Build packages and show their content-addressed tags",
+		}, newPkgBuildCmd(g), newPkgShowTagCmd(g), newPkgPushCmd(g)),
+		// The embedded local buildkitd daemon (buildkitd.Daemon). Remote
+		// daemons are chosen per build with --builder.
+		group(&cobra.Command{
+			Use:   "builder",
+			Short: "Manage the embedded local buildkitd daemon",
+			Long: `lkpkg starts a local buildkitd daemon (runc worker, overlayfs, state under
+~/.cache/lkpkg/buildkit) the first time a build needs it, and reuses it
+afterwards. These commands start, stop, inspect and clean it explicitly.
+It needs root, runc and overlayfs; bin/buildkitd is built by "make".
+Remote buildkitd daemons are not managed here: "pkg build --builder" names them.`,
+		}, newBuilderStartCmd(g), newBuilderStopCmd(g), newBuilderStatusCmd(g), newBuilderPruneCmd(g)),
+		group(&cobra.Command{
+			Use:   "cache",
+			Short: "List, remove, export and import images of the local cache",
+			Long: `The local cache is an OCI image layout (default ~/.cache/lkpkg/oci): one
+index per package tag, named org/image:tag, and one manifest per platform,
+named org/image:tag-ARCH. Writers lock it; index.json is replaced
+atomically, so a killed build never leaves it half-written.`,
+		}, newCacheLsCmd(g), newCacheRmCmd(g), newCacheExportCmd(g), newCacheImportCmd(g), newCacheVerifyCmd(g), newCachePruneCmd(g)),
+		newMirrorCmd(g), newPushCmd(g), newSignCmd(), newVerifyCmd(), newKeysCmd(), newBuildCmd(g), newRunCmd(), newVersionCmd())
 	return root
+}
+
+// group is cmd holding subcommands and doing nothing itself.
+func group(cmd *cobra.Command, subcommands ...*cobra.Command) *cobra.Command {
+	cmd.AddCommand(subcommands...)
+	return cmd
 }
 
 func newVersionCmd() *cobra.Command {

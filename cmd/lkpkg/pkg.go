@@ -14,15 +14,6 @@ import (
 	"github.com/lkpkg/lkpkg/pkgbuild/buildkitd"
 )
 
-func newPkgCmd(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "pkg",
-		Short: "Build packages and show their content-addressed tags",
-	}
-	cmd.AddCommand(newPkgBuildCmd(g), newPkgShowTagCmd(g), newPkgPushCmd(g))
-	return cmd
-}
-
 type loadFlags struct {
 	org   string
 	epoch int64
