@@ -180,9 +180,15 @@ func insecureRef(t testing.TB, ref string) name.Reference {
 	return r
 }
 
+// remoteIndex is the index at ref, its manifest and the digest the
+// registry serves it under.
 func remoteIndex(t testing.TB, ref string) (v1.ImageIndex, *v1.IndexManifest, v1.Hash) {
 	t.Helper()
-	idx, err := remote.Index(insecureRef(t, ref))
+	desc, err := remote.Get(insecureRef(t, ref))
+	if err != nil {
+		t.Fatalf("%s: %v", ref, err)
+	}
+	idx, err := desc.ImageIndex()
 	if err != nil {
 		t.Fatalf("%s: %v", ref, err)
 	}
@@ -190,11 +196,7 @@ func remoteIndex(t testing.TB, ref string) (v1.ImageIndex, *v1.IndexManifest, v1
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := idx.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return idx, im, d
+	return idx, im, desc.Digest
 }
 
 // imagePlatforms maps "os/arch" to the digest of each image of the index
