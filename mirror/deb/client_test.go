@@ -289,10 +289,7 @@ func TestClientReleaseOffline(t *testing.T) {
 	}
 	// The cached copy is verified again: past Valid-Until it is refused.
 	_, err = c.Release(ctx, url, "testy", a.kr, t0.Add(48*time.Hour))
-	if !errors.Is(err, ErrReleaseExpired) {
-		t.Fatalf("expired cached InRelease: err = %v, want ErrReleaseExpired", err)
-	}
-	wantErr(t, err, "cached copy of "+url)
+	wantErrIs(t, err, ErrReleaseExpired, "cached copy of "+url)
 	// And with the wrong keyring too.
 	_, err = c.Release(ctx, url, "testy", keyringOf(t, newTestKey(t, "stranger", t0, 0)), validNow)
 	if !errors.Is(err, ErrUnknownKey) {
@@ -341,10 +338,7 @@ func TestClientPackagesHashMismatch(t *testing.T) {
 	data[len(data)/2] ^= 0xff
 	os.WriteFile(p, data, 0o644)
 	_, err := c.Packages(ctx, a.srv.URL, rel, "main", "amd64")
-	if !errors.Is(err, ErrHashMismatch) {
-		t.Fatalf("err = %v, want ErrHashMismatch", err)
-	}
-	wantErr(t, err, "dists/testy/main/binary-amd64/Packages.xz", "expected "+want, "got "+sha(data))
+	wantErrIs(t, err, ErrHashMismatch, "dists/testy/main/binary-amd64/Packages.xz", "expected "+want, "got "+sha(data))
 	if _, err := os.Stat(filepath.Join(c.CacheDir, "sha256", want)); !os.IsNotExist(err) {
 		t.Fatalf("mismatching file reached the cache: %v", err)
 	}

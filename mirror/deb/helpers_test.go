@@ -2,7 +2,10 @@ package deb
 
 import (
 	"bytes"
+	"crypto"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,11 +31,26 @@ type testKey struct {
 // it never expires.
 func newTestKey(t testing.TB, name string, created time.Time, lifetime time.Duration) *testKey {
 	t.Helper()
-	cfg := &packet.Config{
+	return generateKey(t, name, &packet.Config{
 		Algorithm:       packet.PubKeyAlgoEdDSA,
 		Time:            func() time.Time { return created },
 		KeyLifetimeSecs: uint32(lifetime / time.Second),
-	}
+	})
+}
+
+// newRSATestKey generates a 2048-bit RSA key, like Debian's archive keys,
+// created at created.
+func newRSATestKey(t testing.TB, name string, created time.Time) *testKey {
+	t.Helper()
+	return generateKey(t, name, &packet.Config{
+		Algorithm: packet.PubKeyAlgoRSA,
+		RSABits:   2048,
+		Time:      func() time.Time { return created },
+	})
+}
+
+func generateKey(t testing.TB, name string, cfg *packet.Config) *testKey {
+	t.Helper()
 	e, err := openpgp.NewEntity(name, "test", name+"@example.org", cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +135,92 @@ func clearsignText(t testing.TB, text string, when time.Time, sigLifetime time.D
 	return buf.Bytes()
 }
 
+// signedWith clearsigns text with k using digest h. go-crypto's signing
+// API picks SHA-256 or better whatever it is asked, so the signature
+// packet is made by hand, as an old archive tool (or someone holding a
+// collision for a weak digest) would make it. go-crypto cannot compute
+// MD5 or RIPEMD-160 signatures at all: for those the packet is signed
+// with SHA-256 and its hash algorithm byte then changed, which gives the
+// packet a real archive signed with them would have, but for its
+// (unchecked) signature value.
+func signedWith(t testing.TB, k *testKey, text string, when time.Time, h crypto.Hash) []byte {
+	t.Helper()
+	patch := map[crypto.Hash]byte{crypto.MD5: 1, crypto.RIPEMD160: 3}
+	signHash := h
+	if _, ok := patch[h]; ok {
+		signHash = crypto.SHA256
+	}
+	priv := k.e.PrivateKey
+	sig := &packet.Signature{
+		Version: 4, SigType: packet.SigTypeText, PubKeyAlgo: priv.PubKeyAlgo, Hash: signHash,
+		CreationTime: when, IssuerKeyId: &priv.KeyId,
+	}
+	d := signHash.New()
+	// The clearsigned text is hashed with CRLF line ends, without the
+	// final line end.
+	d.Write([]byte(strings.ReplaceAll(strings.TrimSuffix(text, "\n"), "\n", "\r\n")))
+	// No salt notation: go-crypto only knows salt sizes for strong digests.
+	noSalt := false
+	if err := sig.Sign(d, priv, &packet.Config{Time: func() time.Time { return when }, NonDeterministicSignaturesViaNotation: &noSalt}); err != nil {
+		t.Fatal(err)
+	}
+	var raw bytes.Buffer
+	if err := sig.Serialize(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := patch[h]; ok {
+		op, err := packet.NewOpaqueReader(bytes.NewReader(raw.Bytes())).Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		op.Contents[3] = id
+		raw.Reset()
+		if err := op.Serialize(&raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := map[crypto.Hash]string{crypto.MD5: "MD5", crypto.SHA1: "SHA1", crypto.RIPEMD160: "RIPEMD160",
+		crypto.SHA224: "SHA224", crypto.SHA256: "SHA256", crypto.SHA512: "SHA512"}[h]
+	var buf bytes.Buffer
+	buf.WriteString("-----BEGIN PGP SIGNED MESSAGE-----\nHash: " + name + "\n\n" + text)
+	w, err := armor.Encode(&buf, "PGP SIGNATURE", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(raw.Bytes())
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes()
+}
+
+// withSignaturesOf returns the clearsigned message of msg with the
+// signature packets of every one of signed instead of its own.
+func withSignaturesOf(t testing.TB, msg []byte, signed ...[]byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	buf.Write(msg[:bytes.Index(msg, []byte("-----BEGIN PGP SIGNATURE-----"))])
+	w, err := armor.Encode(&buf, "PGP SIGNATURE", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range signed {
+		block, _ := clearsign.Decode(s)
+		if block == nil {
+			t.Fatal("not clearsigned")
+		}
+		raw, err := io.ReadAll(block.ArmoredSignature.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(raw)
+	}
+	w.Close()
+	buf.WriteByte('\n')
+	return buf.Bytes()
+}
+
 // releaseText builds a small Release paragraph; extra lines (e.g.
 // "Valid-Until: ...") go after Date.
 func releaseText(date time.Time, files map[string]FileHash, extra ...string) string {
@@ -150,4 +254,14 @@ func wantErr(t testing.TB, err error, fragments ...string) {
 			t.Fatalf("error %q does not contain %q", err, f)
 		}
 	}
+}
+
+// wantErrIs is wantErr for an error that must also match target with
+// errors.Is.
+func wantErrIs(t testing.TB, err, target error, fragments ...string) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("error %v is not %v", err, target)
+	}
+	wantErr(t, err, fragments...)
 }
