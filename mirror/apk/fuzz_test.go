@@ -29,7 +29,7 @@ func FuzzParseIndex(f *testing.F) {
 }
 
 func FuzzCompareVersions(f *testing.F) {
-	versiontest.Seed(f, versionPairs(f))
+	versiontest.Seed(f, versiontest.Read(f, versiontest.PairsFile))
 	f.Fuzz(func(t *testing.T, a, b, c string) {
 		versiontest.CheckReflexive(t, CompareVersions, a, b)
 		if !ValidVersion(a) || !ValidVersion(b) || !ValidVersion(c) {

@@ -6,14 +6,8 @@ import (
 	"github.com/lkpkg/lkpkg/mirror/internal/versiontest"
 )
 
-// versionPairs reads the hand-picked comparison table; see the file for
-// where its answers come from.
-func versionPairs(tb testing.TB) []versiontest.Pair {
-	return versiontest.Read(tb, "testdata/version_pairs.txt")
-}
-
 func TestCompareVersions(t *testing.T) {
-	versiontest.CheckBothWays(t, "CompareVersions", CompareVersions, versionPairs(t))
+	versiontest.CheckBothWays(t, "CompareVersions", CompareVersions, versiontest.Read(t, versiontest.PairsFile))
 }
 
 func TestVersionSatisfies(t *testing.T) {

@@ -22,6 +22,10 @@ type Pair struct {
 	Op   string // Want as written in the table
 }
 
+// PairsFile is where a package keeps its hand-picked table, relative to
+// its directory, where its tests run.
+const PairsFile = "testdata/version_pairs.txt"
+
 var ops = map[string]int{"<": -1, "=": 0, ">": 1}
 
 // Read returns the pairs of the table at path.
