@@ -292,9 +292,7 @@ func TestClientReleaseOffline(t *testing.T) {
 	wantErrIs(t, err, ErrReleaseExpired, "cached copy of "+url)
 	// And with the wrong keyring too.
 	_, err = c.Release(ctx, url, "testy", keyringOf(t, newTestKey(t, "stranger", t0, 0)), validNow)
-	if !errors.Is(err, ErrUnknownKey) {
-		t.Fatalf("cached InRelease, wrong key: err = %v, want ErrUnknownKey", err)
-	}
+	wantErrIs(t, err, ErrUnknownKey)
 	// No cached copy for another suite: the network error is reported.
 	_, err = c.Release(ctx, url, "other", a.kr, validNow)
 	wantErr(t, err, "no cached copy")
