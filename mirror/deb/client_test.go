@@ -3,8 +3,6 @@ package deb
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -39,11 +37,6 @@ type archiveOpts struct {
 	compressors []string // of ".xz", ".gz", ""; default all three
 	byHash      bool     // Acquire-By-Hash: yes, with by-hash copies
 	validUntil  time.Time
-}
-
-func sha(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
 
 func newTestArchive(t *testing.T, o archiveOpts) *testArchive {

@@ -1,6 +1,8 @@
 package deb
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -32,6 +34,12 @@ func releaseText(date time.Time, files map[string]FileHash, extra ...string) str
 		fmt.Fprintf(&b, " %s %d %s\n", fh.SHA256, fh.Size, name)
 	}
 	return b.String()
+}
+
+// sha returns the hex SHA-256 of b, as Release and Packages files give it.
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }
 
 // wantErr fails unless err is non-nil and contains every fragment.
