@@ -108,7 +108,7 @@ func cachedInRelease(t testing.TB, base, suite string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(realClient(t).inReleasePath(u.String()))
+	data, err := realClient(t).cachedInRelease(u.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,9 +188,7 @@ func TestRealSecurityRelease(t *testing.T) {
 	// The main archive's keys do not vouch for the security archive.
 	main, _ := LoadKeyring("testdata/keys/debian-archive-bookworm-automatic.gpg")
 	_, err = VerifyInRelease(data, main, time.Now())
-	if !errors.Is(err, ErrUnknownKey) {
-		t.Fatalf("security InRelease with the main key: err = %v, want ErrUnknownKey", err)
-	}
+	wantErrIs(t, err, ErrUnknownKey)
 }
 
 func TestRealTamperedInRelease(t *testing.T) {
