@@ -3,6 +3,8 @@ package apk
 import (
 	"strings"
 	"testing"
+
+	"github.com/lkpkg/lkpkg/mirror/internal/versiontest"
 )
 
 func FuzzParseIndex(f *testing.F) {
@@ -27,31 +29,14 @@ func FuzzParseIndex(f *testing.F) {
 }
 
 func FuzzCompareVersions(f *testing.F) {
-	for _, tc := range versionPairs {
-		f.Add(tc.a, tc.b, "1.0")
-	}
+	versiontest.Seed(f, versiontest.Read(f, versiontest.PairsFile))
 	f.Fuzz(func(t *testing.T, a, b, c string) {
-		ab, ba := CompareVersions(a, b), CompareVersions(b, a)
-		if ab < -1 || ab > 1 {
-			t.Fatalf("Compare(%q, %q) = %d", a, b, ab)
-		}
-		if CompareVersions(a, a) != 0 {
-			t.Fatalf("Compare(%q, %q) != 0", a, a)
-		}
+		versiontest.CheckReflexive(t, CompareVersions, a, b)
 		if !ValidVersion(a) || !ValidVersion(b) || !ValidVersion(c) {
 			// apk's order is only meaningful on valid versions; on
 			// invalid input we just require no panic and reflexivity.
 			return
 		}
-		if ab != -ba {
-			t.Fatalf("Compare(%q, %q) = %d but Compare(%q, %q) = %d", a, b, ab, b, a, ba)
-		}
-		bc, ac := CompareVersions(b, c), CompareVersions(a, c)
-		if ab <= 0 && bc <= 0 && ac > 0 {
-			t.Fatalf("not transitive: %q <= %q <= %q but %q > %q", a, b, c, a, c)
-		}
-		if ab >= 0 && bc >= 0 && ac < 0 {
-			t.Fatalf("not transitive: %q >= %q >= %q but %q < %q", a, b, c, a, c)
-		}
+		versiontest.CheckTotal(t, CompareVersions, a, b, c)
 	})
 }

@@ -148,3 +148,15 @@ func subset(k *Keyring, keep func(name string) bool) *Keyring {
 	}
 	return out
 }
+
+// readAlpineMembers is readAlpine for a file of n gzip members; it returns
+// the data and the end offset of each member.
+func readAlpineMembers(t testing.TB, rel string, n int) (data []byte, ends []int) {
+	t.Helper()
+	data = readAlpine(t, rel)
+	ends = memberBounds(t, data)
+	if len(ends) != n {
+		t.Fatalf("%s has %d gzip members, want %d", rel, len(ends), n)
+	}
+	return data, ends
+}

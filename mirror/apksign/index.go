@@ -98,23 +98,18 @@ func walkMember(m *memberReader, what, missing string, fn func(*tar.Reader, *tar
 	if err != nil {
 		return malformed(what, err)
 	}
-	tr := tar.NewReader(content)
-	for first := true; ; first = false {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return malformed(what, err)
-		}
+	first := true
+	err = eachEntry(content, what, func(tr *tar.Reader, hdr *tar.Header) error {
 		if first {
+			first = false
 			if err := checkNotSignature(hdr.Name); err != nil {
 				return err
 			}
 		}
-		if err := fn(tr, hdr); err != nil {
-			return err
-		}
+		return fn(tr, hdr)
+	})
+	if err != nil {
+		return err
 	}
 	if err := m.finish(); err != nil {
 		return malformed(what, err)

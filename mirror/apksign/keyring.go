@@ -2,9 +2,6 @@ package apksign
 
 import (
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -94,24 +91,5 @@ func (k *Keyring) Names() []string {
 // ParsePublicKey decodes a PEM RSA public key, either PKIX ("PUBLIC KEY",
 // what openssl and abuild-keygen write) or PKCS#1 ("RSA PUBLIC KEY").
 func ParsePublicKey(pemBytes []byte) (*rsa.PublicKey, error) {
-	block, _ := pem.Decode(pemBytes)
-	if block == nil {
-		return nil, errors.New("no PEM block found")
-	}
-	switch block.Type {
-	case "PUBLIC KEY":
-		pub, err := x509.ParsePKIXPublicKey(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		rsaPub, ok := pub.(*rsa.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("not an RSA key (%T)", pub)
-		}
-		return rsaPub, nil
-	case "RSA PUBLIC KEY":
-		return x509.ParsePKCS1PublicKey(block.Bytes)
-	default:
-		return nil, fmt.Errorf("unexpected PEM block %q", block.Type)
-	}
+	return publicKeyPEM.parse(pemBytes)
 }

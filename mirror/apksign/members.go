@@ -1,6 +1,7 @@
 package apksign
 
 import (
+	"archive/tar"
 	"bufio"
 	"errors"
 	"fmt"
@@ -153,6 +154,21 @@ func (m *memberReader) finish() error {
 func (m *memberReader) drain() error {
 	_, err := io.Copy(io.Discard, struct{ io.Reader }{m})
 	return err
+}
+
+// eachEntry calls fn for every entry of the tar stream r, stopping at the
+// first error; a stream that fails to decode is malformed(what).
+func eachEntry(r io.Reader, what string, fn func(*tar.Reader, *tar.Header) error) error {
+	tr := tar.NewReader(r)
+	for hdr, err := tr.Next(); err != io.EOF; hdr, err = tr.Next() {
+		if err != nil {
+			return malformed(what, err)
+		}
+		if err := fn(tr, hdr); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // malformed wraps a decoding error of part what with ErrMalformed, naming

@@ -70,11 +70,19 @@ func TestVerifyPackageRealISO(t *testing.T) {
 
 const muslAPK = "v3.19/main/x86_64/musl-1.2.4_git20230717-r4.apk"
 
-func TestVerifyPackageFields(t *testing.T) {
-	info, err := VerifyPackage(bytes.NewReader(readAlpine(t, muslAPK)), alpineKeys(t), "")
+// verifiedMusl returns muslAPK and what VerifyPackage makes of it.
+func verifiedMusl(t *testing.T) ([]byte, *PackageInfo) {
+	t.Helper()
+	data := readAlpine(t, muslAPK)
+	info, err := VerifyPackage(bytes.NewReader(data), alpineKeys(t), "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return data, info
+}
+
+func TestVerifyPackageFields(t *testing.T) {
+	_, info := verifiedMusl(t)
 	for k, want := range map[string]string{
 		"pkgname":  "musl",
 		"pkgver":   "1.2.4_git20230717-r4",
@@ -92,11 +100,7 @@ func TestVerifyPackageFields(t *testing.T) {
 }
 
 func TestPackageChecksum(t *testing.T) {
-	data := readAlpine(t, muslAPK)
-	info, err := VerifyPackage(bytes.NewReader(data), alpineKeys(t), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, info := verifiedMusl(t)
 	sum, err := PackageChecksum(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
@@ -117,11 +121,7 @@ func TestPackageChecksum(t *testing.T) {
 func TestVerifyPackageRefusals(t *testing.T) {
 	keys := alpineKeys(t)
 	// busybox: the control member is large enough to tamper with mid-stream.
-	real := readAlpine(t, "iso-3.19.1/x86_64/busybox-1.36.1-r15.apk")
-	ends := memberBounds(t, real)
-	if len(ends) != 3 {
-		t.Fatalf("real package has %d gzip members, want 3", len(ends))
-	}
+	real, ends := readAlpineMembers(t, "iso-3.19.1/x86_64/busybox-1.36.1-r15.apk", 3)
 	sigEnd, ctlEnd := ends[0], ends[1]
 	want, err := PackageChecksum(bytes.NewReader(real))
 	if err != nil {

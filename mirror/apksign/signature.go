@@ -54,6 +54,10 @@ func parseSigName(name string) sigEntry {
 	return e
 }
 
+// errUnsigned stops the walk of a first member that does not start with a
+// signature entry.
+var errUnsigned = errors.New("first member is not a signature")
+
 // readSigMember reads the first member. signed is false when its first entry
 // is not a signature file (an unsigned file, whose member was still consumed).
 func readSigMember(m *memberReader) (sigs []sigEntry, signed bool, err error) {
@@ -64,35 +68,35 @@ func readSigMember(m *memberReader) (sigs []sigEntry, signed bool, err error) {
 		}
 		return nil, false, malformed("first gzip member", err)
 	}
-	tr := tar.NewReader(content)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, false, malformed("signature member", err)
-		}
+	err = eachEntry(content, "signature member", func(tr *tar.Reader, hdr *tar.Header) error {
 		if !strings.HasPrefix(hdr.Name, signPrefix) {
 			if len(sigs) == 0 {
-				if err := m.finish(); err != nil {
-					return nil, false, malformed("first gzip member", err)
-				}
-				return nil, false, nil
+				return errUnsigned
 			}
-			return nil, false, fmt.Errorf("%w: signature member holds non-signature entry %q", ErrMalformed, hdr.Name)
+			return fmt.Errorf("%w: signature member holds non-signature entry %q", ErrMalformed, hdr.Name)
 		}
 		if len(sigs) == maxSigCount {
-			return nil, false, fmt.Errorf("%w: more than %d signature entries", ErrMalformed, maxSigCount)
+			return fmt.Errorf("%w: more than %d signature entries", ErrMalformed, maxSigCount)
 		}
 		if hdr.Typeflag != tar.TypeReg || hdr.Size <= 0 || hdr.Size > maxSigSize {
-			return nil, false, fmt.Errorf("%w: signature entry %q: bad type or size %d", ErrMalformed, hdr.Name, hdr.Size)
+			return fmt.Errorf("%w: signature entry %q: bad type or size %d", ErrMalformed, hdr.Name, hdr.Size)
 		}
 		e := parseSigName(hdr.Name)
+		var err error
 		if e.sig, err = io.ReadAll(tr); err != nil {
-			return nil, false, malformed("signature entry "+hdr.Name, err)
+			return malformed("signature entry "+hdr.Name, err)
 		}
 		sigs = append(sigs, e)
+		return nil
+	})
+	if errors.Is(err, errUnsigned) {
+		if err := m.finish(); err != nil {
+			return nil, false, malformed("first gzip member", err)
+		}
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
 	}
 	if err := m.finish(); err != nil {
 		return nil, false, malformed("signature member", err)

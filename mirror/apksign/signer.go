@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,34 +75,11 @@ func LoadSigner(privPEMPath string, keyName string) (*Signer, error) {
 	if strings.ContainsAny(keyName, "/\x00") {
 		return nil, fmt.Errorf("apksign: load signer: invalid key name %q", keyName)
 	}
-	key, err := parsePrivateKey(data)
+	key, err := privateKeyPEM.parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("apksign: load signer: %s: %w", privPEMPath, err)
 	}
 	return &Signer{KeyName: keyName, Key: key}, nil
-}
-
-func parsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode(pemBytes)
-	if block == nil {
-		return nil, errors.New("no PEM block found")
-	}
-	switch block.Type {
-	case "PRIVATE KEY":
-		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		rk, ok := k.(*rsa.PrivateKey)
-		if !ok {
-			return nil, fmt.Errorf("not an RSA key (%T)", k)
-		}
-		return rk, nil
-	case "RSA PRIVATE KEY":
-		return x509.ParsePKCS1PrivateKey(block.Bytes)
-	default:
-		return nil, fmt.Errorf("unexpected PEM block %q (encrypted keys are not supported)", block.Type)
-	}
 }
 
 // PublicKeyPEM returns the PKIX PEM to install as /etc/apk/keys/<KeyName>.

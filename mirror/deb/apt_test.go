@@ -17,11 +17,7 @@ import (
 // offline.
 func TestRealResolveMatchesApt(t *testing.T) {
 	rel, amd, arm := realBookworm(t)
-	aptGet, err := exec.LookPath("apt-get")
-	if err != nil {
-		t.Skip("apt-get not installed")
-	}
-	root := aptRoot(t, rel)
+	aptGet, root := aptRoot(t, rel)
 	ix := NewIndex(amd, arm)
 	// Few, large sets: each apt-get -s costs seconds here.
 	for _, want := range [][]string{
@@ -54,10 +50,15 @@ func aptName(name, arch string) string {
 }
 
 // aptRoot builds an apt configuration whose only source is a file:
-// mirror made of symlinks into the Client cache.
-func aptRoot(t *testing.T, rel *Release) string {
+// mirror made of symlinks into the Client cache, and updates it with the
+// apt-get it returns; it skips the test without apt-get.
+func aptRoot(t *testing.T, rel *Release) (aptGet, root string) {
 	t.Helper()
-	root := t.TempDir()
+	aptGet, err := exec.LookPath("apt-get")
+	if err != nil {
+		t.Skip("apt-get not installed")
+	}
+	root = t.TempDir()
 	mirror := filepath.Join(root, "mirror")
 	link := func(target, name string) {
 		p := filepath.Join(mirror, filepath.FromSlash(name))
@@ -105,8 +106,8 @@ APT::Sandbox::User "root";
 Acquire::Languages "none";
 Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled "false";
 `)
-	runApt(t, "apt-get", root, "update")
-	return root
+	runApt(t, aptGet, root, "update")
+	return aptGet, root
 }
 
 func runApt(t *testing.T, aptGet, root string, args ...string) string {

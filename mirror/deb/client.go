@@ -1,14 +1,11 @@
 package deb
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"os"
 	"time"
 
 	"github.com/lkpkg/lkpkg/mirror/download"
@@ -64,7 +61,6 @@ func (c *Client) Release(ctx context.Context, baseURL, suite string, kr *Keyring
 	if err != nil {
 		return nil, fmt.Errorf("deb: %w", err)
 	}
-	cachePath := c.inReleasePath(u.String())
 	data, err := c.readSmall(ctx, u, maxInRelease)
 	fromCache := false
 	if err != nil {
@@ -72,7 +68,7 @@ func (c *Client) Release(ctx context.Context, baseURL, suite string, kr *Keyring
 		if !errors.As(err, &unreachable) {
 			return nil, fmt.Errorf("deb: fetch InRelease: %w", err)
 		}
-		cached, cerr := os.ReadFile(cachePath)
+		cached, cerr := c.cachedInRelease(u.String())
 		if cerr != nil {
 			return nil, fmt.Errorf("deb: fetch InRelease: %w (and no cached copy)", err)
 		}
@@ -93,7 +89,7 @@ func (c *Client) Release(ctx context.Context, baseURL, suite string, kr *Keyring
 	}
 	rel.Dist = suite
 	if !fromCache {
-		if err := writeFileAtomic(cachePath, bytes.NewReader(data)); err != nil {
+		if err := c.keepInRelease(u.String(), data); err != nil {
 			return nil, fmt.Errorf("deb: cache InRelease: %w", err)
 		}
 	}
@@ -141,22 +137,4 @@ func (c *Client) fetch(ctx context.Context, baseURL string, paths []string, name
 		}
 	}
 	return "", lastErr
-}
-
-// request is the download of u into the cache, pinned by its digest and
-// size.
-func (c *Client) request(u *url.URL, sum string, size int64) download.Request {
-	partial := c.partialPath(sum)
-	return download.Request{
-		Path:   c.blobPath(sum),
-		Part:   partial + ".part",
-		Lock:   partial + ".lock",
-		Size:   size,
-		SHA256: sum,
-		Open: func(ctx context.Context, offset int64) (io.ReadCloser, error) {
-			c.logf("deb: fetch %s (%s)", u, download.FormatSize(size-offset))
-			return c.open(ctx, u, offset)
-		},
-		Logf: func(format string, args ...any) { c.logf("deb: "+format, args...) },
-	}
 }

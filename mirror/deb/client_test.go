@@ -3,8 +3,6 @@ package deb
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -39,11 +37,6 @@ type archiveOpts struct {
 	compressors []string // of ".xz", ".gz", ""; default all three
 	byHash      bool     // Acquire-By-Hash: yes, with by-hash copies
 	validUntil  time.Time
-}
-
-func sha(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
 
 func newTestArchive(t *testing.T, o archiveOpts) *testArchive {
@@ -289,15 +282,10 @@ func TestClientReleaseOffline(t *testing.T) {
 	}
 	// The cached copy is verified again: past Valid-Until it is refused.
 	_, err = c.Release(ctx, url, "testy", a.kr, t0.Add(48*time.Hour))
-	if !errors.Is(err, ErrReleaseExpired) {
-		t.Fatalf("expired cached InRelease: err = %v, want ErrReleaseExpired", err)
-	}
-	wantErr(t, err, "cached copy of "+url)
+	wantErrIs(t, err, ErrReleaseExpired, "cached copy of "+url)
 	// And with the wrong keyring too.
 	_, err = c.Release(ctx, url, "testy", keyringOf(t, newTestKey(t, "stranger", t0, 0)), validNow)
-	if !errors.Is(err, ErrUnknownKey) {
-		t.Fatalf("cached InRelease, wrong key: err = %v, want ErrUnknownKey", err)
-	}
+	wantErrIs(t, err, ErrUnknownKey)
 	// No cached copy for another suite: the network error is reported.
 	_, err = c.Release(ctx, url, "other", a.kr, validNow)
 	wantErr(t, err, "no cached copy")
@@ -341,10 +329,7 @@ func TestClientPackagesHashMismatch(t *testing.T) {
 	data[len(data)/2] ^= 0xff
 	os.WriteFile(p, data, 0o644)
 	_, err := c.Packages(ctx, a.srv.URL, rel, "main", "amd64")
-	if !errors.Is(err, ErrHashMismatch) {
-		t.Fatalf("err = %v, want ErrHashMismatch", err)
-	}
-	wantErr(t, err, "dists/testy/main/binary-amd64/Packages.xz", "expected "+want, "got "+sha(data))
+	wantErrIs(t, err, ErrHashMismatch, "dists/testy/main/binary-amd64/Packages.xz", "expected "+want, "got "+sha(data))
 	if _, err := os.Stat(filepath.Join(c.CacheDir, "sha256", want)); !os.IsNotExist(err) {
 		t.Fatalf("mismatching file reached the cache: %v", err)
 	}

@@ -3,34 +3,20 @@ package deb
 import (
 	"strings"
 	"testing"
+
+	"github.com/lkpkg/lkpkg/mirror/internal/versiontest"
 )
 
 // FuzzCompareVersions checks that CompareVersions is a total order on any
 // input (valid or not): reflexive, antisymmetric and transitive, and that
 // it agrees with VersionSatisfies.
 func FuzzCompareVersions(f *testing.F) {
-	for _, tc := range versionPairs {
-		f.Add(tc.a, tc.b, "1.0")
-	}
+	versiontest.Seed(f, versiontest.Read(f, versiontest.PairsFile))
 	f.Add("1:2~a-3", "1:2-3~", "")
 	f.Fuzz(func(t *testing.T, a, b, c string) {
-		ab, ba := CompareVersions(a, b), CompareVersions(b, a)
-		if ab < -1 || ab > 1 {
-			t.Fatalf("Compare(%q, %q) = %d, want -1, 0 or 1", a, b, ab)
-		}
-		if CompareVersions(a, a) != 0 {
-			t.Fatalf("Compare(%q, %q) != 0", a, a)
-		}
-		if ab != -ba {
-			t.Fatalf("Compare(%q, %q) = %d but Compare(%q, %q) = %d", a, b, ab, b, a, ba)
-		}
-		bc, ac := CompareVersions(b, c), CompareVersions(a, c)
-		if ab <= 0 && bc <= 0 && ac > 0 {
-			t.Fatalf("not transitive: %q <= %q <= %q but %q > %q", a, b, c, a, c)
-		}
-		if ab >= 0 && bc >= 0 && ac < 0 {
-			t.Fatalf("not transitive: %q >= %q >= %q but %q < %q", a, b, c, a, c)
-		}
+		versiontest.CheckReflexive(t, CompareVersions, a, b)
+		versiontest.CheckTotal(t, CompareVersions, a, b, c)
+		ab := CompareVersions(a, b)
 		if VersionSatisfies(a, "<<", b) != (ab < 0) || VersionSatisfies(a, "=", b) != (ab == 0) {
 			t.Fatalf("VersionSatisfies disagrees with Compare(%q, %q) = %d", a, b, ab)
 		}

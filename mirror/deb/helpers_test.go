@@ -1,121 +1,18 @@
 package deb
 
 import (
-	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
 // t0 is the fixed "now" of the synthetic signature tests.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// testKey is a generated archive key for synthetic InRelease tests.
-type testKey struct {
-	e *openpgp.Entity
-}
-
-// newTestKey generates an EdDSA key created at created; lifetime 0 means
-// it never expires.
-func newTestKey(t testing.TB, name string, created time.Time, lifetime time.Duration) *testKey {
-	t.Helper()
-	cfg := &packet.Config{
-		Algorithm:       packet.PubKeyAlgoEdDSA,
-		Time:            func() time.Time { return created },
-		KeyLifetimeSecs: uint32(lifetime / time.Second),
-	}
-	e, err := openpgp.NewEntity(name, "test", name+"@example.org", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testKey{e: e}
-}
-
-func (k *testKey) fingerprint() string { return fingerprint(k.e.PrimaryKey.Fingerprint) }
-func (k *testKey) keyID() string       { return keyID(k.e.PrimaryKey.KeyId) }
-
-// revoke adds a key revocation made at when.
-func (k *testKey) revoke(t testing.TB, when time.Time) {
-	t.Helper()
-	cfg := &packet.Config{Time: func() time.Time { return when }}
-	if err := k.e.RevokeKey(packet.KeyCompromised, "test", cfg); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// public returns the binary public keyring of keys.
-func public(t testing.TB, keys ...*testKey) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	for _, k := range keys {
-		if err := k.e.Serialize(&buf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.Bytes()
-}
-
-// armored returns keys as an ASCII-armored public keyring.
-func armored(t testing.TB, keys ...*testKey) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w, err := armor.Encode(&buf, openpgp.PublicKeyType, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(public(t, keys...))
-	w.Close()
-	return buf.Bytes()
-}
-
-// keyringOf writes keys to a temporary keyring file and loads it.
-func keyringOf(t testing.TB, keys ...*testKey) *Keyring {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "test.gpg")
-	if err := os.WriteFile(p, public(t, keys...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	kr, err := LoadKeyring(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kr
-}
-
-// clearsignText signs text with every key, at when, with an optional
-// signature lifetime.
-func clearsignText(t testing.TB, text string, when time.Time, sigLifetime time.Duration, keys ...*testKey) []byte {
-	t.Helper()
-	var privs []*packet.PrivateKey
-	for _, k := range keys {
-		privs = append(privs, k.e.PrivateKey)
-	}
-	cfg := &packet.Config{
-		Time:            func() time.Time { return when },
-		SigLifetimeSecs: uint32(sigLifetime / time.Second),
-	}
-	var buf bytes.Buffer
-	w, err := clearsign.EncodeMulti(&buf, privs, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write([]byte(text)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // releaseText builds a small Release paragraph; extra lines (e.g.
 // "Valid-Until: ...") go after Date.
@@ -139,6 +36,12 @@ func releaseText(date time.Time, files map[string]FileHash, extra ...string) str
 	return b.String()
 }
 
+// sha returns the hex SHA-256 of b, as Release and Packages files give it.
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
 // wantErr fails unless err is non-nil and contains every fragment.
 func wantErr(t testing.TB, err error, fragments ...string) {
 	t.Helper()
@@ -150,4 +53,14 @@ func wantErr(t testing.TB, err error, fragments ...string) {
 			t.Fatalf("error %q does not contain %q", err, f)
 		}
 	}
+}
+
+// wantErrIs is wantErr for an error that must also match target with
+// errors.Is.
+func wantErrIs(t testing.TB, err, target error, fragments ...string) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("error %v is not %v", err, target)
+	}
+	wantErr(t, err, fragments...)
 }

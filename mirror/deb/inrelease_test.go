@@ -4,15 +4,9 @@ import (
 	"bytes"
 	"crypto"
 	"errors"
-	"io"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
 var someFiles = map[string]FileHash{
@@ -20,129 +14,156 @@ var someFiles = map[string]FileHash{
 	"main/binary-amd64/Packages":    {SHA256: strings.Repeat("cd", 32), Size: 5678},
 }
 
-func TestVerifyInReleaseSynthetic(t *testing.T) {
-	good := newTestKey(t, "good", t0.Add(-48*time.Hour), 0)
-	other := newTestKey(t, "other", t0.Add(-48*time.Hour), 0)
-	// Valid for 10 days from its creation, 20 days before t0.
-	expiring := newTestKey(t, "expiring", t0.Add(-20*24*time.Hour), 10*24*time.Hour)
-	revoked := newTestKey(t, "revoked", t0.Add(-48*time.Hour), 0)
-	revoked.revoke(t, t0.Add(-time.Hour))
+// synthetic holds the archive keys of the synthetic InRelease tests and
+// the Release text they sign.
+type synthetic struct {
+	good, other, expiring, revoked *testKey
+	signedAt                       time.Time
+	plain                          string // Release dated signedAt
+}
 
+func newSynthetic(t *testing.T) synthetic {
 	signedAt := t0.Add(-time.Hour)
-	plain := releaseText(signedAt, someFiles)
-	tests := []struct {
-		name    string
-		data    []byte
-		kr      *Keyring
-		wantErr error
-		frags   []string // must appear in the error
-		signer  *testKey
-	}{
-		{name: "good", data: clearsignText(t, plain, signedAt, 0, good), kr: keyringOf(t, good), signer: good},
+	s := synthetic{
+		good:  newTestKey(t, "good", t0.Add(-48*time.Hour), 0),
+		other: newTestKey(t, "other", t0.Add(-48*time.Hour), 0),
+		// Valid for 10 days from its creation, 20 days before t0.
+		expiring: newTestKey(t, "expiring", t0.Add(-20*24*time.Hour), 10*24*time.Hour),
+		revoked:  newTestKey(t, "revoked", t0.Add(-48*time.Hour), 0),
+		signedAt: signedAt,
+		plain:    releaseText(signedAt, someFiles),
+	}
+	s.revoked.revoke(t, t0.Add(-time.Hour))
+	return s
+}
+
+// inReleaseCase is a synthetic InRelease and what VerifyInRelease must
+// make of it with keyring kr at t0.
+type inReleaseCase struct {
+	name    string
+	data    []byte
+	kr      *Keyring
+	signer  *testKey // accepted, signed by signer; nil: refused
+	wantErr error    // when refused, if not nil: what the error must wrap
+	frags   []string // when refused: must appear in the error
+}
+
+func acceptedInReleases(t *testing.T, s synthetic) []inReleaseCase {
+	return []inReleaseCase{
+		{name: "good", data: clearsignText(t, s.plain, s.signedAt, 0, s.good), kr: keyringOf(t, s.good), signer: s.good},
 		{
 			name:   "unknown first, good second",
-			data:   clearsignText(t, plain, signedAt, 0, other, good),
-			kr:     keyringOf(t, good),
-			signer: good,
+			data:   clearsignText(t, s.plain, s.signedAt, 0, s.other, s.good),
+			kr:     keyringOf(t, s.good),
+			signer: s.good,
 		},
 		{
 			name:   "expired key first, good second",
-			data:   clearsignText(t, plain, t0.Add(-11*24*time.Hour), 0, expiring, good),
-			kr:     keyringOf(t, expiring, good),
-			signer: good,
-		},
-		{
-			name:    "unknown key only",
-			data:    clearsignText(t, plain, signedAt, 0, other),
-			kr:      keyringOf(t, good),
-			wantErr: ErrUnknownKey,
-			frags:   []string{"testy", other.fingerprint(), "not in keyring"},
-		},
-		{
-			name:    "tampered",
-			data:    bytes.Replace(clearsignText(t, plain, signedAt, 0, good), []byte("abab"), []byte("abac"), 1),
-			kr:      keyringOf(t, good),
-			wantErr: ErrBadSignature,
-			frags:   []string{"testy", good.fingerprint(), "bad signature"},
-		},
-		{
-			name:    "key expired",
-			data:    clearsignText(t, releaseText(t0.Add(-11*24*time.Hour), someFiles), t0.Add(-11*24*time.Hour), 0, expiring),
-			kr:      keyringOf(t, expiring),
-			wantErr: ErrKeyExpired,
-			frags:   []string{expiring.fingerprint(), "key expired"},
-		},
-		{
-			name:    "key revoked",
-			data:    clearsignText(t, plain, signedAt.Add(-time.Hour), 0, revoked),
-			kr:      keyringOf(t, revoked),
-			wantErr: ErrKeyRevoked,
-			frags:   []string{revoked.fingerprint(), "revoked"},
-		},
-		{
-			name:    "signature expired",
-			data:    clearsignText(t, releaseText(t0.Add(-3*time.Hour), someFiles), t0.Add(-3*time.Hour), time.Hour, good),
-			kr:      keyringOf(t, good),
-			wantErr: ErrSignatureExpired,
-			frags:   []string{"signature expired"},
-		},
-		{
-			name:    "Valid-Until in the past",
-			data:    clearsignText(t, releaseText(signedAt, someFiles, "Valid-Until: "+t0.Add(-time.Minute).Format(time.RFC1123)), signedAt, 0, good),
-			kr:      keyringOf(t, good),
-			wantErr: ErrReleaseExpired,
-			frags:   []string{"testy", "Valid-Until 2026-03-01T11:59:00Z"},
+			data:   clearsignText(t, s.plain, t0.Add(-11*24*time.Hour), 0, s.expiring, s.good),
+			kr:     keyringOf(t, s.expiring, s.good),
+			signer: s.good,
 		},
 		{
 			name:   "Valid-Until in the future",
-			data:   clearsignText(t, releaseText(signedAt, someFiles, "Valid-Until: "+t0.Add(time.Hour).Format(time.RFC1123)), signedAt, 0, good),
-			kr:     keyringOf(t, good),
-			signer: good,
-		},
-		{
-			name:    "Date an hour ahead",
-			data:    clearsignText(t, releaseText(t0.Add(time.Hour), someFiles), signedAt, 0, good),
-			kr:      keyringOf(t, good),
-			wantErr: ErrNotYetValid,
-			frags:   []string{"testy", "Date 2026-03-01T13:00:00Z"},
+			data:   clearsignText(t, releaseText(s.signedAt, someFiles, "Valid-Until: "+t0.Add(time.Hour).Format(time.RFC1123)), s.signedAt, 0, s.good),
+			kr:     keyringOf(t, s.good),
+			signer: s.good,
 		},
 		{
 			// Clocks drift: a Release (and signature) a minute "from the
 			// future" is accepted.
 			name:   "Date within skew",
-			data:   clearsignText(t, releaseText(t0.Add(time.Minute), someFiles), t0.Add(time.Minute), 0, good),
-			kr:     keyringOf(t, good),
-			signer: good,
+			data:   clearsignText(t, releaseText(t0.Add(time.Minute), someFiles), t0.Add(time.Minute), 0, s.good),
+			kr:     keyringOf(t, s.good),
+			signer: s.good,
+		},
+	}
+}
+
+func refusedInReleases(t *testing.T, s synthetic) []inReleaseCase {
+	return []inReleaseCase{
+		{
+			name:    "unknown key only",
+			data:    clearsignText(t, s.plain, s.signedAt, 0, s.other),
+			kr:      keyringOf(t, s.good),
+			wantErr: ErrUnknownKey,
+			frags:   []string{"testy", s.other.fingerprint(), "not in keyring"},
+		},
+		{
+			name:    "tampered",
+			data:    bytes.Replace(clearsignText(t, s.plain, s.signedAt, 0, s.good), []byte("abab"), []byte("abac"), 1),
+			kr:      keyringOf(t, s.good),
+			wantErr: ErrBadSignature,
+			frags:   []string{"testy", s.good.fingerprint(), "bad signature"},
+		},
+		{
+			name:    "key expired",
+			data:    clearsignText(t, releaseText(t0.Add(-11*24*time.Hour), someFiles), t0.Add(-11*24*time.Hour), 0, s.expiring),
+			kr:      keyringOf(t, s.expiring),
+			wantErr: ErrKeyExpired,
+			frags:   []string{s.expiring.fingerprint(), "key expired"},
+		},
+		{
+			name:    "key revoked",
+			data:    clearsignText(t, s.plain, s.signedAt.Add(-time.Hour), 0, s.revoked),
+			kr:      keyringOf(t, s.revoked),
+			wantErr: ErrKeyRevoked,
+			frags:   []string{s.revoked.fingerprint(), "revoked"},
+		},
+		{
+			name:    "signature expired",
+			data:    clearsignText(t, releaseText(t0.Add(-3*time.Hour), someFiles), t0.Add(-3*time.Hour), time.Hour, s.good),
+			kr:      keyringOf(t, s.good),
+			wantErr: ErrSignatureExpired,
+			frags:   []string{"signature expired"},
+		},
+		{
+			name:    "Valid-Until in the past",
+			data:    clearsignText(t, releaseText(s.signedAt, someFiles, "Valid-Until: "+t0.Add(-time.Minute).Format(time.RFC1123)), s.signedAt, 0, s.good),
+			kr:      keyringOf(t, s.good),
+			wantErr: ErrReleaseExpired,
+			frags:   []string{"testy", "Valid-Until 2026-03-01T11:59:00Z"},
+		},
+		{
+			name:    "Date an hour ahead",
+			data:    clearsignText(t, releaseText(t0.Add(time.Hour), someFiles), s.signedAt, 0, s.good),
+			kr:      keyringOf(t, s.good),
+			wantErr: ErrNotYetValid,
+			frags:   []string{"testy", "Date 2026-03-01T13:00:00Z"},
 		},
 		{
 			name:    "unsigned",
-			data:    []byte(plain),
-			kr:      keyringOf(t, good),
+			data:    []byte(s.plain),
+			kr:      keyringOf(t, s.good),
 			wantErr: ErrNotClearsigned,
 			frags:   []string{"unsigned"},
 		},
 		{
 			name:    "text before the signed message",
-			data:    append([]byte("Suite: evil\n\n"), clearsignText(t, plain, signedAt, 0, good)...),
-			kr:      keyringOf(t, good),
+			data:    append([]byte("Suite: evil\n\n"), clearsignText(t, s.plain, s.signedAt, 0, s.good)...),
+			kr:      keyringOf(t, s.good),
 			wantErr: ErrNotClearsigned,
 			frags:   []string{"before"},
 		},
 		{
 			name:    "text after the signature",
-			data:    append(clearsignText(t, plain, signedAt, 0, good), []byte("Suite: evil\n")...),
-			kr:      keyringOf(t, good),
+			data:    append(clearsignText(t, s.plain, s.signedAt, 0, s.good), []byte("Suite: evil\n")...),
+			kr:      keyringOf(t, s.good),
 			wantErr: ErrNotClearsigned,
 			frags:   []string{"after"},
 		},
 		{
 			name:  "signed but no SHA256",
-			data:  clearsignText(t, strings.Replace(plain, "SHA256:", "MD5Sum:", 1), signedAt, 0, good),
-			kr:    keyringOf(t, good),
+			data:  clearsignText(t, strings.Replace(s.plain, "SHA256:", "MD5Sum:", 1), s.signedAt, 0, s.good),
+			kr:    keyringOf(t, s.good),
 			frags: []string{"no SHA256"},
 		},
 	}
-	for _, tc := range tests {
+}
+
+func TestVerifyInReleaseSynthetic(t *testing.T) {
+	s := newSynthetic(t)
+	for _, tc := range append(acceptedInReleases(t, s), refusedInReleases(t, s)...) {
 		t.Run(tc.name, func(t *testing.T) {
 			rel, err := VerifyInRelease(tc.data, tc.kr, t0)
 			if tc.signer == nil {
@@ -176,66 +197,6 @@ func TestVerifyInReleaseEmptyKeyring(t *testing.T) {
 	wantErr(t, err, "empty keyring")
 }
 
-// signedWith clearsigns text with k using digest h. go-crypto's signing
-// API picks SHA-256 or better whatever it is asked, so the signature
-// packet is made by hand, as an old archive tool (or someone holding a
-// collision for a weak digest) would make it. go-crypto cannot compute
-// MD5 or RIPEMD-160 signatures at all: for those the packet is signed
-// with SHA-256 and its hash algorithm byte then changed, which gives the
-// packet a real archive signed with them would have, but for its
-// (unchecked) signature value.
-func signedWith(t *testing.T, k *testKey, text string, when time.Time, h crypto.Hash) []byte {
-	t.Helper()
-	patch := map[crypto.Hash]byte{crypto.MD5: 1, crypto.RIPEMD160: 3}
-	signHash := h
-	if _, ok := patch[h]; ok {
-		signHash = crypto.SHA256
-	}
-	priv := k.e.PrivateKey
-	sig := &packet.Signature{
-		Version: 4, SigType: packet.SigTypeText, PubKeyAlgo: priv.PubKeyAlgo, Hash: signHash,
-		CreationTime: when, IssuerKeyId: &priv.KeyId,
-	}
-	d := signHash.New()
-	// The clearsigned text is hashed with CRLF line ends, without the
-	// final line end.
-	d.Write([]byte(strings.ReplaceAll(strings.TrimSuffix(text, "\n"), "\n", "\r\n")))
-	// No salt notation: go-crypto only knows salt sizes for strong digests.
-	noSalt := false
-	if err := sig.Sign(d, priv, &packet.Config{Time: func() time.Time { return when }, NonDeterministicSignaturesViaNotation: &noSalt}); err != nil {
-		t.Fatal(err)
-	}
-	var raw bytes.Buffer
-	if err := sig.Serialize(&raw); err != nil {
-		t.Fatal(err)
-	}
-	if id, ok := patch[h]; ok {
-		op, err := packet.NewOpaqueReader(bytes.NewReader(raw.Bytes())).Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		op.Contents[3] = id
-		raw.Reset()
-		if err := op.Serialize(&raw); err != nil {
-			t.Fatal(err)
-		}
-	}
-	name := map[crypto.Hash]string{crypto.MD5: "MD5", crypto.SHA1: "SHA1", crypto.RIPEMD160: "RIPEMD160",
-		crypto.SHA224: "SHA224", crypto.SHA256: "SHA256", crypto.SHA512: "SHA512"}[h]
-	var buf bytes.Buffer
-	buf.WriteString("-----BEGIN PGP SIGNED MESSAGE-----\nHash: " + name + "\n\n" + text)
-	w, err := armor.Encode(&buf, "PGP SIGNATURE", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(raw.Bytes())
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes()
-}
-
 // TestVerifyInReleaseWeakDigest signs with a trusted key but weak digests:
 // go-crypto's VerifyDetachedSignature accepts SHA-1 and SHA-224
 // signatures, apt refuses SHA-1 (and MD5 and RIPEMD-160, which go-crypto
@@ -249,10 +210,7 @@ func TestVerifyInReleaseWeakDigest(t *testing.T) {
 	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA224, crypto.MD5, crypto.RIPEMD160} {
 		t.Run(h.String(), func(t *testing.T) {
 			_, err := VerifyInRelease(signedWith(t, good, plain, signedAt, h), kr, t0)
-			wantErr(t, err, "InRelease for testy", "weak digest "+h.String())
-			if !errors.Is(err, ErrWeakDigest) {
-				t.Fatalf("error %v is not ErrWeakDigest", err)
-			}
+			wantErrIs(t, err, ErrWeakDigest, "InRelease for testy", "weak digest "+h.String())
 			if (h == crypto.SHA1 || h == crypto.SHA224) && !strings.Contains(err.Error(), good.fingerprint()) {
 				t.Fatalf("error %v does not name the key", err)
 			}
@@ -273,17 +231,9 @@ func TestVerifyInReleaseWeakDigest(t *testing.T) {
 	}
 	// An RSA key, like Debian's archive keys, signing with SHA-1.
 	t.Run("RSA SHA-1", func(t *testing.T) {
-		cfg := &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: 2048, Time: func() time.Time { return t0.Add(-48 * time.Hour) }}
-		e, err := openpgp.NewEntity("rsa", "test", "rsa@example.org", cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rsaKey := &testKey{e: e}
-		_, err = VerifyInRelease(signedWith(t, rsaKey, plain, signedAt, crypto.SHA1), keyringOf(t, rsaKey), t0)
-		wantErr(t, err, "InRelease for testy", "weak digest SHA-1", rsaKey.fingerprint())
-		if !errors.Is(err, ErrWeakDigest) {
-			t.Fatalf("error %v is not ErrWeakDigest", err)
-		}
+		rsaKey := newRSATestKey(t, "rsa", t0.Add(-48*time.Hour))
+		_, err := VerifyInRelease(signedWith(t, rsaKey, plain, signedAt, crypto.SHA1), keyringOf(t, rsaKey), t0)
+		wantErrIs(t, err, ErrWeakDigest, "InRelease for testy", "weak digest SHA-1", rsaKey.fingerprint())
 	})
 	// A weak signature does not hide a good one by another trusted key,
 	// and is not enough alone.
@@ -292,45 +242,16 @@ func TestVerifyInReleaseWeakDigest(t *testing.T) {
 			other := newTestKey(t, "other", t0.Add(-48*time.Hour), 0)
 			weak := signedWith(t, good, plain, signedAt, h)
 			strong := signedWith(t, other, plain, signedAt, crypto.SHA256)
-			sigOf := func(b []byte) []byte {
-				block := mustDecode(t, b)
-				raw, err := io.ReadAll(block.ArmoredSignature.Body)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return raw
-			}
-			var buf bytes.Buffer
-			buf.Write(strong[:bytes.Index(strong, []byte("-----BEGIN PGP SIGNATURE-----"))])
-			w, err := armor.Encode(&buf, "PGP SIGNATURE", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.Write(sigOf(weak))
-			w.Write(sigOf(strong))
-			w.Close()
-			buf.WriteByte('\n')
-			rel, err := VerifyInRelease(buf.Bytes(), keyringOf(t, good, other), t0)
+			both := withSignaturesOf(t, strong, weak, strong)
+			rel, err := VerifyInRelease(both, keyringOf(t, good, other), t0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if rel.SignedBy != other.fingerprint() {
 				t.Fatalf("SignedBy %s, want the SHA-256 signer %s", rel.SignedBy, other.fingerprint())
 			}
-			_, err = VerifyInRelease(buf.Bytes(), keyringOf(t, good), t0)
-			wantErr(t, err, "weak digest "+h.String(), "not in keyring")
-			if !errors.Is(err, ErrWeakDigest) {
-				t.Fatalf("error %v is not ErrWeakDigest", err)
-			}
+			_, err = VerifyInRelease(both, keyringOf(t, good), t0)
+			wantErrIs(t, err, ErrWeakDigest, "weak digest "+h.String(), "not in keyring")
 		})
 	}
-}
-
-func mustDecode(t *testing.T, data []byte) *clearsign.Block {
-	t.Helper()
-	b, _ := clearsign.Decode(data)
-	if b == nil {
-		t.Fatal("not clearsigned")
-	}
-	return b
 }

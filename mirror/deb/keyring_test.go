@@ -16,6 +16,20 @@ const (
 	fprBookwormStable    = "4D64FEC119C2029067D6E791F8D2585B8783D481"
 )
 
+// keyringOf writes keys to a temporary keyring file and loads it.
+func keyringOf(t testing.TB, keys ...*testKey) *Keyring {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "test.gpg")
+	if err := os.WriteFile(p, public(t, keys...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := LoadKeyring(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
 func TestLoadKeyringDebian(t *testing.T) {
 	kr, err := LoadKeyring("testdata/keys")
 	if err != nil {

@@ -85,14 +85,11 @@ func setPackageField(p *Package, id int, v string, a *relArena) error {
 	var err error
 	switch id {
 	case fPackage:
-		p.Name = v
-		return validateName(v)
+		return setChecked(&p.Name, v, validateName)
 	case fVersion:
-		p.Version = v
-		return validateVersion(v)
+		return setChecked(&p.Version, v, validateVersion)
 	case fArchitecture:
-		p.Architecture = v
-		return validateArch(v)
+		return setChecked(&p.Architecture, v, validateArch)
 	case fMultiArch:
 		switch v {
 		case "no", "same", "foreign", "allowed":
@@ -138,17 +135,21 @@ func setPackageField(p *Package, id int, v string, a *relArena) error {
 	case fBreaks:
 		p.Breaks, err = parseRelations(v, a)
 	case fFilename:
-		p.Filename = v
-		return validateRelPath(v)
+		return setChecked(&p.Filename, v, validateRelPath)
 	case fSHA256:
-		p.SHA256 = v
-		return validateSHA256(v)
+		return setChecked(&p.SHA256, v, validateSHA256)
 	case fSize:
 		p.Size, err = parseSize(v)
 	case fInstalledSize:
 		p.InstalledSize, err = parseSize(v)
 	}
 	return err
+}
+
+// setChecked stores v in dst and returns check's verdict on it.
+func setChecked(dst *string, v string, check func(string) error) error {
+	*dst = v
+	return check(v)
 }
 
 // parseProvides parses Provides, which allows neither alternatives nor any

@@ -108,7 +108,7 @@ func cachedInRelease(t testing.TB, base, suite string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(realClient(t).inReleasePath(u.String()))
+	data, err := realClient(t).cachedInRelease(u.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,16 +184,11 @@ func TestRealSecurityRelease(t *testing.T) {
 	}
 	data := cachedInRelease(t, securityURL, "bookworm-security")
 	_, err = VerifyInRelease(data, kr, rel.ValidUntil.Add(time.Hour))
-	if !errors.Is(err, ErrReleaseExpired) {
-		t.Fatalf("after Valid-Until: err = %v, want ErrReleaseExpired", err)
-	}
-	wantErr(t, err, "bookworm-security", "Valid-Until")
+	wantErrIs(t, err, ErrReleaseExpired, "bookworm-security", "Valid-Until")
 	// The main archive's keys do not vouch for the security archive.
 	main, _ := LoadKeyring("testdata/keys/debian-archive-bookworm-automatic.gpg")
 	_, err = VerifyInRelease(data, main, time.Now())
-	if !errors.Is(err, ErrUnknownKey) {
-		t.Fatalf("security InRelease with the main key: err = %v, want ErrUnknownKey", err)
-	}
+	wantErrIs(t, err, ErrUnknownKey)
 }
 
 func TestRealTamperedInRelease(t *testing.T) {
@@ -207,10 +202,7 @@ func TestRealTamperedInRelease(t *testing.T) {
 	tampered := bytes.Clone(data)
 	tampered[i] ^= 1 // one hex digit of a Packages hash line
 	_, err := VerifyInRelease(tampered, realKeyring(t), time.Now())
-	if !errors.Is(err, ErrBadSignature) {
-		t.Fatalf("err = %v, want ErrBadSignature", err)
-	}
-	wantErr(t, err, "bookworm", idBookwormAutomaticSubkey, "bad signature")
+	wantErrIs(t, err, ErrBadSignature, "bookworm", idBookwormAutomaticSubkey, "bad signature")
 }
 
 func TestRealWrongKeyring(t *testing.T) {
@@ -224,10 +216,7 @@ func TestRealWrongKeyring(t *testing.T) {
 	for name, kr := range map[string]*Keyring{"bullseye keys": bullseye, "fresh key": fresh} {
 		t.Run(name, func(t *testing.T) {
 			_, err := VerifyInRelease(data, kr, time.Now())
-			if !errors.Is(err, ErrUnknownKey) {
-				t.Fatalf("err = %v, want ErrUnknownKey", err)
-			}
-			wantErr(t, err, "bookworm", idBookwormAutomaticSubkey, idBookwormStable, "not in keyring")
+			wantErrIs(t, err, ErrUnknownKey, "bookworm", idBookwormAutomaticSubkey, idBookwormStable, "not in keyring")
 		})
 	}
 }
@@ -271,10 +260,7 @@ func TestRealPackagesHashMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.Packages(context.Background(), srv.URL, local, "main", "amd64")
-	if !errors.Is(err, ErrHashMismatch) {
-		t.Fatalf("err = %v, want ErrHashMismatch", err)
-	}
-	wantErr(t, err, "dists/bookworm/main/binary-amd64/Packages.xz", "expected "+want.SHA256, "got "+sha(bad))
+	wantErrIs(t, err, ErrHashMismatch, "dists/bookworm/main/binary-amd64/Packages.xz", "expected "+want.SHA256, "got "+sha(bad))
 }
 
 // satisfiedBy checks a Depends relation against a selection independently

@@ -110,11 +110,18 @@ func TestParseRelations(t *testing.T) {
 	}
 }
 
-func TestRelationString(t *testing.T) {
-	rels, err := ParseRelations("python3:any (>= 3.11~) | python3-minimal, libc6 (<< 3)")
+// mustParseRelations parses s, which the test knows to be valid.
+func mustParseRelations(t *testing.T, s string) []Relation {
+	t.Helper()
+	rels, err := ParseRelations(s)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rels
+}
+
+func TestRelationString(t *testing.T) {
+	rels := mustParseRelations(t, "python3:any (>= 3.11~) | python3-minimal, libc6 (<< 3)")
 	if got, want := rels[0].String(), "python3:any (>= 3.11~) | python3-minimal"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
@@ -126,10 +133,7 @@ func TestRelationString(t *testing.T) {
 // TestParseRelationsNoAliasing checks that the shared backing array of
 // one field cannot leak between relations through append.
 func TestParseRelationsNoAliasing(t *testing.T) {
-	rels, err := ParseRelations("a1 | a2, b1, c1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rels := mustParseRelations(t, "a1 | a2, b1, c1")
 	_ = append(rels[0], Dep{Name: "zz"})
 	if rels[1][0].Name != "b1" {
 		t.Fatalf("appending to one relation overwrote the next: %v", rels)

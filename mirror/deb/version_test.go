@@ -1,99 +1,13 @@
 package deb
 
-import "testing"
+import (
+	"testing"
 
-// Pairs from dpkg's scripts/t/Dpkg_Version.t (checked there against
-// `dpkg --compare-versions`) and lib/dpkg/t/t-version.c.
-var versionPairs = []struct {
-	a, b string
-	want int
-}{
-	// Dpkg_Version.t
-	{"1.0-1", "2.0-2", -1},
-	{"2.2~rc-4", "2.2-1", -1},
-	{"2.2-1", "2.2~rc-4", 1},
-	{"1.0000-1", "1.0-1", 0},
-	{"1", "0:1", 0},
-	{"0", "0:0-0", 0},
-	{"2:2.5", "1:7.5", 1},
-	{"1:foo", "foo", 1},
-	{"0:foo", "foo", 0},
-	{"foo", "foo", 0},
-	{"foo-", "foo", 0},
-	{"foo-", "foo-0", 0},
-	{"foo", "fo", 1},
-	{"foo-", "foo+", -1},
-	{"foo~1", "foo", -1},
-	{"foo~foo+Bar", "foo~foo+bar", -1},
-	{"foo~~", "foo~", -1},
-	{"1~", "1", -1},
-	{"12345+that-really-is-some-ver-0", "12345+that-really-is-some-ver-10", -1},
-	{"foo-0", "foo-01", -1},
-	{"foo.bar", "foobar", 1},
-	{"foo.bar", "foo1bar", 1},
-	{"foo.bar", "foo0bar", 1},
-	{"1foo-1", "foo-1", -1},
-	{"foo2.0", "foo2", 1},
-	{"foo2.0.0", "foo2.10.0", -1},
-	{"foo2.0", "foo2.0.0", -1},
-	{"foo2.0", "foo2.10", -1},
-	{"foo2.1", "foo2.10", -1},
-	{"1.09", "1.9", 0},
-	{"1.0.8+nmu1", "1.0.8", 1},
-	{"3.11", "3.10+nmu1", 1},
-	{"0.9j-20080306-4", "0.9i-20070324-2", 1},
-	{"1.2.0~b7-1", "1.2.0~b6-1", 1},
-	{"1.011-1", "1.06-2", 1},
-	{"0.0.9+dfsg1-1", "0.0.8+dfsg1-3", 1},
-	{"4.6.99+svn6582-1", "4.6.99+svn6496-1", 1},
-	{"53", "52", 1},
-	{"0.9.9~pre122-1", "0.9.9~pre111-1", 1},
-	{"2:2.3.2-2+lenny2", "2:2.3.2-2", 1},
-	{"1:3.8.1-1", "3.8.GA-1", 1},
-	{"1.0.1+gpl-1", "1.0.1-2", 1},
-	{"1a", "1000a", -1},
-	// t-version.c: equality, epoch, version and revision differences.
-	{"0:0-0", "0:0-0", 0},
-	{"0:0-00", "0:00-0", 0},
-	{"1:2-3", "1:2-3", 0},
-	{"0:0-0", "1:0-0", -1},
-	{"0:a-0", "0:b-0", -1},
-	{"0:0-a", "0:0-b", -1},
-	{"0:1-1", "0:2-1", -1},
-	{"0:1-1", "0:1-2", -1},
-	{"0:0-0-0", "0:0-0-0", 0},
-	{"0:0:0-0", "0:0:0-0", 0},
-	// Real archive shapes: security and stable updates, binNMUs, epochs.
-	{"2.36-9+deb12u13", "2.36-9+deb12u4", 1},
-	{"2.36-9+deb12u1", "2.36-9", 1},
-	{"2.5.4-1+b3", "2.5.4-1", 1},
-	{"2.5.4-1+deb12u1", "2.5.4-1+b3", 1},
-	{"12.2.0-14+deb12u1", "12.2.0-14", 1},
-	{"4:12.2.0-3", "12.2.0-14", 1},
-	{"1:1.2.13.dfsg-1", "1.3", 1},
-	{"1.0~rc1", "1.0~rc1~", 1},
-	{"99999999999999999999999", "99999999999999999999998", 1},
-	// Cases the root filesystem builder relies on (Replaces decisions).
-	{"1.10", "1.9", 1},
-	{"1.0", "1.0+b1", -1},
-	{"1:0.1", "9.9", 1},
-	{"2.36-9+deb12u14", "2.36-9+deb12u9", 1},
-	{"1.0a", "1.0", 1},
-	{"1.0~", "1.0~~", 1},
-	{"1.001", "1.1", 0},
-	{"1.0-1", "1.0", 1},
-	{"1.00000000000000000000000000001", "1.1", 0},
-}
+	"github.com/lkpkg/lkpkg/mirror/internal/versiontest"
+)
 
 func TestCompareVersions(t *testing.T) {
-	for _, tc := range versionPairs {
-		if got := CompareVersions(tc.a, tc.b); got != tc.want {
-			t.Errorf("CompareVersions(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
-		}
-		if got := CompareVersions(tc.b, tc.a); got != -tc.want {
-			t.Errorf("CompareVersions(%q, %q) = %d, want %d", tc.b, tc.a, got, -tc.want)
-		}
-	}
+	versiontest.CheckBothWays(t, "CompareVersions", CompareVersions, versiontest.Read(t, versiontest.PairsFile))
 }
 
 func TestVersionSatisfies(t *testing.T) {

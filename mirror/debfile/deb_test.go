@@ -22,28 +22,32 @@ var helloFiles = []debtest.File{
 	{Name: "./usr/bin/hi", Type: tar.TypeSymlink, Link: "hello"},
 }
 
-// names lists the entries of a data tar.
-func names(t *testing.T, d *debfile.Deb) []string {
+// eachDataEntry calls fn for every entry of d's data tar, then reads what
+// fn left of the entry, so that the whole member is decoded.
+func eachDataEntry(t *testing.T, d *debfile.Deb, fn func(h *tar.Header, r io.Reader)) {
 	t.Helper()
 	tr, c, err := d.Data()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	var out []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
+	for h, err := tr.Next(); err != io.EOF; h, err = tr.Next() {
 		if err != nil {
 			t.Fatal(err)
 		}
+		fn(h, tr)
 		if _, err := io.Copy(io.Discard, tr); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, h.Name)
 	}
+}
+
+// names lists the entries of a data tar.
+func names(t *testing.T, d *debfile.Deb) []string {
+	t.Helper()
+	var out []string
+	eachDataEntry(t, d, func(h *tar.Header, _ io.Reader) { out = append(out, h.Name) })
+	return out
 }
 
 func TestOpenCompressions(t *testing.T) {

@@ -52,37 +52,25 @@ func TestRealDebs(t *testing.T) {
 			for _, c := range strings.Fields(string(d.Scripts["conffiles"])) {
 				conf[strings.TrimPrefix(c, "/")] = true
 			}
-			tr, c, err := d.Data()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
 			checked := 0
-			for {
-				h, err := tr.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+			eachDataEntry(t, d, func(h *tar.Header, r io.Reader) {
 				if h.Typeflag != tar.TypeReg {
-					continue
+					return
 				}
 				sum := md5.New()
-				if _, err := io.Copy(sum, tr); err != nil {
+				if _, err := io.Copy(sum, r); err != nil {
 					t.Fatal(err)
 				}
 				name := strings.TrimPrefix(h.Name, "./")
 				if conf[name] {
-					continue
+					return
 				}
 				if got := hex.EncodeToString(sum.Sum(nil)); want[name] != got {
 					t.Errorf("%s: md5 %s, md5sums says %q", name, got, want[name])
 				}
 				delete(want, name)
 				checked++
-			}
+			})
 			if len(want) != 0 || checked == 0 {
 				t.Fatalf("checked %d files; not in data: %v", checked, want)
 			}

@@ -5,11 +5,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
-	"testing"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -77,20 +74,6 @@ func (d Deb) Build() ([]byte, error) {
 		Member{"control.tar" + d.ControlCompression, control},
 		Member{"data.tar" + d.DataCompression, data},
 	), nil
-}
-
-// Write builds d into dir/name and returns the file's path.
-func Write(tb testing.TB, dir, name string, d Deb) string {
-	tb.Helper()
-	b, err := d.Build()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	return p
 }
 
 // Tar returns an uncompressed tar archive of files.

@@ -163,3 +163,17 @@ func get(ctx context.Context, url string, offset int64) (io.ReadCloser, error) {
 	}
 	return resp.Body, nil
 }
+
+// Write builds d into dir/name and returns the file's path.
+func Write(tb testing.TB, dir, name string, d Deb) string {
+	tb.Helper()
+	b, err := d.Build()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
