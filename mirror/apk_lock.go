@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/lkpkg/lkpkg/mirror/apk"
 )
@@ -37,7 +38,7 @@ func (p LockedPackage) validate(c *Config, arch string) error {
 		return fmt.Errorf("%s: version %q is not valid", p.Name, p.Version)
 	case p.Arch != arch:
 		return fmt.Errorf("%s-%s: arch %q, locked under %s", p.Name, p.Version, p.Arch, arch)
-	case !contains(c.Repositories, p.Repository):
+	case !slices.Contains(c.Repositories, p.Repository):
 		return fmt.Errorf("%s-%s: repository %q is not in mirror.yml", p.Name, p.Version, p.Repository)
 	case p.Size <= 0:
 		return fmt.Errorf("%s-%s: size %d", p.Name, p.Version, p.Size)
