@@ -278,7 +278,7 @@ func TestFetchResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name, _ := cacheName(zlib)
+	name, _ := zlib.cacheName()
 	os.MkdirAll(f.opts.APKDownloadDir, 0o755)
 	half := int64(len(full) / 2)
 	os.WriteFile(filepath.Join(f.opts.APKDownloadDir, name+".part"), full[:half], 0o644)
