@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/lkpkg/lkpkg/mirror/debfile/debtest"
 )
 
@@ -259,19 +261,21 @@ func TestLayer(t *testing.T) {
 	if _, err := Install(&plain, []string{deb}, opts); err != nil {
 		t.Fatal(err)
 	}
-	l1, res, err := Layer([]string{deb}, opts)
-	if err != nil || res.Files == 0 {
-		t.Fatal(res, err)
+	// layer makes the layer of deb and returns it with its digest.
+	layer := func() (v1.Layer, v1.Hash) {
+		t.Helper()
+		l, res, err := Layer([]string{deb}, opts)
+		if err != nil || res.Files == 0 {
+			t.Fatal(res, err)
+		}
+		d, err := l.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, d
 	}
-	l2, _, err := Layer([]string{deb}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d1, err := l1.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d2, _ := l2.Digest()
+	l1, d1 := layer()
+	_, d2 := layer()
 	diff, _ := l1.DiffID()
 	if d1 != d2 || !strings.HasPrefix(diff.String(), "sha256:") {
 		t.Fatalf("digests %v %v", d1, d2)
