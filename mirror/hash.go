@@ -26,6 +26,7 @@ func readSHA256(r io.Reader) (sum string, n int64, err error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
+// fileSHA256 is the hex SHA-256 of the file at p.
 func fileSHA256(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
