@@ -1,7 +1,11 @@
 package mirror
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/lkpkg/lkpkg/mirror/apk"
 )
@@ -27,6 +31,21 @@ type LockedPackage struct {
 // Filename is the package's file name in a repository.
 func (p LockedPackage) Filename() string { return p.Name + "-" + p.Version + ".apk" }
 
+// cacheName is the download cache file for a package: the hex of the
+// checksum, which (through the signed control segment's data hash) pins
+// the whole file.
+func (p LockedPackage) cacheName() (string, error) {
+	q, ok := strings.CutPrefix(p.Checksum, "Q1")
+	if !ok {
+		return "", fmt.Errorf("%s-%s: checksum %q is not a Q1 checksum", p.Name, p.Version, p.Checksum)
+	}
+	raw, err := base64.StdEncoding.DecodeString(q)
+	if err != nil || len(raw) != 20 {
+		return "", fmt.Errorf("%s-%s: malformed checksum %q", p.Name, p.Version, p.Checksum)
+	}
+	return hex.EncodeToString(raw) + ".apk", nil
+}
+
 // validate checks a locked entry before any of it becomes a URL or a file
 // name: a hand-edited lock must not reach outside the repository.
 func (p LockedPackage) validate(c *Config, arch string) error {
@@ -37,12 +56,12 @@ func (p LockedPackage) validate(c *Config, arch string) error {
 		return fmt.Errorf("%s: version %q is not valid", p.Name, p.Version)
 	case p.Arch != arch:
 		return fmt.Errorf("%s-%s: arch %q, locked under %s", p.Name, p.Version, p.Arch, arch)
-	case !contains(c.Repositories, p.Repository):
+	case !slices.Contains(c.Repositories, p.Repository):
 		return fmt.Errorf("%s-%s: repository %q is not in mirror.yml", p.Name, p.Version, p.Repository)
 	case p.Size <= 0:
 		return fmt.Errorf("%s-%s: size %d", p.Name, p.Version, p.Size)
 	}
-	if _, err := cacheName(p); err != nil {
+	if _, err := p.cacheName(); err != nil {
 		return err
 	}
 	return nil

@@ -3,8 +3,6 @@ package mirror
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -75,8 +73,7 @@ func verifiedIndexes(ctx context.Context, c *Config, up *Upstream, keys *apksign
 			if err != nil {
 				return fmt.Errorf("%s: %w", up.URL(rel), err)
 			}
-			sum := sha256.Sum256(data)
-			indexes[i] = LockedIndex{Repository: r, Arch: arch, SHA256: hex.EncodeToString(sum[:]), SignedBy: keyName}
+			indexes[i] = LockedIndex{Repository: r, Arch: arch, SHA256: sha256Hex(data), SignedBy: keyName}
 			repos[i] = apk.Repository{Name: r, Packages: pkgs}
 			if progress != nil {
 				fmt.Fprintf(progress, "%s: %d packages, signed by %s\n", up.URL(rel), len(pkgs), keyName)

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -96,8 +94,7 @@ func downloadRootfs(ctx context.Context, up *Upstream, rel, dir string) (string,
 	if err != nil {
 		return "", LockedRootfs{}, err
 	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(rc, maxRootfsSize+1))
+	sum, n, err := readSHA256(io.TeeReader(io.LimitReader(rc, maxRootfsSize+1), f))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -108,7 +105,7 @@ func downloadRootfs(ctx context.Context, up *Upstream, rel, dir string) (string,
 		os.Remove(f.Name())
 		return "", LockedRootfs{}, fmt.Errorf("rootfs %s: %w", up.URL(rel), err)
 	}
-	return f.Name(), LockedRootfs{URL: rel, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}, nil
+	return f.Name(), LockedRootfs{URL: rel, SHA256: sum, Size: n}, nil
 }
 
 // fetchRootfs returns the verified cached file of a locked root

@@ -2,7 +2,6 @@ package mirror
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -231,7 +230,7 @@ func (s *apkSource) writeTag(w io.Writer, _ *Lock) error {
 	if err != nil {
 		return fmt.Errorf("%s: signing-key: %w", s.c.file, err)
 	}
-	fmt.Fprintf(w, "key %s sha256:%x\n", path.Base(s.c.SigningKey), sha256.Sum256(pub))
+	fmt.Fprintf(w, "key %s sha256:%s\n", path.Base(s.c.SigningKey), sha256Hex(pub))
 	return nil
 }
 

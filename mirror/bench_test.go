@@ -85,7 +85,6 @@ func BenchmarkFetchLoopback(b *testing.B) {
 		}
 	}
 	up := &Upstream{Base: serve(b, alpine)}
-	up.Client = defaultClient()
 	var bytesTotal int64
 	var elapsed time.Duration
 	for b.Loop() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -142,12 +143,12 @@ func (c *Config) checkAlpine(fail func(field, format string, args ...any) error)
 		}
 	}
 	for a := range c.Extra {
-		if !contains(c.Arches, a) {
+		if !slices.Contains(c.Arches, a) {
 			return fail("extra."+a, "arch %q is not in arches", a)
 		}
 	}
 	for a := range c.Rootfs {
-		if !contains(c.Arches, a) {
+		if !slices.Contains(c.Arches, a) {
 			return fail("rootfs."+a, "arch %q is not in arches", a)
 		}
 	}
@@ -203,15 +204,6 @@ func (c *Config) Epoch() int64 {
 		return *c.SourceDateEpoch
 	}
 	return DefaultSourceDateEpoch
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // OCIArches are the image's architectures (GOARCH names, sorted). Every

@@ -2,14 +2,11 @@ package mirror
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,25 +98,10 @@ func (f *Fetcher) Fetch(ctx context.Context, lock *Lock, arches []string) (Fetch
 	return out, stats, err
 }
 
-// cacheName is the download cache file for a package: the hex of the
-// checksum, which (through the signed control segment's data hash) pins
-// the whole file.
-func cacheName(p LockedPackage) (string, error) {
-	q, ok := strings.CutPrefix(p.Checksum, "Q1")
-	if !ok {
-		return "", fmt.Errorf("%s-%s: checksum %q is not a Q1 checksum", p.Name, p.Version, p.Checksum)
-	}
-	raw, err := base64.StdEncoding.DecodeString(q)
-	if err != nil || len(raw) != 20 {
-		return "", fmt.Errorf("%s-%s: malformed checksum %q", p.Name, p.Version, p.Checksum)
-	}
-	return hex.EncodeToString(raw) + ".apk", nil
-}
-
 // fetchOne returns the verified cached file for p, downloading it if
 // needed; n is the number of bytes transferred.
 func (f *Fetcher) fetchOne(ctx context.Context, dir string, p LockedPackage) (path string, n int64, err error) {
-	name, err := cacheName(p)
+	name, err := p.cacheName()
 	if err != nil {
 		return "", 0, err
 	}

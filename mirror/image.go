@@ -2,10 +2,7 @@ package mirror
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -39,8 +36,7 @@ func Tag(c *Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(in)
-	return hex.EncodeToString(sum[:])[:40], nil
+	return tagOf(in), nil
 }
 
 // TagInputs lists what the tag hashes: the format, the timestamp clamp,
@@ -67,7 +63,7 @@ func tagInputs(c *Config, lock []byte) ([]byte, error) {
 	l := &Lock{Rootfs: pins.Rootfs}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "format %s\nepoch %d\n", ImageFormat, c.Epoch())
-	fmt.Fprintf(&b, "lock sha256:%x\n", sha256.Sum256(withoutRootfs(lock)))
+	fmt.Fprintf(&b, "lock sha256:%s\n", sha256Hex(withoutRootfs(lock)))
 	sources := c.Sources()
 	for _, s := range sources {
 		if err := s.writeTag(&b, l); err != nil {
@@ -98,19 +94,6 @@ func withoutRootfs(lock []byte) []byte {
 		out = append(out, line...)
 	}
 	return out
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // imageIndex builds the multi-arch mirror image: per arch, each source's

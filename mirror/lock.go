@@ -2,8 +2,6 @@ package mirror
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"sort"
@@ -52,8 +50,7 @@ func (c *Config) InputsDigest(l *Lock) (string, error) {
 			return "", err
 		}
 	}
-	sum := sha256.Sum256(b.Bytes())
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
+	return "sha256:" + sha256Hex(b.Bytes()), nil
 }
 
 // Marshal encodes the lock deterministically.

@@ -2,8 +2,6 @@ package mirror
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"os"
 	"path/filepath"
@@ -142,8 +140,7 @@ func Build(ctx context.Context, c *Config, opts Options, store Store) (string, v
 	if err != nil {
 		return "", v1.Descriptor{}, err
 	}
-	sum := sha256.Sum256(in)
-	ref := c.Repo() + ":" + hex.EncodeToString(sum[:])[:40]
+	ref := c.Repo() + ":" + tagOf(in)
 	desc, err := store.WriteIndex(ctx, ref, idx)
 	return ref, desc, err
 }

@@ -1,12 +1,8 @@
 package mirror
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,94 +11,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/lkpkg/lkpkg/cache"
-	"github.com/lkpkg/lkpkg/internal/testenv"
-	"github.com/lkpkg/lkpkg/mirror/apksign"
 	"github.com/lkpkg/lkpkg/mirror/download"
 )
-
-// serve serves dir over HTTP on 127.0.0.1 for the test.
-func serve(t testing.TB, dir string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(dir))}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String()
-}
-
-// fixture is a mirror directory wanting world, with Alpine's keys and a
-// fresh signing key. rootfs adds the x86_64 minirootfs as the base.
-type fixture struct {
-	dir, alpine string
-	opts        Options
-}
-
-func newFixture(t *testing.T, world []string, rootfs bool) *fixture {
-	t.Helper()
-	f := &fixture{dir: t.TempDir(), alpine: testenv.AlpineDir(t)}
-	keys := filepath.Join(f.dir, "keys")
-	os.MkdirAll(keys, 0o755)
-	entries, _ := os.ReadDir(filepath.Join(f.alpine, "keys"))
-	for _, e := range entries {
-		b, _ := os.ReadFile(filepath.Join(f.alpine, "keys", e.Name()))
-		os.WriteFile(filepath.Join(keys, e.Name()), b, 0o644)
-	}
-	pub, err := Keygen(f.dir, "test", 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	yml := fmt.Sprintf("image: alpine\norg: test\nupstream: https://dl-cdn.alpinelinux.org/alpine\nrepositories: [v3.19/main, v3.19/community]\nkeys: keys\narches: [x86_64]\npackages: [%s]\nsigning-key: %s\n",
-		strings.Join(world, ", "), filepath.Base(pub))
-	if rootfs {
-		yml += "rootfs:\n  x86_64: v3.19/releases/x86_64/alpine-minirootfs-3.19.4-x86_64.tar.gz\n"
-	}
-	if err := os.WriteFile(filepath.Join(f.dir, "mirror.yml"), []byte(yml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f.opts = Options{APKUpstream: serve(t, f.alpine), APKDownloadDir: filepath.Join(f.dir, "downloads")}
-	return f
-}
-
-func (f *fixture) config(t *testing.T) *Config {
-	t.Helper()
-	c, err := Load(f.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// lock writes mirror.lock for the fixture and returns its config.
-func (f *fixture) lock(t *testing.T) *Config {
-	t.Helper()
-	c := f.config(t)
-	if _, err := LockAndWrite(context.Background(), c, f.opts); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// expectation reads a package list recorded with the real apk (see
-// apk/testdata/expect.sh for the command).
-func expectation(t *testing.T, file string) []string {
-	t.Helper()
-	fh, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	var out []string
-	sc := bufio.NewScanner(fh)
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
-			out = append(out, l)
-		}
-	}
-	return out
-}
 
 func TestLockMatchesRealApkAndIsStable(t *testing.T) {
 	world := []string{"busybox", "dhcpcd", "ca-certificates", "musl-dev", "make", "binutils", "linux-headers"}
@@ -161,7 +71,7 @@ func TestRefusals(t *testing.T) {
 	})
 	t.Run("apk altered", func(t *testing.T) {
 		f := newFixture(t, []string{"zlib"}, false)
-		c := f.lock(t)
+		c, _ := f.lock(t)
 		bad := copyTree(t, filepath.Join(f.alpine, "v3.19"), filepath.Join(t.TempDir(), "v3.19"))
 		apk := filepath.Join(bad, "main", "x86_64", "zlib-1.3.1-r0.apk")
 		b, _ := os.ReadFile(apk)
@@ -176,14 +86,14 @@ func TestRefusals(t *testing.T) {
 	})
 	t.Run("package missing upstream", func(t *testing.T) {
 		f := newFixture(t, []string{"busybox"}, false) // in the index, not in the data
-		c := f.lock(t)
+		c, _ := f.lock(t)
 		_, _, _, err := Fetch(ctx, c, f.opts)
 		wantErr(t, err, "busybox-1.36.1-r19")
 		wantErr(t, err, "missing upstream")
 	})
 	t.Run("lock no longer matches mirror.yml", func(t *testing.T) {
 		f := newFixture(t, []string{"zlib"}, false)
-		c := f.lock(t)
+		c, _ := f.lock(t)
 		yml, _ := os.ReadFile(c.File())
 		os.WriteFile(c.File(), []byte(strings.Replace(string(yml), "packages: [zlib]", "packages: [zlib, make]", 1)), 0o644)
 		_, _, _, err := Fetch(ctx, f.config(t), f.opts)
@@ -263,11 +173,7 @@ func copyTree(t *testing.T, src, dst string) string {
 func TestFetchResumes(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, []string{"zlib"}, false)
-	c := f.config(t)
-	lock, err := LockAndWrite(ctx, c, f.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, lock := f.lock(t)
 	var zlib LockedPackage
 	for _, p := range lock.Packages["x86_64"] {
 		if p.Name == "zlib" {
@@ -278,13 +184,14 @@ func TestFetchResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name, _ := cacheName(zlib)
+	name, _ := zlib.cacheName()
 	os.MkdirAll(f.opts.APKDownloadDir, 0o755)
 	half := int64(len(full) / 2)
 	os.WriteFile(filepath.Join(f.opts.APKDownloadDir, name+".part"), full[:half], 0o644)
 
-	_, st, err := (&Fetcher{Upstream: mustUpstream(t, c, f.opts.APKUpstream), Keys: mustKeys(t, c), Dir: f.opts.APKDownloadDir}).
-		Fetch(ctx, &Lock{Packages: map[string][]LockedPackage{"x86_64": {zlib}}}, []string{"x86_64"})
+	fetcher := &Fetcher{Upstream: mustUpstream(t, c, f.opts.APKUpstream), Keys: mustKeys(t, c), Dir: f.opts.APKDownloadDir}
+	only := &Lock{Packages: map[string][]LockedPackage{"x86_64": {zlib}}}
+	_, st, err := fetcher.Fetch(ctx, only, []string{"x86_64"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,27 +203,10 @@ func TestFetchResumes(t *testing.T) {
 		t.Fatal("resumed file differs from the upstream's")
 	}
 	// A second fetch transfers nothing: the cache is content-addressed.
-	_, st, err = (&Fetcher{Upstream: mustUpstream(t, c, f.opts.APKUpstream), Keys: mustKeys(t, c), Dir: f.opts.APKDownloadDir}).
-		Fetch(ctx, &Lock{Packages: map[string][]LockedPackage{"x86_64": {zlib}}}, []string{"x86_64"})
+	_, st, err = fetcher.Fetch(ctx, only, []string{"x86_64"})
 	if err != nil || st.Bytes != 0 || st.Downloaded != 0 {
 		t.Fatalf("second fetch: %+v %v", st, err)
 	}
-}
-
-func mustUpstream(t *testing.T, c *Config, u string) *Upstream {
-	up, err := NewUpstream(c, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return up
-}
-
-func mustKeys(t *testing.T, c *Config) *apksign.Keyring {
-	k, err := c.TrustedKeys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 // The base root filesystem is pinned in the lock, fetched into the
@@ -325,7 +215,7 @@ func mustKeys(t *testing.T, c *Config) *apksign.Keyring {
 func TestRootfsIsPinnedAndVerified(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, []string{"zlib"}, true)
-	c := f.lock(t)
+	c, _ := f.lock(t)
 	const sum = "a2a87004e87720cbb0372c08b7de9b80748afdfd7fd72d2eab2ec0b074b92211"
 	lock, err := ReadLock(c.LockFile(), c)
 	if err != nil {

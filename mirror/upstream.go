@@ -6,17 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
-	"time"
+
+	"github.com/lkpkg/lkpkg/mirror/download"
 )
 
 // Upstream reads files below a base URL: http(s):// or file://.
 type Upstream struct {
 	Base   string
-	Client *http.Client
+	Client *http.Client // nil: download.Get's default
 }
 
 // NewUpstream returns the upstream for c: override (Options.APKUpstream),
@@ -29,10 +27,8 @@ func NewUpstream(c *Config, override string) (*Upstream, error) {
 	if err := checkURL(base); err != nil {
 		return nil, fmt.Errorf("upstream: %w", err)
 	}
-	return &Upstream{Base: strings.TrimSuffix(base, "/"), Client: defaultClient()}, nil
+	return &Upstream{Base: strings.TrimSuffix(base, "/")}, nil
 }
-
-func defaultClient() *http.Client { return &http.Client{Timeout: 10 * time.Minute} }
 
 // URL is the location of rel below the base.
 func (u *Upstream) URL(rel string) string { return u.Base + "/" + strings.TrimPrefix(rel, "/") }
@@ -53,78 +49,46 @@ func (u *Upstream) Open(ctx context.Context, rel string, offset int64) (io.ReadC
 	}
 	loc := u.URL(rel)
 	if strings.HasPrefix(u.Base, "file://") {
-		base, err := url.PathUnescape(strings.TrimPrefix(u.Base, "file://"))
-		if err != nil {
-			return nil, err
-		}
-		p := filepath.Join(base, filepath.FromSlash(rel))
-		f, err := os.Open(p)
-		if os.IsNotExist(err) {
+		f, err := download.OpenFile(u.Base, rel, offset)
+		if errors.Is(err, download.ErrNotFound) {
 			return nil, fmt.Errorf("%s: %w", loc, ErrNotFound)
 		}
 		if err != nil {
-			return nil, err
-		}
-		if _, err := f.Seek(offset, io.SeekStart); err != nil {
-			f.Close()
 			return nil, err
 		}
 		return f, nil
 	}
-	var lastErr error
-	for attempt := 0; attempt < 4; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(time.Duration(attempt*attempt) * 250 * time.Millisecond):
-			}
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc, nil)
-		if err != nil {
+	resp, err := download.Get(ctx, u.Client, loc, offset)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s: %w", loc, ErrNotFound)
+	case offset > 0 && resp.StatusCode == http.StatusOK:
+		// The server ignored Range: skip what we already have.
+		if _, err := io.CopyN(io.Discard, resp.Body, offset); err != nil {
+			resp.Body.Close()
 			return nil, err
 		}
-		if offset > 0 {
-			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
+		return resp.Body, nil
+	case resp.StatusCode == http.StatusPartialContent:
+		// Only a range that starts where we asked can be appended.
+		if !strings.HasPrefix(resp.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-", offset)) {
+			resp.Body.Close()
+			return nil, fmt.Errorf("%s: %w (Content-Range %q)", loc, errBadRange, resp.Header.Get("Content-Range"))
 		}
-		resp, err := u.Client.Do(req)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		switch {
-		case resp.StatusCode == http.StatusNotFound:
-			resp.Body.Close()
-			return nil, fmt.Errorf("%s: %w", loc, ErrNotFound)
-		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-			resp.Body.Close()
-			lastErr = fmt.Errorf("%s: %s", loc, resp.Status)
-			continue
-		case offset > 0 && resp.StatusCode == http.StatusOK:
-			// The server ignored Range: skip what we already have.
-			if _, err := io.CopyN(io.Discard, resp.Body, offset); err != nil {
-				resp.Body.Close()
-				return nil, err
-			}
-			return resp.Body, nil
-		case resp.StatusCode == http.StatusPartialContent:
-			// Only a range that starts where we asked can be appended.
-			if !strings.HasPrefix(resp.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-", offset)) {
-				resp.Body.Close()
-				return nil, fmt.Errorf("%s: %w (Content-Range %q)", loc, errBadRange, resp.Header.Get("Content-Range"))
-			}
-			return resp.Body, nil
-		case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
-			resp.Body.Close()
-			return nil, fmt.Errorf("%s: %w", loc, errBadRange)
-		case resp.StatusCode == http.StatusOK:
-			return resp.Body, nil
-		default:
-			resp.Body.Close()
-			return nil, fmt.Errorf("%s: %s", loc, resp.Status)
-		}
+		return resp.Body, nil
+	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s: %w", loc, errBadRange)
+	case resp.StatusCode == http.StatusOK:
+		return resp.Body, nil
+	default:
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s: %s", loc, resp.Status)
 	}
-	return nil, fmt.Errorf("%s: giving up after retries: %w", loc, lastErr)
 }
 
 // ReadAll reads rel whole, at most max bytes.
@@ -133,13 +97,5 @@ func (u *Upstream) ReadAll(ctx context.Context, rel string, max int64) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", u.URL(rel), err)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s: larger than %d bytes", u.URL(rel), max)
-	}
-	return b, nil
+	return download.ReadAll(rc, u.URL(rel), max)
 }

@@ -14,4 +14,8 @@
 // One policy for a cached file that fails verification (bit rot, a torn
 // copy, tampering): it is never trusted; it is reported, removed, fetched
 // again and verified again.
+//
+// The sources also read their upstreams the one way: Get (HTTP, with
+// retries and an optional Range), OpenFile (a file:// tree) and ReadAll
+// (a bounded read of a small file such as an index).
 package download

@@ -1,16 +1,11 @@
 package gomod
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"golang.org/x/mod/module"
 )
@@ -62,15 +57,6 @@ type Client struct {
 	Progress io.Writer
 }
 
-var defaultHTTP = &http.Client{Timeout: 10 * time.Minute}
-
-func (c *Client) http() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
-	}
-	return defaultHTTP
-}
-
 func (c *Client) proxy() string {
 	if c.Proxy == "" {
 		return DefaultProxy
@@ -89,81 +75,6 @@ func (c *Client) logf(format string, args ...any) {
 	if c.Progress != nil {
 		fmt.Fprintf(c.Progress, format+"\n", args...)
 	}
-}
-
-// errNotFound marks a file the proxy (or database) does not have.
-var errNotFound = errors.New("not found")
-
-// open reads rel below base (http(s):// or file://), retrying transient
-// HTTP failures; a 404 or 410 is errNotFound, which is never retried.
-func (c *Client) open(ctx context.Context, base, rel string) (io.ReadCloser, error) {
-	loc := base + "/" + rel
-	if p, ok := strings.CutPrefix(base, "file://"); ok {
-		dir, err := url.PathUnescape(p)
-		if err != nil {
-			return nil, err
-		}
-		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", loc, errNotFound)
-		}
-		return f, err
-	}
-	var lastErr error
-	for attempt := range 4 {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(time.Duration(attempt*attempt) * 250 * time.Millisecond):
-			}
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, loc, nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := c.http().Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			lastErr = err
-			continue
-		}
-		switch {
-		case resp.StatusCode == http.StatusOK:
-			return resp.Body, nil
-		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-			// The proxy's body says why (e.g. "not found: unknown revision").
-			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-			resp.Body.Close()
-			return nil, fmt.Errorf("%s: %w: %s", loc, errNotFound, strings.TrimSpace(string(msg)))
-		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-			resp.Body.Close()
-			lastErr = fmt.Errorf("%s: %s", loc, resp.Status)
-		default:
-			resp.Body.Close()
-			return nil, fmt.Errorf("%s: %s", loc, resp.Status)
-		}
-	}
-	return nil, fmt.Errorf("%s: giving up after retries: %w", loc, lastErr)
-}
-
-// readAll reads rel below base whole, refusing more than max bytes.
-func (c *Client) readAll(ctx context.Context, base, rel string, max int64) ([]byte, error) {
-	rc, err := c.open(ctx, base, rel)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s/%s: %w", base, rel, err)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s/%s: larger than %d bytes", base, rel, max)
-	}
-	return b, nil
 }
 
 // escaped returns the case-escaped path and version of m, as the proxy

@@ -219,15 +219,15 @@ type tarEntry struct {
 }
 
 // readTar reads every header (and small files' data) of a tar, extracting
-// it below dir unless dir is "".
-func readTar(t *testing.T, r io.Reader, dir string) map[string]tarEntry {
+// it below dir unless dir is "". names are the entries in tar order.
+func readTar(t *testing.T, r io.Reader, dir string) (entries map[string]tarEntry, names []string) {
 	t.Helper()
 	out := map[string]tarEntry{}
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return out
+			return out, names
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -239,6 +239,7 @@ func readTar(t *testing.T, r io.Reader, dir string) map[string]tarEntry {
 			}
 		}
 		out[h.Name] = e
+		names = append(names, h.Name)
 		if dir == "" {
 			continue
 		}
@@ -327,23 +328,6 @@ func writeFile(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// tarNames lists a tar's entry names in order.
-func tarNames(t *testing.T, b []byte) []string {
-	t.Helper()
-	var names []string
-	tr := tar.NewReader(bytes.NewReader(b))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return names
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, h.Name)
 	}
 }
 

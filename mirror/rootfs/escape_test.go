@@ -1,10 +1,9 @@
 package rootfs
 
 import (
-	"archive/tar"
 	"bytes"
-	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,20 +57,25 @@ func TestInstallRefusesEscapingNames(t *testing.T) {
 		err:  []string{"/x.deb: ", "package evil: ", `Version "1/../../x" is not a valid version`},
 	}}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			out, _, err := installSynth(t, tt.pkg)
-			if bad := dotDotEntries(t, out); len(bad) > 0 {
-				t.Errorf("entries outside the root: %q", bad)
-			}
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, want := range tt.err {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q lacks %q", err, want)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { installRefused(t, tt.err, tt.pkg) })
+	}
+}
+
+// installRefused installs pkgs and checks that Install fails with an
+// error mentioning each of want, having written no entry outside the root.
+func installRefused(t *testing.T, want []string, pkgs ...synth) {
+	t.Helper()
+	out, _, err := installSynth(t, pkgs...)
+	if bad := dotDotEntries(t, out); len(bad) > 0 {
+		t.Errorf("entries outside the root: %q", bad)
+	}
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
 	}
 }
 
@@ -79,22 +83,13 @@ func TestInstallRefusesEscapingNames(t *testing.T) {
 func dotDotEntries(t *testing.T, b []byte) []string {
 	t.Helper()
 	var bad []string
-	tr := tar.NewReader(bytes.NewReader(b))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return bad
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range strings.Split(strings.TrimSuffix(h.Name, "/"), "/") {
-			if c == ".." {
-				bad = append(bad, h.Name)
-				break
-			}
+	_, names := readOut(t, b)
+	for _, name := range names {
+		if slices.Contains(strings.Split(name, "/"), "..") {
+			bad = append(bad, name)
 		}
 	}
+	return bad
 }
 
 // TestWriteRefusesEscapingEntries is the tar writer's own defence: an

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/lkpkg/lkpkg/mirror/debfile/debtest"
 )
 
@@ -171,17 +173,21 @@ func TestInstallAlternatives(t *testing.T) {
 		}
 		return "#!/bin/sh\nset -e\n" + s + "\n"
 	}
+	// nano ships its binary at bin and offers it as the editor at prio,
+	// with a man page slave and a slave whose target is missing.
+	nano := func(bin, prio string) synth {
+		return synth{name: "nano", version: "1", files: []debtest.File{reg("."+bin, "n"), reg("./usr/share/man/man1/nano.1.gz", "m")},
+			postinst: ua("/usr/bin/editor", "editor", bin, prio,
+				"/usr/share/man/man1/editor.1.gz", "editor.1.gz", "/usr/share/man/man1/nano.1.gz",
+				"/usr/bin/pico", "pico", "/usr/bin/pico-missing")}
+	}
+	nanoAlt := synth{name: "nano-alt", version: "1", files: []debtest.File{reg("./usr/bin/a-nano", "a")},
+		postinst: ua("/usr/bin/editor", "editor", "/usr/bin/a-nano", "40")}
 	_, res, err := installSynth(t)
 	if err != nil || len(res.Alternatives) != 0 {
 		t.Fatal(res, err)
 	}
-	b, res, err := installSynth(t,
-		synth{name: "nano", version: "1", files: []debtest.File{reg("./usr/bin/nano", "n"), reg("./usr/share/man/man1/nano.1.gz", "m")},
-			postinst: ua("/usr/bin/editor", "editor", "/usr/bin/nano", "40",
-				"/usr/share/man/man1/editor.1.gz", "editor.1.gz", "/usr/share/man/man1/nano.1.gz",
-				"/usr/bin/pico", "pico", "/usr/bin/pico-missing")},
-		synth{name: "nano-alt", version: "1", files: []debtest.File{reg("./usr/bin/a-nano", "a")},
-			postinst: ua("/usr/bin/editor", "editor", "/usr/bin/a-nano", "40")},
+	b, res, err := installSynth(t, nano("/usr/bin/nano", "40"), nanoAlt,
 		synth{name: "vim", version: "1", files: []debtest.File{reg("./usr/bin/vim", "v"), reg("./usr/bin/vi", "real file")},
 			postinst: ua("/usr/bin/editor", "editor", "/usr/bin/vim", "30") + ua("/usr/bin/vi", "vi", "/usr/bin/vim", "30")},
 		synth{name: "ghost", version: "1", postinst: ua("/usr/bin/editor", "editor", "/usr/bin/ghost", "99")},
@@ -217,14 +223,7 @@ func TestInstallAlternatives(t *testing.T) {
 	}
 	// Raise nano (shipped in /bin): its slaves come along, but not the
 	// missing one.
-	b, res, err = installSynth(t,
-		synth{name: "nano", version: "1", files: []debtest.File{reg("./bin/nano", "n"), reg("./usr/share/man/man1/nano.1.gz", "m")},
-			postinst: ua("/usr/bin/editor", "editor", "/bin/nano", "50",
-				"/usr/share/man/man1/editor.1.gz", "editor.1.gz", "/usr/share/man/man1/nano.1.gz",
-				"/usr/bin/pico", "pico", "/usr/bin/pico-missing")},
-		synth{name: "nano-alt", version: "1", files: []debtest.File{reg("./usr/bin/a-nano", "a")},
-			postinst: ua("/usr/bin/editor", "editor", "/usr/bin/a-nano", "40")},
-	)
+	b, res, err = installSynth(t, nano("/bin/nano", "50"), nanoAlt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,19 +261,21 @@ func TestLayer(t *testing.T) {
 	if _, err := Install(&plain, []string{deb}, opts); err != nil {
 		t.Fatal(err)
 	}
-	l1, res, err := Layer([]string{deb}, opts)
-	if err != nil || res.Files == 0 {
-		t.Fatal(res, err)
+	// layer makes the layer of deb and returns it with its digest.
+	layer := func() (v1.Layer, v1.Hash) {
+		t.Helper()
+		l, res, err := Layer([]string{deb}, opts)
+		if err != nil || res.Files == 0 {
+			t.Fatal(res, err)
+		}
+		d, err := l.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, d
 	}
-	l2, _, err := Layer([]string{deb}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d1, err := l1.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d2, _ := l2.Digest()
+	l1, d1 := layer()
+	_, d2 := layer()
 	diff, _ := l1.DiffID()
 	if d1 != d2 || !strings.HasPrefix(diff.String(), "sha256:") {
 		t.Fatalf("digests %v %v", d1, d2)
