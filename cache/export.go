@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,11 +144,15 @@ func (c *Cache) exportBlob(tw *tar.Writer, d v1.Descriptor) error {
 	if err := tw.WriteHeader(fileHeader(path.Join("blobs", d.Digest.Algorithm, d.Digest.Hex), d.Size)); err != nil {
 		return err
 	}
-	h := sha256.New()
-	if _, err := io.CopyN(tw, io.TeeReader(f, h), d.Size); err != nil {
+	// As io.CopyN: exactly d.Size bytes, io.EOF if the file is shorter.
+	n, got, err := copyHashed(tw, io.LimitReader(f, d.Size))
+	if err == nil && n < d.Size {
+		err = io.EOF
+	}
+	if err != nil {
 		return fmt.Errorf("blob %s: %w", d.Digest, err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != d.Digest.Hex {
+	if got != d.Digest.Hex {
 		return fmt.Errorf("blob %s: stored content has digest sha256:%s", d.Digest, got)
 	}
 	return nil
