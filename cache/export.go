@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -96,17 +95,13 @@ func (c *Cache) exportOCI(ctx context.Context, w io.Writer, refs []string) error
 	if err != nil {
 		return err
 	}
-	layout, err := json.Marshal(ociLayout{Version: layoutVersion})
-	if err != nil {
-		return err
-	}
 
 	tw := tar.NewWriter(w)
 	// index.json goes first so a streaming reader learns the refs early.
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{layoutFile, layout}, {indexFile, index}} {
+	}{{layoutFile, layoutJSON()}, {indexFile, index}} {
 		if err := tw.WriteHeader(fileHeader(f.name, int64(len(f.data)))); err != nil {
 			return fmt.Errorf("cache: export: %w", err)
 		}
