@@ -52,11 +52,7 @@ func Open(dir string) (*Cache, error) {
 			return nil, fmt.Errorf("cache: creating %s: %w", d, err)
 		}
 	}
-	layout, err := json.Marshal(ociLayout{Version: layoutVersion})
-	if err != nil {
-		return nil, err
-	}
-	if err := c.createIfMissing(layoutFile, layout); err != nil {
+	if err := c.createIfMissing(layoutFile, layoutJSON()); err != nil {
 		return nil, err
 	}
 	empty, err := encodeIndex(nil)
@@ -87,6 +83,13 @@ func (c *Cache) tmpDir() string  { return c.path(tmpDirName) }
 
 type ociLayout struct {
 	Version string `json:"imageLayoutVersion"`
+}
+
+// layoutJSON is the oci-layout file this package writes, in a new layout
+// and in exports.
+func layoutJSON() []byte {
+	b, _ := json.Marshal(ociLayout{Version: layoutVersion}) // one string field: cannot fail
+	return b
 }
 
 func (c *Cache) checkLayoutFile() error {

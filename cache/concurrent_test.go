@@ -3,8 +3,10 @@ package cache
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -64,4 +66,22 @@ func TestConcurrentWriters(t *testing.T) {
 	if err := c.Verify(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestLockHonoursContext(t *testing.T) {
+	dir := t.TempDir()
+	a, b := must(Open(dir))(t), must(Open(dir))(t)
+	unlock := must(a.Lock(context.Background()))(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Millisecond)
+	defer cancel()
+	if _, err := b.Lock(ctx); err == nil || !strings.Contains(err.Error(), "lkpkg.lock") {
+		t.Fatalf("second Lock while held: err = %v, want timeout naming lkpkg.lock", err)
+	}
+	unlock()
+	unlock() // idempotent
+	unlockB, err := b.Lock(context.Background())
+	if err != nil {
+		t.Fatalf("Lock after release: %v", err)
+	}
+	unlockB()
 }

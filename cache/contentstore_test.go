@@ -21,14 +21,8 @@ func contentStoreFixture(t *testing.T) (c *Cache, idx v1.ImageIndex, desc v1.Des
 	t.Helper()
 	c = openTest(t)
 	idx = newTestIndex(t)
-	desc, err := c.WriteIndex(context.Background(), "lkpkg/cs:1", idx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cs, err = c.ContentStore(); err != nil {
-		t.Fatal(err)
-	}
-	return c, idx, desc, cs
+	desc = writeIndex(t, c, "lkpkg/cs:1", idx)
+	return c, idx, desc, must(c.ContentStore())(t)
 }
 
 func TestContentStoreReadsLayout(t *testing.T) {

@@ -26,9 +26,7 @@ func TestCrashWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; ; i++ {
-		if _, err := c.WriteIndex(ctx, fmt.Sprintf("lkpkg/crash%d:v1", i%8), newTestIndex(t)); err != nil {
-			t.Fatal(err)
-		}
+		writeIndex(t, c, fmt.Sprintf("lkpkg/crash%d:v1", i%8), newTestIndex(t))
 		switch i % 5 {
 		case 3:
 			if err := c.Remove(ctx, fmt.Sprintf("lkpkg/crash%d:v1", (i+5)%8)); err != nil {

@@ -4,9 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -98,17 +95,13 @@ func (c *Cache) exportOCI(ctx context.Context, w io.Writer, refs []string) error
 	if err != nil {
 		return err
 	}
-	layout, err := json.Marshal(ociLayout{Version: layoutVersion})
-	if err != nil {
-		return err
-	}
 
 	tw := tar.NewWriter(w)
 	// index.json goes first so a streaming reader learns the refs early.
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{layoutFile, layout}, {indexFile, index}} {
+	}{{layoutFile, layoutJSON()}, {indexFile, index}} {
 		if err := tw.WriteHeader(fileHeader(f.name, int64(len(f.data)))); err != nil {
 			return fmt.Errorf("cache: export: %w", err)
 		}
@@ -146,11 +139,15 @@ func (c *Cache) exportBlob(tw *tar.Writer, d v1.Descriptor) error {
 	if err := tw.WriteHeader(fileHeader(path.Join("blobs", d.Digest.Algorithm, d.Digest.Hex), d.Size)); err != nil {
 		return err
 	}
-	h := sha256.New()
-	if _, err := io.CopyN(tw, io.TeeReader(f, h), d.Size); err != nil {
+	// As io.CopyN: exactly d.Size bytes, io.EOF if the file is shorter.
+	n, got, err := copyHashed(tw, io.LimitReader(f, d.Size))
+	if err == nil && n < d.Size {
+		err = io.EOF
+	}
+	if err != nil {
 		return fmt.Errorf("blob %s: %w", d.Digest, err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != d.Digest.Hex {
+	if got != d.Digest.Hex {
 		return fmt.Errorf("blob %s: stored content has digest sha256:%s", d.Digest, got)
 	}
 	return nil

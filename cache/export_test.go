@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,19 +18,12 @@ import (
 // populated is a cache holding two refs, plus one the exports leave out.
 func populated(t *testing.T) (*Cache, map[string]v1.ImageIndex) {
 	t.Helper()
-	ctx := context.Background()
-	c := openTest(t)
 	idxs := map[string]v1.ImageIndex{
 		"lkpkg/init:1":     newTestIndex(t),
 		"lkpkg/runc:2":     newTestIndex(t),
 		"lkpkg/excluded:3": newTestIndex(t),
 	}
-	for ref, idx := range idxs {
-		if _, err := c.WriteIndex(ctx, ref, idx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return c, idxs
+	return cacheWith(t, idxs), idxs
 }
 
 func exportOCI(t *testing.T, c *Cache, refs ...string) []byte {
@@ -90,9 +82,7 @@ func TestImportBuildkitStyleNames(t *testing.T) {
 	// the tag in ref.name; the full name must win.
 	src := openTest(t)
 	idx := newTestIndex(t)
-	if _, err := src.WriteIndex(context.Background(), "latest", idx); err != nil {
-		t.Fatal(err)
-	}
+	writeIndex(t, src, "latest", idx)
 	data := rewriteTar(t, exportOCI(t, src, "latest"), func(name string, b []byte) ([]byte, bool) {
 		if name == "index.json" {
 			return bytes.Replace(b, []byte(`"org.opencontainers.image.ref.name": "latest"`),
@@ -217,15 +207,8 @@ func TestExportDocker(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "image.tar")
-			f, err := os.Create(path)
-			if err != nil {
-				t.Fatal(err)
-			}
 			refs := []string{"lkpkg/init:1", "lkpkg/runc:2"}
-			if err := src.Export(context.Background(), f, "docker", refs, tt.platform); err != nil {
-				t.Fatal(err)
-			}
-			if err := f.Close(); err != nil {
+			if err := src.ExportFile(context.Background(), path, "docker", refs, tt.platform); err != nil {
 				t.Fatal(err)
 			}
 			for _, ref := range refs {
@@ -331,21 +314,5 @@ func TestImportRefusesToReplaceDifferentContent(t *testing.T) {
 		if !bytes.Equal(before, readFile(t, index)) {
 			t.Errorf("re-import of identical content (force=%v) changed index.json", force)
 		}
-	}
-}
-
-// checkRefusedImport fails t unless a refused import left dst as it was:
-// index.json byte for byte (before), the same number of blobs, nothing in
-// tmp/.
-func checkRefusedImport(t *testing.T, dst *Cache, before []byte, blobsBefore map[string]bool) {
-	t.Helper()
-	if !bytes.Equal(before, readFile(t, filepath.Join(dst.Dir(), "index.json"))) {
-		t.Error("refused import changed index.json")
-	}
-	if after := blobNames(t, dst); len(after) != len(blobsBefore) {
-		t.Errorf("refused import stored blobs: %d before, %d after", len(blobsBefore), len(after))
-	}
-	if des, _ := os.ReadDir(filepath.Join(dst.Dir(), "tmp")); len(des) != 0 {
-		t.Errorf("refused import left %d files in tmp/", len(des))
 	}
 }

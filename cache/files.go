@@ -62,7 +62,48 @@ func (c *Cache) installBlob(tmp string, h v1.Hash) error {
 // spool copies r to a new file in dir, checking it hashes to want and, if
 // size >= 0, is exactly size bytes. The file is fsynced; on error it is gone.
 func spool(dir string, r io.Reader, want v1.Hash, size int64) (path string, err error) {
-	f, err := os.CreateTemp(dir, "blob-")
+	if size >= 0 {
+		r = io.LimitReader(r, size+1) // one extra byte exposes an oversized blob
+	}
+	return syncedTemp(dir, "blob-", func(f *os.File) error {
+		n, got, err := copyHashed(f, r)
+		if err != nil {
+			return fmt.Errorf("blob %s: %w", want, err)
+		}
+		if size >= 0 && n != size {
+			return fmt.Errorf("blob %s: size mismatch: got %d bytes, want %d", want, n, size)
+		}
+		if got != want.Hex {
+			return fmt.Errorf("blob %s: digest mismatch: content is sha256:%s", want, got)
+		}
+		return nil
+	})
+}
+
+// copyHashed copies src to dst and returns the byte count and the hex
+// sha256 of what was copied: every blob written, checked or exported is
+// re-hashed on the way.
+func copyHashed(dst io.Writer, src io.Reader) (n int64, hexDigest string, err error) {
+	h := sha256.New()
+	n, err = io.Copy(io.MultiWriter(dst, h), src)
+	return n, hex.EncodeToString(h.Sum(nil)), err
+}
+
+// writeTemp writes data to a fsynced file under tmp/ and returns its path.
+func (c *Cache) writeTemp(data []byte) (string, error) {
+	return syncedTemp(c.tmpDir(), "file-", func(f *os.File) error {
+		if _, err := f.Write(data); err != nil {
+			return fmt.Errorf("cache: writing %s: %w", f.Name(), err)
+		}
+		return nil
+	})
+}
+
+// syncedTemp creates a file in dir named after pattern (as os.CreateTemp),
+// fills it with fill and leaves it readable by all and fsynced, ready to be
+// renamed or linked into place. On error the file is gone.
+func syncedTemp(dir, pattern string, fill func(f *os.File) error) (path string, err error) {
+	f, err := os.CreateTemp(dir, pattern)
 	if err != nil {
 		return "", fmt.Errorf("cache: %w", err)
 	}
@@ -72,19 +113,8 @@ func spool(dir string, r io.Reader, want v1.Hash, size int64) (path string, err 
 			os.Remove(f.Name())
 		}
 	}()
-	if size >= 0 {
-		r = io.LimitReader(r, size+1) // one extra byte exposes an oversized blob
-	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), r)
-	if err != nil {
-		return "", fmt.Errorf("blob %s: %w", want, err)
-	}
-	if size >= 0 && n != size {
-		return "", fmt.Errorf("blob %s: size mismatch: got %d bytes, want %d", want, n, size)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want.Hex {
-		return "", fmt.Errorf("blob %s: digest mismatch: content is sha256:%s", want, got)
+	if err := fill(f); err != nil {
+		return "", err
 	}
 	if err := f.Chmod(0o644); err != nil {
 		return "", fmt.Errorf("cache: %w", err)
@@ -94,29 +124,6 @@ func spool(dir string, r io.Reader, want v1.Hash, size int64) (path string, err 
 	}
 	if err := f.Close(); err != nil {
 		return "", fmt.Errorf("cache: closing %s: %w", f.Name(), err)
-	}
-	return f.Name(), nil
-}
-
-// writeTemp writes data to a fsynced file under tmp/ and returns its path.
-func (c *Cache) writeTemp(data []byte) (string, error) {
-	f, err := os.CreateTemp(c.tmpDir(), "file-")
-	if err != nil {
-		return "", fmt.Errorf("cache: %w", err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", fmt.Errorf("cache: writing %s: %w", f.Name(), err)
 	}
 	return f.Name(), nil
 }

@@ -4,29 +4,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 func TestRemoveCollectsGarbage(t *testing.T) {
 	ctx := context.Background()
-	c := openTest(t)
 	shared := testImage(t, amd64)
 	onlyA := testImage(t, arm64v8)
 	onlyB := testImage(t, arm64v8)
 	a := testIndex(t, child{amd64, shared}, child{arm64v8, onlyA})
 	b := testIndex(t, child{amd64, shared}, child{arm64v8, onlyB})
-	if _, err := c.WriteIndex(ctx, "lkpkg/a:1", a); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.WriteIndex(ctx, "lkpkg/b:1", b); err != nil {
-		t.Fatal(err)
-	}
+	c := cacheWith(t, map[string]v1.ImageIndex{"lkpkg/a:1": a, "lkpkg/b:1": b})
 
 	if err := c.Remove(ctx, "lkpkg/a:1"); err != nil {
 		t.Fatal(err)
@@ -66,10 +58,7 @@ func TestRemoveCollectsGarbage(t *testing.T) {
 
 func TestRemoveUnknownRef(t *testing.T) {
 	ctx := context.Background()
-	c := openTest(t)
-	if _, err := c.WriteIndex(ctx, "lkpkg/a:1", newTestIndex(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := cacheWith(t, map[string]v1.ImageIndex{"lkpkg/a:1": newTestIndex(t)})
 	index := filepath.Join(c.Dir(), "index.json")
 	before := readFile(t, index)
 	err := c.Remove(ctx, "lkpkg/a:1", "lkpkg/nope:2")
@@ -78,41 +67,5 @@ func TestRemoveUnknownRef(t *testing.T) {
 	}
 	if !bytes.Equal(before, readFile(t, index)) {
 		t.Error("failed Remove changed index.json")
-	}
-}
-
-func TestPrune(t *testing.T) {
-	ctx := context.Background()
-	c := openTest(t)
-	if _, err := c.WriteIndex(ctx, "lkpkg/a:1", newTestIndex(t)); err != nil {
-		t.Fatal(err)
-	}
-	write := func(p string, size int, age time.Duration) {
-		t.Helper()
-		if err := os.WriteFile(p, make([]byte, size), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		old := time.Now().Add(-age)
-		if err := os.Chtimes(p, old, old); err != nil {
-			t.Fatal(err)
-		}
-	}
-	stale := filepath.Join(c.Dir(), "tmp", "blob-stale")
-	fresh := filepath.Join(c.Dir(), "tmp", "blob-fresh")
-	orphan := filepath.Join(c.Dir(), "blobs", "sha256", strings.Repeat("ab", 32))
-	write(stale, 100, 2*time.Hour)
-	write(fresh, 10, time.Minute)
-	write(orphan, 1000, 0)
-
-	n, err := c.Prune(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != 1100 {
-		t.Errorf("Prune removed %d bytes, want 1100", n)
-	}
-	checkPruned(t, []string{stale, orphan}, []string{fresh})
-	if err := c.Verify(ctx); err != nil {
-		t.Fatalf("Prune broke the cache: %v", err)
 	}
 }

@@ -2,6 +2,8 @@ package cache
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -53,31 +55,48 @@ func newTestIndex(t testing.TB) v1.ImageIndex {
 	return testIndex(t, child{amd64, testImage(t, amd64)}, child{arm64v8, testImage(t, arm64v8)})
 }
 
+// must returns v, failing the test (at the caller's line) if err is set:
+// must(f())(t).
+func must[T any](v T, err error) func(testing.TB) T {
+	return func(t testing.TB) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
 func openTest(t testing.TB) *Cache {
 	t.Helper()
-	c, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
+	return must(Open(t.TempDir()))(t)
+}
+
+// cacheWith is a new cache holding idxs (ref -> index).
+func cacheWith(t testing.TB, idxs map[string]v1.ImageIndex) *Cache {
+	t.Helper()
+	c := openTest(t)
+	for ref, idx := range idxs {
+		writeIndex(t, c, ref, idx)
 	}
 	return c
 }
 
+// writeIndex stores idx in c as ref.
+func writeIndex(t testing.TB, c *Cache, ref string, idx v1.ImageIndex) v1.Descriptor {
+	t.Helper()
+	return must(c.WriteIndex(context.Background(), ref, idx))(t)
+}
+
 func digestOf(t testing.TB, x interface{ Digest() (v1.Hash, error) }) v1.Hash {
 	t.Helper()
-	h, err := x.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return must(x.Digest())(t)
 }
 
 // imageBlobs lists the digests of an image's manifest, config and layers.
 func imageBlobs(t testing.TB, img v1.Image) []v1.Hash {
 	t.Helper()
-	m, err := img.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := must(img.Manifest())(t)
 	out := []v1.Hash{digestOf(t, img), m.Config.Digest}
 	for _, l := range m.Layers {
 		out = append(out, l.Digest)
@@ -85,13 +104,22 @@ func imageBlobs(t testing.TB, img v1.Image) []v1.Hash {
 	return out
 }
 
+// imageContents reads an image's raw manifest, config and compressed
+// layers: the blobs imageBlobs names, in the same order.
+func imageContents(t testing.TB, img v1.Image) [][]byte {
+	t.Helper()
+	out := [][]byte{must(img.RawManifest())(t), must(img.RawConfigFile())(t)}
+	for _, l := range must(img.Layers())(t) {
+		rc := must(l.Compressed())(t)
+		out = append(out, must(io.ReadAll(rc))(t))
+		rc.Close()
+	}
+	return out
+}
+
 func readFile(t testing.TB, p string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return must(os.ReadFile(p))(t)
 }
 
 // corruptBlob flips one byte of a stored blob.
@@ -118,14 +146,26 @@ func blobNames(t testing.TB, c *Cache) map[string]bool {
 	return out
 }
 
+// checkRefusedImport fails t unless a refused import left dst as it was:
+// index.json byte for byte (before), the same number of blobs, nothing in
+// tmp/.
+func checkRefusedImport(t testing.TB, dst *Cache, before []byte, blobsBefore map[string]bool) {
+	t.Helper()
+	if !bytes.Equal(before, readFile(t, filepath.Join(dst.Dir(), "index.json"))) {
+		t.Error("refused import changed index.json")
+	}
+	if after := blobNames(t, dst); len(after) != len(blobsBefore) {
+		t.Errorf("refused import stored blobs: %d before, %d after", len(blobsBefore), len(after))
+	}
+	if des, _ := os.ReadDir(filepath.Join(dst.Dir(), "tmp")); len(des) != 0 {
+		t.Errorf("refused import left %d files in tmp/", len(des))
+	}
+}
+
 // checkIndex reads every image of idx back, checking each blob's digest.
 func checkIndex(t testing.TB, idx v1.ImageIndex) {
 	t.Helper()
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range im.Manifests {
+	for _, d := range must(idx.IndexManifest())(t).Manifests {
 		img, err := idx.Image(d.Digest)
 		if err != nil {
 			t.Fatalf("child %s: %v", d.Digest, err)
@@ -134,36 +174,15 @@ func checkIndex(t testing.TB, idx v1.ImageIndex) {
 	}
 }
 
-// checkImage reads an image's manifest, config and layers, checking digests.
+// checkImage reads an image's config and layers, checking their digests
+// against its manifest.
 func checkImage(t testing.TB, img v1.Image) {
 	t.Helper()
-	raw, err := img.RawConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := img.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h, _, _ := v1.SHA256(bytes.NewReader(raw)); h != m.Config.Digest {
-		t.Errorf("config digest %s, manifest says %s", h, m.Config.Digest)
-	}
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, l := range layers {
-		rc, err := l.Compressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, _, err := v1.SHA256(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h != m.Layers[i].Digest {
-			t.Errorf("layer %d digest %s, manifest says %s", i, h, m.Layers[i].Digest)
+	m := must(img.Manifest())(t)
+	want := append([]v1.Descriptor{m.Config}, m.Layers...)
+	for i, b := range imageContents(t, img)[1:] {
+		if h, _, _ := v1.SHA256(bytes.NewReader(b)); h != want[i].Digest {
+			t.Errorf("blob %d (config, then layers) digest %s, manifest says %s", i, h, want[i].Digest)
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestDefaultDir(t *testing.T) {
@@ -44,9 +43,7 @@ func TestOpenCreatesLayout(t *testing.T) {
 		t.Errorf("Verify on empty cache: %v", err)
 	}
 	// Reopening must not rewrite a populated index.json.
-	if _, err := c.WriteIndex(context.Background(), "lkpkg/a:1", newTestIndex(t)); err != nil {
-		t.Fatal(err)
-	}
+	writeIndex(t, c, "lkpkg/a:1", newTestIndex(t))
 	before := readFile(t, filepath.Join(dir, "index.json"))
 	if _, err := Open(dir); err != nil {
 		t.Fatal(err)
@@ -77,32 +74,4 @@ func TestOpenRejectsInvalidLayout(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestLockHonoursContext(t *testing.T) {
-	dir := t.TempDir()
-	a, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unlock, err := a.Lock(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Millisecond)
-	defer cancel()
-	if _, err := b.Lock(ctx); err == nil || !strings.Contains(err.Error(), "lkpkg.lock") {
-		t.Fatalf("second Lock while held: err = %v, want timeout naming lkpkg.lock", err)
-	}
-	unlock()
-	unlock() // idempotent
-	unlockB, err := b.Lock(context.Background())
-	if err != nil {
-		t.Fatalf("Lock after release: %v", err)
-	}
-	unlockB()
 }

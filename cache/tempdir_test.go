@@ -27,6 +27,37 @@ func exists(p string) bool {
 	return err == nil
 }
 
+func TestPrune(t *testing.T) {
+	ctx := context.Background()
+	c := openTest(t)
+	writeIndex(t, c, "lkpkg/a:1", newTestIndex(t))
+	write := func(p string, size int, d time.Duration) {
+		t.Helper()
+		if err := os.WriteFile(p, make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		age(t, d, p)
+	}
+	stale := filepath.Join(c.Dir(), "tmp", "blob-stale")
+	fresh := filepath.Join(c.Dir(), "tmp", "blob-fresh")
+	orphan := filepath.Join(c.Dir(), "blobs", "sha256", strings.Repeat("ab", 32))
+	write(stale, 100, 2*time.Hour)
+	write(fresh, 10, time.Minute)
+	write(orphan, 1000, 0)
+
+	n, err := c.Prune(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1100 {
+		t.Errorf("Prune removed %d bytes, want 1100", n)
+	}
+	checkPruned(t, []string{stale, orphan}, []string{fresh})
+	if err := c.Verify(ctx); err != nil {
+		t.Fatalf("Prune broke the cache: %v", err)
+	}
+}
+
 func TestPruneKeepsLockedTempDir(t *testing.T) {
 	ctx := context.Background()
 	c := openTest(t)

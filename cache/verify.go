@@ -2,8 +2,6 @@ package cache
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -38,15 +36,14 @@ func (c *Cache) checkBlob(d v1.Descriptor) error {
 	if d.Digest.Algorithm != "sha256" {
 		return fmt.Errorf("blob %s: unsupported digest algorithm", d.Digest)
 	}
-	h := sha256.New()
-	n, err := io.Copy(h, f)
+	n, got, err := copyHashed(io.Discard, f)
 	if err != nil {
 		return fmt.Errorf("blob %s: reading %s: %w", d.Digest, p, err)
 	}
 	if n != d.Size {
 		return fmt.Errorf("blob %s: %s is %d bytes, want %d", d.Digest, p, n, d.Size)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != d.Digest.Hex {
+	if got != d.Digest.Hex {
 		return fmt.Errorf("blob %s: %s has digest sha256:%s", d.Digest, p, got)
 	}
 	return nil

@@ -45,9 +45,7 @@ func TestVerifyDetectsDamage(t *testing.T) {
 			ctx := context.Background()
 			c := openTest(t)
 			img := testImage(t, amd64)
-			if _, err := c.WriteIndex(ctx, "lkpkg/v:1", testIndex(t, child{amd64, img})); err != nil {
-				t.Fatal(err)
-			}
+			writeIndex(t, c, "lkpkg/v:1", testIndex(t, child{amd64, img}))
 			if err := c.Verify(ctx); err != nil {
 				t.Fatalf("Verify before damage: %v", err)
 			}

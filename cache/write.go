@@ -124,23 +124,14 @@ func (w *blobWriter) index(idx v1.ImageIndex, d v1.Descriptor) error {
 	for _, ch := range im.Manifests {
 		switch {
 		case ch.MediaType.IsIndex():
-			sub, err := idx.ImageIndex(ch.Digest)
-			if err != nil {
-				return fmt.Errorf("index %s: child %s: %w", d.Digest, ch.Digest, err)
-			}
-			if err := w.index(sub, ch); err != nil {
-				return err
-			}
+			err = putChild(d, ch, idx.ImageIndex, w.index)
 		case ch.MediaType.IsImage():
-			img, err := idx.Image(ch.Digest)
-			if err != nil {
-				return fmt.Errorf("index %s: child %s: %w", d.Digest, ch.Digest, err)
-			}
-			if err := w.image(img, ch); err != nil {
-				return err
-			}
+			err = putChild(d, ch, idx.Image, w.image)
 		default:
-			return fmt.Errorf("index %s: child %s has unsupported media type %q", d.Digest, ch.Digest, ch.MediaType)
+			err = fmt.Errorf("index %s: child %s has unsupported media type %q", d.Digest, ch.Digest, ch.MediaType)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	raw, err := idx.RawManifest()
@@ -148,6 +139,16 @@ func (w *blobWriter) index(idx v1.ImageIndex, d v1.Descriptor) error {
 		return fmt.Errorf("index %s: %w", d.Digest, err)
 	}
 	return w.putBytes(d, raw)
+}
+
+// putChild loads child ch of the index described by parent with get (an
+// index or an image, by ch's media type) and writes it with put.
+func putChild[T any](parent, ch v1.Descriptor, get func(v1.Hash) (T, error), put func(T, v1.Descriptor) error) error {
+	x, err := get(ch.Digest)
+	if err != nil {
+		return fmt.Errorf("index %s: child %s: %w", parent.Digest, ch.Digest, err)
+	}
+	return put(x, ch)
 }
 
 func (w *blobWriter) image(img v1.Image, d v1.Descriptor) error {

@@ -13,20 +13,13 @@ func TestWriteIndexReadBack(t *testing.T) {
 	c := openTest(t)
 	idx := newTestIndex(t)
 	const ref = "lkpkg/init:abc123"
-	desc, err := c.WriteIndex(ctx, ref, idx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	desc := writeIndex(t, c, ref, idx)
 	want := digestOf(t, idx)
 	if desc.Digest != want {
 		t.Fatalf("WriteIndex digest = %s, want %s", desc.Digest, want)
 	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
 	childDigest := map[string]v1.Hash{}
-	for _, d := range im.Manifests {
+	for _, d := range must(idx.IndexManifest())(t).Manifests {
 		childDigest[d.Platform.Architecture] = d.Digest
 	}
 
@@ -129,21 +122,12 @@ func TestWriteIndexReadBack(t *testing.T) {
 }
 
 func TestWriteIndexReplacesRef(t *testing.T) {
-	ctx := context.Background()
-	c := openTest(t)
 	const ref = "lkpkg/sshd:v1"
-	if _, err := c.WriteIndex(ctx, ref, newTestIndex(t)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.WriteIndex(ctx, "lkpkg/other:v1", newTestIndex(t)); err != nil {
-		t.Fatal(err)
-	}
+	c := cacheWith(t, map[string]v1.ImageIndex{ref: newTestIndex(t), "lkpkg/other:v1": newTestIndex(t)})
 	// The replacement is amd64-only and written under a differently
 	// spelled but equal name: the old arm64 entry must go too.
 	second := testIndex(t, child{amd64, testImage(t, amd64)})
-	if _, err := c.WriteIndex(ctx, "docker.io/"+ref, second); err != nil {
-		t.Fatal(err)
-	}
+	writeIndex(t, c, "docker.io/"+ref, second)
 	d, ok, err := c.Resolve(ref)
 	if err != nil || !ok {
 		t.Fatalf("Resolve: %v %v", ok, err)

@@ -112,16 +112,8 @@ func remoteDigest(t testing.TB, ref name.Reference) v1.Hash {
 // attestations under "att:<subject digest>".
 func remoteChildren(t testing.TB, tag name.Tag) map[string]v1.Hash {
 	t.Helper()
-	idx, err := remote.Index(tag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]v1.Hash{}
-	for _, d := range im.Manifests {
+	for _, d := range indexChildren(t, remoteGet(t, tag)) {
 		k := d.Platform.String()
 		if s := d.Annotations["vnd.docker.reference.digest"]; s != "" {
 			k = "att:" + s
@@ -132,6 +124,26 @@ func remoteChildren(t testing.TB, tag name.Tag) map[string]v1.Hash {
 		out[k] = d.Digest
 	}
 	return out
+}
+
+// remoteGet fetches the manifest at ref from the registry.
+func remoteGet(t testing.TB, ref name.Reference) *remote.Descriptor {
+	t.Helper()
+	desc, err := remote.Get(ref)
+	if err != nil {
+		t.Fatalf("%s: %v", ref, err)
+	}
+	return desc
+}
+
+// indexChildren lists the manifests of the index desc.
+func indexChildren(t testing.TB, desc *remote.Descriptor) []v1.Descriptor {
+	t.Helper()
+	im, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+	if err != nil || !desc.MediaType.IsIndex() {
+		t.Fatalf("%s is no index (%s): %v", desc.Digest, desc.MediaType, err)
+	}
+	return im.Manifests
 }
 
 // blobCount is the number of distinct blobs (layers + configs) of imgs.
@@ -170,21 +182,10 @@ func blobStats(t testing.TB, imgs ...v1.Image) (int, int64) {
 // manifest reachable from ref exists and has all its blobs.
 func assertComplete(t testing.TB, ref name.Reference) {
 	t.Helper()
-	desc, err := remote.Get(ref)
-	if err != nil {
-		t.Fatalf("%s: %v", ref, err)
-	}
+	desc := remoteGet(t, ref)
 	var imgs []v1.Image
 	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
-		if err != nil {
-			t.Fatal(err)
-		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range im.Manifests {
+		for _, d := range indexChildren(t, desc) {
 			img, err := remote.Image(ref.Context().Digest(d.Digest.String()))
 			if err != nil {
 				t.Fatalf("%s: child %s missing: %v", ref, d.Digest, err)

@@ -2,6 +2,7 @@ package cosign
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	cosignlib "github.com/sigstore/cosign/v2/pkg/cosign"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	sigs "github.com/sigstore/cosign/v2/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 
@@ -94,12 +96,27 @@ func (s *Signer) PublicKeyPEM() []byte { return append([]byte{}, s.pubPEM...) }
 // Fingerprint is "SHA256:<hex>" of the signer's DER public key (the value
 // Verified.Signer reports).
 func (s *Signer) Fingerprint() string {
-	pub, _ := s.sv.PublicKey()
-	fp, _ := fingerprint(pub)
+	fp, _ := fingerprint(s.sv)
 	return fp
 }
 
-func fingerprint(pub any) (string, error) {
+// loadPublicKey parses a PEM public key into a verifier and its
+// fingerprint.
+func loadPublicKey(pubKeyPEM []byte) (signature.Verifier, string, error) {
+	verifier, err := sigs.LoadPublicKeyRaw(pubKeyPEM, crypto.SHA256)
+	if err != nil {
+		return nil, "", err
+	}
+	fp, err := fingerprint(verifier)
+	return verifier, fp, err
+}
+
+// fingerprint is "SHA256:<hex>" of k's DER public key.
+func fingerprint(k signature.PublicKeyProvider) (string, error) {
+	pub, err := k.PublicKey()
+	if err != nil {
+		return "", err
+	}
 	der, err := cryptoutils.MarshalPublicKeyToDER(pub)
 	if err != nil {
 		return "", err

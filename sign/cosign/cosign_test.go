@@ -120,6 +120,16 @@ func pushImage(t *testing.T, repo string) name.Digest {
 	return push(t, repo, img)
 }
 
+// pushSigned pushes a random image to repo and signs it with s.
+func pushSigned(t *testing.T, ctx context.Context, s *Signer, repo string, ann map[string]string) name.Digest {
+	t.Helper()
+	ref := pushImage(t, repo)
+	if err := s.Sign(ctx, ref, ann, ro); err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
 func push(t *testing.T, repo string, img v1.Image) name.Digest {
 	t.Helper()
 	d, err := img.Digest()
@@ -339,10 +349,7 @@ func TestVerifyCLISigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := pushImage(t, repo)
-	if err := s.Sign(ctx, other, nil, ro); err != nil {
-		t.Fatal(err)
-	}
+	other := pushSigned(t, ctx, s, repo, nil)
 	if err := cliVerify(t, pub, other); err != nil {
 		t.Fatalf("cosign verify: %v", err)
 	}
@@ -384,10 +391,7 @@ var slsaPredicate = []byte(`{
 func TestAttest(t *testing.T) {
 	ctx, repo := integrationRepo(t, "/lkpkg/attested")
 	s, pub := keys(t)
-	ref := pushImage(t, repo)
-	if err := s.Sign(ctx, ref, nil, ro); err != nil {
-		t.Fatal(err)
-	}
+	ref := pushSigned(t, ctx, s, repo, nil)
 	if err := s.Attest(ctx, ref, "https://spdx.dev/Document", spdxPredicate, ro); err != nil {
 		t.Fatalf("Attest SPDX: %v", err)
 	}
@@ -542,12 +546,13 @@ func TestRefusals(t *testing.T) {
 	s, pub := keys(t)
 	pubPEM := readFile(t, pub)
 	_, otherPub := keys(t)
+	signed := func(t *testing.T, ann map[string]string) name.Digest {
+		t.Helper()
+		return pushSigned(t, ctx, s, repo, ann)
+	}
 
 	t.Run("wrong key", func(t *testing.T) {
-		ref := pushImage(t, repo)
-		if err := s.Sign(ctx, ref, nil, ro); err != nil {
-			t.Fatal(err)
-		}
+		ref := signed(t, nil)
 		refuse(t, ref, otherPub, ErrNoValidSignature, "does not verify with the public key")
 	})
 	t.Run("unsigned", func(t *testing.T) {
@@ -564,10 +569,7 @@ func TestRefusals(t *testing.T) {
 		}
 	})
 	t.Run("signature copied from another image", func(t *testing.T) {
-		a, b := pushImage(t, repo), pushImage(t, repo)
-		if err := s.Sign(ctx, a, nil, ro); err != nil {
-			t.Fatal(err)
-		}
+		a, b := signed(t, nil), pushImage(t, repo)
 		desc, err := remote.Get(sigTag(t, a))
 		if err != nil {
 			t.Fatal(err)
@@ -578,10 +580,7 @@ func TestRefusals(t *testing.T) {
 		refuse(t, b, pub, ErrNoValidSignature, "signed payload names another image than "+b.DigestStr())
 	})
 	t.Run("tampered payload", func(t *testing.T) {
-		ref := pushImage(t, repo)
-		if err := s.Sign(ctx, ref, map[string]string{"purpose": "release"}, ro); err != nil {
-			t.Fatal(err)
-		}
+		ref := signed(t, map[string]string{"purpose": "release"})
 		rewriteSig(t, sigTag(t, ref), func(p []byte, _ map[string]string) []byte {
 			q := bytes.Replace(p, []byte(`"release"`), []byte(`"hacked!"`), 1)
 			if bytes.Equal(p, q) {
@@ -592,10 +591,7 @@ func TestRefusals(t *testing.T) {
 		refuse(t, ref, pub, ErrNoValidSignature, "does not verify with the public key")
 	})
 	t.Run("tampered signature annotation", func(t *testing.T) {
-		ref := pushImage(t, repo)
-		if err := s.Sign(ctx, ref, nil, ro); err != nil {
-			t.Fatal(err)
-		}
+		ref := signed(t, nil)
 		rewriteSig(t, sigTag(t, ref), func(p []byte, ann map[string]string) []byte {
 			// A well-formed signature by the right key, over other bytes.
 			raw, err := s.sv.SignMessage(bytes.NewReader([]byte("something else")))
@@ -608,10 +604,7 @@ func TestRefusals(t *testing.T) {
 		refuse(t, ref, pub, ErrNoValidSignature, "does not verify with the public key")
 	})
 	t.Run("tampered attestation", func(t *testing.T) {
-		ref := pushImage(t, repo)
-		if err := s.Sign(ctx, ref, nil, ro); err != nil {
-			t.Fatal(err)
-		}
+		ref := signed(t, nil)
 		if err := s.Attest(ctx, ref, "https://spdx.dev/Document", spdxPredicate, ro); err != nil {
 			t.Fatal(err)
 		}
@@ -639,11 +632,8 @@ func TestRefusals(t *testing.T) {
 			t.Error("cosign verify-attestation accepted a tampered attestation")
 		}
 		// Attestations signed by another key are refused too.
-		ref2 := pushImage(t, repo)
+		ref2 := signed(t, nil)
 		other, _ := keys(t)
-		if err := s.Sign(ctx, ref2, nil, ro); err != nil {
-			t.Fatal(err)
-		}
 		if err := other.Attest(ctx, ref2, "https://slsa.dev/provenance/v1", slsaPredicate, ro); err != nil {
 			t.Fatal(err)
 		}

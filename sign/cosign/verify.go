@@ -2,7 +2,6 @@ package cosign
 
 import (
 	"context"
-	"crypto"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,6 @@ import (
 	cosignlib "github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
-	sigs "github.com/sigstore/cosign/v2/pkg/signature"
 
 	"github.com/lkpkg/lkpkg/registry"
 )
@@ -68,15 +66,7 @@ func (e *claimError) Error() string { return e.err.Error() }
 // (stricter than `cosign verify-attestation`, which accepts any one); having
 // no attestation is not an error.
 func Verify(ctx context.Context, ref name.Digest, pubKeyPEM []byte, ro registry.Options) (*Verified, error) {
-	verifier, err := sigs.LoadPublicKeyRaw(pubKeyPEM, crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("cosign verify: public key: %w", err)
-	}
-	pub, err := verifier.PublicKey()
-	if err != nil {
-		return nil, fmt.Errorf("cosign verify: public key: %w", err)
-	}
-	fp, err := fingerprint(pub)
+	verifier, fp, err := loadPublicKey(pubKeyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("cosign verify: public key: %w", err)
 	}
@@ -105,13 +95,9 @@ func Verify(ctx context.Context, ref name.Digest, pubKeyPEM []byte, ro registry.
 	}
 
 	// Signatures.
-	sigTag, err := ociremote.SignatureTag(ref, oopts...)
+	sigTag, list, err := fetch(ref, ociremote.SignatureTag, "signatures", oopts)
 	if err != nil {
 		return nil, fmt.Errorf("cosign verify %s: %w", ref, err)
-	}
-	list, err := fetch(sigTag, oopts)
-	if err != nil {
-		return nil, fmt.Errorf("cosign verify %s: signatures: %w", ref, err)
 	}
 	if len(list) == 0 {
 		return nil, fmt.Errorf("cosign verify %s: %w: nothing at %s", ref, ErrNotSigned, sigTag)
@@ -131,13 +117,9 @@ func Verify(ctx context.Context, ref name.Digest, pubKeyPEM []byte, ro registry.
 	}
 
 	// Attestations: all of them must verify.
-	attTag, err := ociremote.AttestationTag(ref, oopts...)
+	attTag, atts, err := fetch(ref, ociremote.AttestationTag, "attestations", oopts)
 	if err != nil {
 		return nil, fmt.Errorf("cosign verify %s: %w", ref, err)
-	}
-	atts, err := fetch(attTag, oopts)
-	if err != nil {
-		return nil, fmt.Errorf("cosign verify %s: attestations: %w", ref, err)
 	}
 	aco := *co
 	aco.ClaimVerifier = func(sig oci.Signature, d v1.Hash, ann map[string]any) error {
@@ -164,13 +146,21 @@ func Verify(ctx context.Context, ref name.Digest, pubKeyPEM []byte, ro registry.
 	return v, nil
 }
 
-// fetch lists the signature layers at tag (none if the tag is absent).
-func fetch(tag name.Tag, oopts []ociremote.Option) ([]oci.Signature, error) {
-	s, err := ociremote.Signatures(tag, oopts...)
+// fetch lists the signature layers at the tag tagOf derives from ref (none
+// if the tag is absent); errors reading them are labelled with what.
+func fetch(ref name.Digest, tagOf func(name.Reference, ...ociremote.Option) (name.Tag, error), what string, oopts []ociremote.Option) (name.Tag, []oci.Signature, error) {
+	tag, err := tagOf(ref, oopts...)
 	if err != nil {
-		return nil, err
+		return tag, nil, err
 	}
-	return s.Get()
+	s, err := ociremote.Signatures(tag, oopts...)
+	if err == nil {
+		var list []oci.Signature
+		if list, err = s.Get(); err == nil {
+			return tag, list, nil
+		}
+	}
+	return tag, nil, fmt.Errorf("%s: %w", what, err)
 }
 
 // describe explains a per-signature verification failure.

@@ -54,7 +54,7 @@ func TestGenerateTestCA(t *testing.T) {
 	if len(s.chain) != 2 || !s.chain[1].IsCA {
 		t.Fatalf("chain: %d certificates", len(s.chain))
 	}
-	ca := readCert(t, caPath)
+	ca := readCerts(t, caPath)[0]
 	if !ca.Equal(s.chain[1]) {
 		t.Error("ca.crt is not the chain's root")
 	}
@@ -85,15 +85,7 @@ func TestLoadSignerRefusesExpired(t *testing.T) {
 
 func TestRemoteRefusals(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	_, certPath, keyPath, err := GenerateTestCA(dir, "x", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := LoadSigner(keyPath, certPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _, _, _ := testSigner(t, t.TempDir(), "x", time.Hour)
 	dgst := "@sha256:" + strings.Repeat("a", 64)
 	for _, c := range []struct{ ref, env, want string }{
 		{"example.com/r" + dgst, "jws", "only allowed for loopback"},
@@ -196,13 +188,31 @@ func quoteList(s string) string {
 	return string(b)
 }
 
-func readCert(t *testing.T, p string) *x509.Certificate {
+// testSigner generates a test CA into dir and loads its signer.
+func testSigner(t *testing.T, dir, commonName string, validity time.Duration) (s *Signer, caPath, certPath, keyPath string) {
 	t.Helper()
-	certs, err := parsePEMCerts(mustRead(t, p))
+	caPath, certPath, keyPath, err := GenerateTestCA(dir, commonName, validity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = LoadSigner(keyPath, certPath); err != nil {
+		t.Fatal(err)
+	}
+	return s, caPath, certPath, keyPath
+}
+
+// readCerts reads the PEM certificates in file p (at least one).
+func readCerts(t *testing.T, p string) []*x509.Certificate {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	var certs []*x509.Certificate
+	if err == nil {
+		certs, err = parsePEMCerts(b)
+	}
 	if err != nil || len(certs) == 0 {
 		t.Fatalf("%s: %v", p, err)
 	}
-	return certs[0]
+	return certs
 }
 
 func parsePEMCerts(data []byte) ([]*x509.Certificate, error) {
@@ -345,13 +355,7 @@ func newInterop(t *testing.T) *interop {
 	t.Cleanup(cancel)
 	f := &interop{ctx: ctx, host: testenv.Registry(t), keys: t.TempDir()}
 	f.ro = registry.Options{Insecure: true, Keychain: authn.NewMultiKeychain()} // anonymous
-	var err error
-	if f.caPath, f.certPath, f.keyPath, err = GenerateTestCA(f.keys, "lkpkg-test", 24*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	if f.signer, err = LoadSigner(f.keyPath, f.certPath); err != nil {
-		t.Fatal(err)
-	}
+	f.signer, f.caPath, f.certPath, f.keyPath = testSigner(t, f.keys, "lkpkg-test", 24*time.Hour)
 	f.policy, f.store = trustConfig(t, "lkpkg", f.caPath, "*", "strict", "*")
 	// The CLI, trusting our CA.
 	f.judge = newCLI(t)
@@ -522,20 +526,12 @@ func interopRefuseUnsigned(t *testing.T, f *interop) {
 }
 
 func interopRefuseUntrustedCA(t *testing.T, f *interop) {
-	other := t.TempDir()
-	_, oc, ok, err := GenerateTestCA(other, "lkpkg-test", time.Hour) // same names, other CA
-	if err != nil {
-		t.Fatal(err)
-	}
-	os2, err := LoadSigner(ok, oc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	os2, _, _, _ := testSigner(t, t.TempDir(), "lkpkg-test", time.Hour) // same names, other CA
 	u, _ := pushImage(t, f.ctx, f.host, "lkpkg/untrusted")
 	if err := os2.Sign(f.ctx, u, EnvelopeJWS, f.ro); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Verify(f.ctx, u, f.policy, f.store, f.ro)
+	_, err := Verify(f.ctx, u, f.policy, f.store, f.ro)
 	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "authenticity check failed") {
 		t.Fatalf("want an authenticity failure, got %v", err)
 	}
@@ -555,7 +551,7 @@ func interopRefuseExpiredBackdated(t *testing.T, f *interop) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chain, _ := parsePEMCerts(mustRead(t, ecert))
+	chain := readCerts(t, ecert)
 	u, _ := pushImage(t, f.ctx, f.host, "lkpkg/expired")
 	_, err = notationgo.Sign(f.ctx, backdatedSigner{pair.PrivateKey, chain, time.Now().Add(-90 * time.Minute)},
 		notationregistry.NewRepository(plainRepo(t, f.host, "lkpkg/expired")),
@@ -586,15 +582,7 @@ func interopRefuseExpiredBackdated(t *testing.T, f *interop) {
 func interopRefuseExpiredShortLived(t *testing.T, f *interop) {
 	// A real signature by our Signer with a certificate valid for
 	// three seconds, verified after it expired.
-	dir := t.TempDir()
-	sca, scert, skey, err := GenerateTestCA(dir, "lkpkg-short", 3*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss, err := LoadSigner(skey, scert)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ss, sca, scert, skey := testSigner(t, t.TempDir(), "lkpkg-short", 3*time.Second)
 	u, _ := pushImage(t, f.ctx, f.host, "lkpkg/short")
 	if err := ss.Sign(f.ctx, u, EnvelopeCOSE, f.ro); err != nil {
 		t.Fatal(err)
@@ -604,7 +592,7 @@ func interopRefuseExpiredShortLived(t *testing.T, f *interop) {
 		t.Logf("verify before expiry: %v", err) // may race the expiry on a slow machine
 	}
 	time.Sleep(time.Until(ss.chain[0].NotAfter.Add(1100 * time.Millisecond)))
-	_, err = Verify(f.ctx, u, p, s, f.ro)
+	_, err := Verify(f.ctx, u, p, s, f.ro)
 	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("want an expiry failure, got %v", err)
 	}
@@ -664,15 +652,6 @@ func interopRefuseOtherDigest(t *testing.T, f *interop) {
 	}
 	t.Log(err)
 	f.judge.mustFail(t, "content descriptor mismatch", "verify", "-v", "--insecure-registry", b)
-}
-
-func mustRead(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // tamper changes a signed envelope without re-signing it: for JWS the

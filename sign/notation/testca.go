@@ -57,11 +57,7 @@ func generateCA(dir, commonName string, notBefore, notAfter time.Time) (caPath, 
 		}
 	}
 
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", "", "", err
-	}
-	caTmpl := &x509.Certificate{
+	caKey, caDER, err := newCert(&x509.Certificate{
 		SerialNumber:          serial(),
 		Subject:               subject(commonName + " CA"),
 		NotBefore:             notBefore,
@@ -70,8 +66,7 @@ func generateCA(dir, commonName string, notBefore, notAfter time.Time) (caPath, 
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		MaxPathLen:            1,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	}, nil, nil)
 	if err != nil {
 		return "", "", "", fmt.Errorf("creating CA certificate: %w", err)
 	}
@@ -79,12 +74,7 @@ func generateCA(dir, commonName string, notBefore, notAfter time.Time) (caPath, 
 	if err != nil {
 		return "", "", "", err
 	}
-
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", "", "", err
-	}
-	leafTmpl := &x509.Certificate{
+	key, leafDER, err := newCert(&x509.Certificate{
 		SerialNumber:          serial(),
 		Subject:               subject(commonName),
 		NotBefore:             notBefore,
@@ -92,8 +82,7 @@ func generateCA(dir, commonName string, notBefore, notAfter time.Time) (caPath, 
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
 		BasicConstraintsValid: true,
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, key.Public(), caKey)
+	}, ca, caKey)
 	if err != nil {
 		return "", "", "", fmt.Errorf("creating signing certificate: %w", err)
 	}
@@ -124,6 +113,20 @@ func generateCA(dir, commonName string, notBefore, notAfter time.Time) (caPath, 
 		}
 	}
 	return caPath, certPath, keyPath, nil
+}
+
+// newCert makes a P-256 key and a certificate for it from tmpl, signed by
+// parentKey as parent; with a nil parent the certificate is self-signed.
+func newCert(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*ecdsa.PrivateKey, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
+	return key, der, err
 }
 
 func subject(cn string) pkix.Name {
