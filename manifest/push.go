@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/lkpkg/lkpkg/internal/units"
 	"github.com/lkpkg/lkpkg/registry"
 )
 
@@ -77,7 +78,7 @@ func Push(ctx context.Context, idx v1.ImageIndex, tag name.Tag, opts PushOptions
 		return p.res, fmt.Errorf("push %s: %w", p.tag, err)
 	}
 	p.progress("%s: %s in %d blob(s) uploaded, %d already there, %s\n",
-		p.tag, humanBytes(p.res.UploadedBytes), p.res.UploadedBlobs, p.res.ExistingBlobs, p.res.Duration.Round(time.Millisecond))
+		p.tag, units.Human(p.res.UploadedBytes), p.res.UploadedBlobs, p.res.ExistingBlobs, p.res.Duration.Round(time.Millisecond))
 	return p.res, nil
 }
 
@@ -257,7 +258,7 @@ func (p *pushRun) pushManifests(ctx context.Context, pusher *remote.Pusher) erro
 			d, _ := pi.Image.Digest()
 			n, nb, ne := p.ct.imageStats(pi.Image, claimed)
 			p.progress("pushed %s %s@%s: %s in %d blob(s) uploaded, %d already there\n",
-				pi.Platform, p.archTags[i], d, humanBytes(n), nb, ne)
+				pi.Platform, p.archTags[i], d, units.Human(n), nb, ne)
 		}
 	}
 	for _, x := range p.localExtra {

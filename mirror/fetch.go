@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lkpkg/lkpkg/internal/units"
 	"github.com/lkpkg/lkpkg/mirror/apksign"
 	"github.com/lkpkg/lkpkg/mirror/download"
 )
@@ -83,7 +84,7 @@ func (f *Fetcher) Fetch(ctx context.Context, lock *Lock, arches []string) (Fetch
 			if f.Progress != nil {
 				state := "cached"
 				if n > 0 {
-					state = download.FormatSize(n)
+					state = units.Human(n)
 				}
 				fmt.Fprintf(f.Progress, "[%d/%d] %s/%s %s (%s)\n", i, len(todo), p.Arch, p.Name, p.Version, state)
 			}

@@ -93,3 +93,18 @@ func FormatSize(n int64) string {
 	}
 	return fmt.Sprintf("%.1f MiB", float64(n)/MiB)
 }
+
+// Human prints a byte count in binary units with one decimal ("512 B",
+// "1.5 KiB", "3.0 MiB", "1.2 GiB"): how progress and transfer messages
+// state sizes, everywhere.
+func Human(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

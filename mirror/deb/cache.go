@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/lkpkg/lkpkg/internal/atomicfile"
+	"github.com/lkpkg/lkpkg/internal/units"
 	"github.com/lkpkg/lkpkg/mirror/download"
 )
 
@@ -52,7 +53,7 @@ func (c *Client) request(u *url.URL, sum string, size int64) download.Request {
 		Size:   size,
 		SHA256: sum,
 		Open: func(ctx context.Context, offset int64) (io.ReadCloser, error) {
-			c.logf("deb: fetch %s (%s)", u, download.FormatSize(size-offset))
+			c.logf("deb: fetch %s (%s)", u, units.Human(size-offset))
 			return c.open(ctx, u, offset)
 		},
 		Logf: func(format string, args ...any) { c.logf("deb: "+format, args...) },

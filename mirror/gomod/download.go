@@ -16,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/dirhash"
 	modzip "golang.org/x/mod/zip"
 
+	"github.com/lkpkg/lkpkg/internal/units"
 	"github.com/lkpkg/lkpkg/mirror/download"
 )
 
@@ -87,7 +88,7 @@ func (c *Client) fetch(ctx context.Context, rel, dst string, max int64, verify f
 		return err
 	}
 	if !res.Cached {
-		c.logf("downloaded %s (%s in %s)", rel, download.FormatSize(res.Bytes), time.Since(start).Round(time.Millisecond))
+		c.logf("downloaded %s (%s in %s)", rel, units.Human(res.Bytes), time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }
