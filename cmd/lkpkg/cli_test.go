@@ -50,18 +50,6 @@ func badInputCases() []badInput {
 	okPkg := func(t *testing.T, dir string) string {
 		return writePkg(t, filepath.Join(dir, "ok"), pkgSpec{image: "ok", files: map[string]string{"f": "f\n"}})
 	}
-	writeFiles := func(t *testing.T, dir string, files map[string]string) string {
-		t.Helper()
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for k, v := range files {
-			if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
-	}
 	// badBuildYML is a package in dir/sub with build.yml yml; the error must
 	// name build.yml with the position suffix at, then each of want.
 	badBuildYML := func(name, sub, yml, at string, want ...string) badInput {

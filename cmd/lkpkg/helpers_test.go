@@ -355,3 +355,18 @@ func repoOf(ref string) string {
 	}
 	return ref[:i]
 }
+
+// writeFiles writes files (name → content) into dir, creating it, and
+// returns dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range files {
+		if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}

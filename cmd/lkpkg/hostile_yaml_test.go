@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,8 +31,7 @@ func init() {
 			registerHostile(hostileInput{
 				name: fmt.Sprintf("%s %s bomb", kind.name, style),
 				setup: func(t *testing.T, dir string) []string {
-					writeHostile(t, filepath.Join(dir, kind.file), yamlBomb(10, 10, merge))
-					writeHostile(t, filepath.Join(dir, "Dockerfile"), "FROM scratch\n")
+					writeFiles(t, dir, map[string]string{kind.file: yamlBomb(10, 10, merge), "Dockerfile": "FROM scratch\n"})
 					return kind.args(dir)
 				},
 				want:    []string{kind.file + ":", "alias bomb"},
@@ -64,14 +62,4 @@ func yamlBomb(depth, width int, merge bool) string {
 	}
 	fmt.Fprintf(&b, "bomb: *a%d\n", depth)
 	return b.String()
-}
-
-func writeHostile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
