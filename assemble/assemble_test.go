@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/runconfig"
 )
@@ -184,9 +184,9 @@ func asmReadTar(t testing.TB, path string) (map[string]asmEntry, []string) {
 	defer f.Close()
 	m := map[string]asmEntry{}
 	var order []string
-	for _, e := range layertest.Read(t, f) {
-		n := strings.TrimSuffix(e.Hdr.Name, "/")
-		m[n] = asmEntry{&e.Hdr, e.Body}
+	for _, e := range tartest.Read(t, f) {
+		n := strings.TrimSuffix(e.H.Name, "/")
+		m[n] = asmEntry{&e.H, e.Body}
 		order = append(order, n)
 	}
 	return m, order

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +22,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
 	"github.com/lkpkg/lkpkg/runconfig"
 )
 
@@ -600,8 +600,8 @@ services:
 	if !bytes.Equal(a, b) {
 		t.Fatal("two composes of the same inputs differ")
 	}
-	for _, e := range layertest.Read(t, bytes.NewReader(a)) {
-		h := &e.Hdr
+	for _, e := range tartest.Read(t, bytes.NewReader(a)) {
+		h := &e.H
 		if strings.HasPrefix(h.Name, "containers/volumes/oci") && !h.ModTime.Equal(composeEpoch) {
 			t.Errorf("%s: mtime %v", h.Name, h.ModTime)
 		}
