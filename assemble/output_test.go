@@ -389,15 +389,7 @@ func TestOutputKernelInitrd(t *testing.T) {
 
 func outOnlyFiles(t *testing.T, dir string, want ...string) {
 	t.Helper()
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, de := range des {
-		got = append(got, de.Name())
-	}
-	slices.Sort(got)
+	got := asmOutFiles(t, dir) // sorted by name
 	want = slices.Sorted(slices.Values(want))
 	if !slices.Equal(got, want) {
 		t.Errorf("%s holds %q, want %q", dir, got, want)

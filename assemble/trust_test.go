@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/internal/testenv"
 	"github.com/lkpkg/lkpkg/registry"
@@ -125,7 +126,7 @@ func TestTrustRegistry(t *testing.T) {
 		}
 		ls, _ := img.Layers()
 		ld := asmDigest(t, ls[0])
-		evil, _ := extractLayer(t, extractTar(t, extractFile("bin/svc", "evil"))).Compressed()
+		evil, _ := layertest.Layer(t, layertest.Tar(t, layertest.File("bin/svc", "evil"))).Compressed()
 		blob, _ := io.ReadAll(evil)
 		p := filepath.Join(c2.Dir(), "blobs", "sha256", ld.Hex)
 		os.Chmod(p, 0o644)
@@ -168,7 +169,7 @@ func TestTrustImageTagCoversTagAtDigest(t *testing.T) {
 func trustSignedImages(t *testing.T, ctx context.Context, prefix string) (*cache.Cache, asmImages, string, string) {
 	t.Helper()
 	c, imgs := asmCache(t, prefix)
-	unsigned := asmIndex(t, asmImage(t, "", extractFile("bin/other", "x")))
+	unsigned := asmIndex(t, asmImage(t, "", layertest.File("bin/other", "x")))
 	if _, err := c.WriteIndex(ctx, prefix+"other:v1", unsigned); err != nil {
 		t.Fatal(err)
 	}
