@@ -406,21 +406,13 @@ func volumeVariant(p v1.Platform) string {
 // volumeTree copies the directory tree dir into the root filesystem
 // under prefix, sorted, with fixed metadata.
 func (c *composer) volumeTree(dir, prefix, what string) error {
-	names, err := treeNames(dir)
+	entries, err := treeEntries(dir)
 	if err != nil {
 		return fmt.Errorf("%s: OCI layout: %w", what, err)
 	}
-	for _, p := range names {
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		st, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		h := &tar.Header{Name: prefix + "/" + filepath.ToSlash(rel), ModTime: composeEpoch}
-		switch {
+	for _, e := range entries {
+		h := &tar.Header{Name: prefix + "/" + e.rel, ModTime: composeEpoch}
+		switch st := e.info; {
 		case st.IsDir():
 			h.Typeflag, h.Mode = tar.TypeDir, 0o755
 			if err := c.add(h, nil, what); err != nil {
@@ -428,7 +420,7 @@ func (c *composer) volumeTree(dir, prefix, what string) error {
 			}
 		case st.Mode().IsRegular():
 			h.Typeflag, h.Mode, h.Size = tar.TypeReg, 0o644, st.Size()
-			f, err := os.Open(p)
+			f, err := os.Open(e.path)
 			if err != nil {
 				return err
 			}
@@ -438,7 +430,7 @@ func (c *composer) volumeTree(dir, prefix, what string) error {
 				return err
 			}
 		default:
-			return fmt.Errorf("%s: OCI layout: %s is not a regular file or directory", what, rel)
+			return fmt.Errorf("%s: OCI layout: %s is not a regular file or directory", what, filepath.FromSlash(e.rel))
 		}
 	}
 	return nil
