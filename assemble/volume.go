@@ -291,11 +291,7 @@ func (c *composer) volumeOCIRoot(v *Volume, what string, src ImageSource) (v1.Im
 	if errors.Is(err, ErrNotIndex) {
 		// Pinned to one image manifest: ImageSource has it (for the build's
 		// platform, which it checks).
-		im, err := src(v.Image)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", what, err)
-		}
-		raw, err := im.RawManifest()
+		im, raw, err := imageManifest(src, v.Image)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", what, err)
 		}
@@ -326,11 +322,7 @@ func (c *composer) volumeOCIRoot(v *Volume, what string, src ImageSource) (v1.Im
 	var keep func(d v1.Descriptor) bool
 	if len(want) == 0 {
 		// No platforms: the build's, i.e. the child ImageSource picks.
-		bim, err := src(v.Image)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", what, err)
-		}
-		braw, err := bim.RawManifest()
+		_, braw, err := imageManifest(src, v.Image)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", what, err)
 		}
@@ -384,6 +376,17 @@ func (c *composer) volumeOCIRoot(v *Volume, what string, src ImageSource) (v1.Im
 		}
 	}
 	return out, nil, nil
+}
+
+// imageManifest is src's image for ref (the build's platform, which src
+// checks) and its raw manifest.
+func imageManifest(src ImageSource, ref string) (v1.Image, []byte, error) {
+	im, err := src(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := im.RawManifest()
+	return im, raw, err
 }
 
 // volumePlatformMatch reports whether got is the platform want names: OS
