@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -122,13 +120,7 @@ func TestTrustRegistry(t *testing.T) {
 		}
 		ls, _ := img.Layers()
 		ld := asmDigest(t, ls[0])
-		evil, _ := layertest.Layer(t, layertest.Tar(t, layertest.File("bin/svc", "evil"))).Compressed()
-		blob, _ := io.ReadAll(evil)
-		p := filepath.Join(c2.Dir(), "blobs", "sha256", ld.Hex)
-		os.Chmod(p, 0o644)
-		if err := os.WriteFile(p, blob, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		layertest.ReplaceBlob(t, c2.Dir(), ld, layertest.Blob(t, layertest.Tar(t, layertest.File("bin/svc", "evil"))))
 		yamlPath, out := asmSetup(t, asmYAML(prefix, trust(pub)))
 		_, err = Build(ctx, yamlPath, Options{Cache: c2, OutputDir: out, Registry: registry.Options{Insecure: true}})
 		if !errors.Is(err, ErrLayerDigest) {

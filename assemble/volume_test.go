@@ -524,26 +524,17 @@ func TestVolumeOCITamperedLayer(t *testing.T) {
 	arm, _ := idx.Image(m.Manifests[1].Digest)
 	ls, _ := arm.Layers()
 	ld, _ := ls[1].Digest()
-	blob := filepath.Join(dir, "blobs", ld.Algorithm, ld.Hex)
-	b, err := os.ReadFile(blob)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := must(os.ReadFile(layertest.BlobPath(dir, ld)))(t)
 	b[len(b)/2] ^= 0xff
-	if err := os.WriteFile(blob, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	layertest.ReplaceBlob(t, dir, ld, b)
 	if _, _, err := volCompose(t, img, s); !errors.Is(err, ErrLayerDigest) {
 		t.Fatalf("tampered layer: err = %v", err)
 	}
 
 	// A manifest that does not match the index's descriptor is refused.
 	md := m.Manifests[1].Digest
-	mb := filepath.Join(dir, "blobs", md.Algorithm, md.Hex)
-	raw, _ := os.ReadFile(mb)
-	if err := os.WriteFile(mb, append(raw, ' '), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	raw, _ := os.ReadFile(layertest.BlobPath(dir, md))
+	layertest.ReplaceBlob(t, dir, md, append(raw, ' '))
 	if _, _, err := volCompose(t, img, s); err == nil || !strings.Contains(err.Error(), "manifest hashes to") {
 		t.Fatalf("tampered manifest: err = %v", err)
 	}

@@ -595,13 +595,8 @@ func (l extractTampered) Size() (int64, error) { return int64(len(l.blob)), nil 
 
 func TestExtractLayerDigestVerified(t *testing.T) {
 	good := layertest.Layer(t, layertest.Tar(t, layertest.File("a", "good")))
-	evil := layertest.Layer(t, layertest.Tar(t, layertest.File("a", "evil")))
-	rc, err := evil.Compressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob, _ := io.ReadAll(rc)
-	img, err := mutate.AppendLayers(empty.Image, extractTampered{Layer: good, blob: blob})
+	evil := layertest.Blob(t, layertest.Tar(t, layertest.File("a", "evil")))
+	img, err := mutate.AppendLayers(empty.Image, extractTampered{Layer: good, blob: evil})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -633,14 +628,7 @@ func TestExtractLayerDigestVerified(t *testing.T) {
 	}
 	ls, _ := img.Layers()
 	ld, _ := ls[0].Digest()
-	rc, err = layertest.Layer(t, layertest.Tar(t, layertest.File("a", "evil"))).Compressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob, _ = io.ReadAll(rc)
-	if err := os.WriteFile(filepath.Join(dir, "blobs", ld.Algorithm, ld.Hex), blob, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	layertest.ReplaceBlob(t, dir, ld, evil)
 	if _, err := extractRootfs(t, limg, "", Options{}); !errors.Is(err, ErrLayerDigest) {
 		t.Fatalf("tampered layout: err = %v", err)
 	}

@@ -73,3 +73,19 @@ func Image(t testing.TB, layers ...[]byte) v1.Image {
 	}
 	return img
 }
+
+// Blob is the compressed blob of Layer(raw): content to serve, or to write
+// into a layout, under another layer's digest.
+func Blob(t testing.TB, raw []byte) []byte {
+	t.Helper()
+	rc, err := Layer(t, raw).Compressed()
+	var b []byte
+	if err == nil {
+		b, err = io.ReadAll(rc)
+		rc.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
