@@ -151,6 +151,8 @@ func (c *composer) fileSource(h *tar.Header, f File, what string) error {
 	return nil
 }
 
+// hostFile adds the host's regular file p, of size bytes, as the regular
+// file h.
 func (c *composer) hostFile(h *tar.Header, p string, size int64, what string) error {
 	fh, err := os.Open(p)
 	if err != nil {

@@ -30,7 +30,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -422,14 +421,8 @@ func (c *composer) volumeTree(dir, prefix, what string) error {
 				return err
 			}
 		case st.Mode().IsRegular():
-			h.Typeflag, h.Mode, h.Size = tar.TypeReg, 0o644, st.Size()
-			f, err := os.Open(e.path)
-			if err != nil {
-				return err
-			}
-			err = c.add(h, io.LimitReader(f, h.Size), what)
-			f.Close()
-			if err != nil {
+			h.Mode = 0o644
+			if err := c.hostFile(h, e.path, st.Size(), what); err != nil {
 				return err
 			}
 		default:
