@@ -11,14 +11,15 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"github.com/lkpkg/lkpkg/cache"
 )
 
 // benchImage is a one-layer image of n files of size bytes each, half
 // random (incompressible) and half text, as binaries and configs are.
-func benchImage(b *testing.B, seed uint64, label string, extra []extractTE, n, size int) v1.ImageIndex {
+func benchImage(b *testing.B, seed uint64, label string, extra []layertest.Entry, n, size int) v1.ImageIndex {
 	r := rand.New(rand.NewPCG(seed, 1))
-	entries := append([]extractTE{extractDir("usr/"), extractDir("usr/bin/")}, extra...)
+	entries := append([]layertest.Entry{layertest.Dir("usr/"), layertest.Dir("usr/bin/")}, extra...)
 	for i := range n {
 		buf := make([]byte, size)
 		if i%2 == 0 {
@@ -31,7 +32,7 @@ func benchImage(b *testing.B, seed uint64, label string, extra []extractTE, n, s
 				buf[j] = line[j%len(line)]
 			}
 		}
-		entries = append(entries, extractFile(fmt.Sprintf("usr/bin/f%d-%d", seed, i), string(buf)))
+		entries = append(entries, layertest.File(fmt.Sprintf("usr/bin/f%d-%d", seed, i), string(buf)))
 	}
 	return asmIndex(b, asmImage(b, label, entries...))
 }
@@ -51,7 +52,7 @@ func BenchmarkAssembleWarm(b *testing.B) {
 		kernelBytes[i] = byte(kr.Uint32())
 	}
 	images := map[string]v1.ImageIndex{
-		"bench/kernel:1": asmIndex(b, asmImage(b, "", extractFile("kernel", string(kernelBytes)), extractFile("kernel.tar", asmKernelTar(b)))),
+		"bench/kernel:1": asmIndex(b, asmImage(b, "", layertest.File("kernel", string(kernelBytes)), layertest.File("kernel.tar", asmKernelTar(b)))),
 	}
 	var yml strings.Builder
 	yml.WriteString("kernel:\n  image: bench/kernel:1\n  cmdline: console=ttyS0\ninit:\n")

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
+	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/runconfig"
 )
@@ -26,29 +27,19 @@ var asmAmd64 = v1.Platform{OS: "linux", Architecture: "amd64"}
 
 // asmImage is a one-layer linux/amd64 image with an optional
 // org.mobyproject.config label.
-func asmImage(t testing.TB, label string, entries ...extractTE) v1.Image {
+func asmImage(t testing.TB, label string, entries ...layertest.Entry) v1.Image {
 	t.Helper()
 	base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
-	img, err := mutate.AppendLayers(base, extractLayer(t, extractTar(t, entries...)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Env = []string{"PATH=/bin"}
-	cf.Config.Entrypoint = []string{"/bin/default"}
-	if label != "" {
-		cf.Config.Labels = map[string]string{runconfig.Label: label}
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	return img
+	img := must(mutate.AppendLayers(base, layertest.Layer(t, layertest.Tar(t, entries...))))(t)
+	return withConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture = "linux", "amd64"
+		cf.Config.Env = []string{"PATH=/bin"}
+		cf.Config.Entrypoint = []string{"/bin/default"}
+		if label != "" {
+			cf.Config.Labels = map[string]string{runconfig.Label: label}
+		}
+	})
 }
 
 func asmIndex(t testing.TB, img v1.Image) v1.ImageIndex {
@@ -60,11 +51,7 @@ func asmIndex(t testing.TB, img v1.Image) v1.ImageIndex {
 
 func asmDigest(t testing.TB, x interface{ Digest() (v1.Hash, error) }) v1.Hash {
 	t.Helper()
-	h, err := x.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return must(x.Digest())(t)
 }
 
 // asmImages are the test's kernel, init and service images.
@@ -73,9 +60,9 @@ type asmImages struct {
 }
 
 func asmKernelTar(t testing.TB) string {
-	return string(extractTar(t,
-		extractDir("lib/"), extractDir("lib/modules/"),
-		extractFile("lib/modules/6.6/modules.dep", "mod.ko:\n")))
+	return string(layertest.Tar(t,
+		layertest.Dir("lib/"), layertest.Dir("lib/modules/"),
+		layertest.File("lib/modules/6.6/modules.dep", "mod.ko:\n")))
 }
 
 // asmCache is a new cache holding asmMakeImages(t, "v1") under prefix.
@@ -94,15 +81,15 @@ func asmMakeImages(t testing.TB, svcVersion string) asmImages {
 	t.Helper()
 	return asmImages{
 		kernel: asmIndex(t, asmImage(t, "",
-			extractFile("kernel", "KERNEL-BYTES"),
-			extractFile("kernel.tar", asmKernelTar(t)))),
+			layertest.File("kernel", "KERNEL-BYTES"),
+			layertest.File("kernel.tar", asmKernelTar(t)))),
 		init: asmIndex(t, asmImage(t, "",
-			extractDir("bin/"), extractFile("bin/init", "#!init"),
-			extractDir("etc/"), extractFile("etc/passwd", "root:x:0:0::/root:/bin/sh\nalice:x:1000:1001::/home/alice:/bin/sh\n"),
-			extractFile("etc/group", "root:x:0:\nstaff:x:50:\n"))),
+			layertest.Dir("bin/"), layertest.File("bin/init", "#!init"),
+			layertest.Dir("etc/"), layertest.File("etc/passwd", "root:x:0:0::/root:/bin/sh\nalice:x:1000:1001::/home/alice:/bin/sh\n"),
+			layertest.File("etc/group", "root:x:0:\nstaff:x:50:\n"))),
 		svc: asmIndex(t, asmImage(t, `{"binds":["/dev:/dev"],"capabilities":["CAP_NET_ADMIN"],"command":["/bin/svc","-f"]}`,
-			extractDir("bin/"), extractFile("bin/svc", "svc "+svcVersion),
-			extractDir("etc/"), extractFile("etc/passwd", "root:x:0:0::/root:/bin/sh\nsvcuser:x:77:78::/:/bin/false\n"))),
+			layertest.Dir("bin/"), layertest.File("bin/svc", "svc "+svcVersion),
+			layertest.Dir("etc/"), layertest.File("etc/passwd", "root:x:0:0::/root:/bin/sh\nsvcuser:x:77:78::/:/bin/false\n"))),
 	}
 }
 
@@ -184,9 +171,9 @@ func asmReadTar(t testing.TB, path string) (map[string]asmEntry, []string) {
 	defer f.Close()
 	m := map[string]asmEntry{}
 	var order []string
-	for _, e := range layertest.Read(t, f) {
-		n := strings.TrimSuffix(e.Hdr.Name, "/")
-		m[n] = asmEntry{&e.Hdr, e.Body}
+	for _, e := range tartest.Read(t, f) {
+		n := strings.TrimSuffix(e.H.Name, "/")
+		m[n] = asmEntry{&e.H, e.Body}
 		order = append(order, n)
 	}
 	return m, order
@@ -194,12 +181,8 @@ func asmReadTar(t testing.TB, path string) (map[string]asmEntry, []string) {
 
 func asmOutFiles(t testing.TB, dir string) []string {
 	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
-	for _, e := range ents {
+	for _, e := range must(os.ReadDir(dir))(t) {
 		names = append(names, e.Name())
 	}
 	return names
@@ -339,12 +322,12 @@ func (*Lock) parseForTest(t testing.TB, b []byte) *Lock {
 
 func TestComposeRefusesWritingThroughSymlinks(t *testing.T) {
 	imgs := map[string]v1.Image{
-		"a": asmImage(t, "", extractSym("etc", "/tmp/evil")),
-		"b": asmImage(t, "", extractDir("etc/"), extractFile("etc/passwd", "x")),
-		"c": asmImage(t, "", extractFile("etc", "file")),
-		"d": asmImage(t, "", extractDir("lib/"), extractFile("lib/x", "1"), extractSym("lib/y", "x")),
-		"e": asmImage(t, "", extractFile("lib/x", "2"), extractFile("lib/y", "replaces the symlink")),
-		"f": asmImage(t, "", extractDir("etc/")),
+		"a": asmImage(t, "", layertest.Sym("etc", "/tmp/evil")),
+		"b": asmImage(t, "", layertest.Dir("etc/"), layertest.File("etc/passwd", "x")),
+		"c": asmImage(t, "", layertest.File("etc", "file")),
+		"d": asmImage(t, "", layertest.Dir("lib/"), layertest.File("lib/x", "1"), layertest.Sym("lib/y", "x")),
+		"e": asmImage(t, "", layertest.File("lib/x", "2"), layertest.File("lib/y", "replaces the symlink")),
+		"f": asmImage(t, "", layertest.Dir("etc/")),
 	}
 	src := func(ref string) (v1.Image, error) { return imgs[ref], nil }
 	for _, tc := range []struct {
@@ -396,9 +379,7 @@ func TestAssembleBadYAML(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), yamlPath+":5:") || !strings.Contains(err.Error(), "services[0].imag") {
 		t.Fatalf("err = %v", err)
 	}
-	if n := asmOutFiles(t, out); len(n) != 0 {
-		t.Fatalf("outputs %v", n)
-	}
+	outOnlyFiles(t, out) // none
 	if _, err := Build(context.Background(), yamlPath, Options{OutputDir: out, Formats: []string{"iso-bios"}}); err == nil || !strings.Contains(err.Error(), "iso-bios") {
 		t.Fatalf("bad format: err = %v", err)
 	}

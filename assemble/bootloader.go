@@ -2,13 +2,13 @@ package assemble
 
 import (
 	"archive/tar"
-	"errors"
 	"fmt"
 	"io"
 	"path"
 	"slices"
 	"strings"
 
+	"github.com/lkpkg/lkpkg/assemble/output"
 	"github.com/lkpkg/lkpkg/internal/units"
 )
 
@@ -58,27 +58,23 @@ func (b *builder) bootloader(ref string) ([]byte, error) {
 	}()
 	defer pr.Close()
 	found := map[string][]byte{}
-	tr := tar.NewReader(pr)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("bootloader %s: %w", ref, err)
-		}
+	err = output.EachEntry(pr, "bootloader "+ref, func(h *tar.Header, r io.Reader) error {
 		name := path.Clean(strings.TrimPrefix(h.Name, "/"))
 		if h.Typeflag != tar.TypeReg || !slices.Contains(paths, name) {
-			continue
+			return nil
 		}
-		data, err := io.ReadAll(io.LimitReader(tr, maxBootloader+1))
+		data, err := io.ReadAll(io.LimitReader(r, maxBootloader+1))
 		if err != nil {
-			return nil, fmt.Errorf("bootloader %s: %s: %w", ref, name, err)
+			return fmt.Errorf("bootloader %s: %s: %w", ref, name, err)
 		}
 		if len(data) > maxBootloader {
-			return nil, fmt.Errorf("bootloader %s: %s is larger than %s", ref, name, units.FormatSize(maxBootloader))
+			return fmt.Errorf("bootloader %s: %s is larger than %s", ref, name, units.FormatSize(maxBootloader))
 		}
 		found[name] = data
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, p := range paths {
 		if data, ok := found[p]; ok {

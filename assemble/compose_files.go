@@ -12,7 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -116,20 +116,13 @@ func (c *composer) fileSource(h *tar.Header, f File, what string) error {
 	if err := c.add(h, nil, what); err != nil {
 		return err
 	}
-	names, err := treeNames(p)
+	entries, err := treeEntries(p)
 	if err != nil {
 		return fmt.Errorf("%s: source: %w", what, err)
 	}
-	for _, fp := range names {
-		rel, err := filepath.Rel(p, fp)
-		if err != nil {
-			return err
-		}
-		st, err := os.Lstat(fp)
-		if err != nil {
-			return fmt.Errorf("%s: source: %w", what, err)
-		}
-		eh := &tar.Header{Name: top + "/" + filepath.ToSlash(rel), Mode: int64(st.Mode().Perm()), Uid: h.Uid, Gid: h.Gid, ModTime: composeEpoch}
+	for _, e := range entries {
+		fp, st := e.path, e.info
+		eh := &tar.Header{Name: top + "/" + e.rel, Mode: int64(st.Mode().Perm()), Uid: h.Uid, Gid: h.Gid, ModTime: composeEpoch}
 		switch {
 		case st.Mode().IsRegular():
 			if err := c.hostFile(eh, fp, st.Size(), what); err != nil {
@@ -158,6 +151,8 @@ func (c *composer) fileSource(h *tar.Header, f File, what string) error {
 	return nil
 }
 
+// hostFile adds the host's regular file p, of size bytes, as the regular
+// file h.
 func (c *composer) hostFile(h *tar.Header, p string, size int64, what string) error {
 	fh, err := os.Open(p)
 	if err != nil {
@@ -170,21 +165,35 @@ func (c *composer) hostFile(h *tar.Header, p string, size int64, what string) er
 	return c.add(h, io.LimitReader(fh, size), what)
 }
 
-// treeNames lists the paths below dir (not dir itself), sorted: the order
+// treeEntry is a path below the root of a directory tree.
+type treeEntry struct {
+	path string      // as found by the walk
+	rel  string      // relative to the root, slash-separated
+	info fs.FileInfo // of the path itself: symlinks are not followed
+}
+
+// treeEntries lists the paths below dir (not dir itself), sorted: the order
 // directory trees are written into the root filesystem in.
-func treeNames(dir string) ([]string, error) {
-	var names []string
+func treeEntries(dir string) ([]treeEntry, error) {
+	var entries []treeEntry
 	if err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
 		}
-		if p != dir {
-			names = append(names, p)
+		info, err := d.Info()
+		if err != nil {
+			return err
 		}
+		entries = append(entries, treeEntry{p, filepath.ToSlash(rel), info})
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	sort.Strings(names) // WalkDir is lexical already; keep it explicit
-	return names, nil
+	// WalkDir is lexical already; keep it explicit.
+	slices.SortFunc(entries, func(a, b treeEntry) int { return strings.Compare(a.path, b.path) })
+	return entries, nil
 }

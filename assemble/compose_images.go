@@ -19,6 +19,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/lkpkg/lkpkg/assemble/ociruntime"
+	"github.com/lkpkg/lkpkg/assemble/output"
 	"github.com/lkpkg/lkpkg/runconfig"
 )
 
@@ -60,7 +61,7 @@ func (c *composer) image(im v1.Image, prefix, what string) error {
 
 // copyTar copies every entry of the tar r through the bookkeeping writer.
 func (c *composer) copyTar(r io.Reader, what string) error {
-	return eachTarEntry(bufio.NewReaderSize(r, 1<<20), what+": reading its tar", func(h *tar.Header, data io.Reader) error {
+	return output.EachEntry(bufio.NewReaderSize(r, 1<<20), what+": reading its tar", func(h *tar.Header, data io.Reader) error {
 		return c.add(h, data, what)
 	})
 }
@@ -94,7 +95,7 @@ func (c *composer) kernel(k Kernel, src ImageSource) error {
 	found := map[string]struct {
 		off, size int64
 	}{}
-	if err := eachTarEntry(f, what, func(h *tar.Header, _ io.Reader) error {
+	if err := output.EachEntry(f, what, func(h *tar.Header, _ io.Reader) error {
 		n, _ := composeClean(h.Name)
 		field, ok := want[n]
 		if !ok {
@@ -199,7 +200,7 @@ func (c *composer) container(what, dir string, e *ImageEntry, src ImageSource) e
 	}
 	defer f.Close()
 	var passwd, group []byte
-	if err := eachTarEntry(f, what, func(h *tar.Header, r io.Reader) error {
+	if err := output.EachEntry(f, what, func(h *tar.Header, r io.Reader) error {
 		if h.Typeflag != tar.TypeReg || h.Size > composeMaxIDFile {
 			return nil
 		}
@@ -289,22 +290,4 @@ func composeIDLine(data []byte, name string, a, b int) (uint32, uint32, bool) {
 		return uint32(x), uint32(y), true
 	}
 	return 0, 0, false
-}
-
-// eachTarEntry calls fn for every entry of the tar stream r, with a reader
-// of the entry's data; read errors are reported as what's.
-func eachTarEntry(r io.Reader, what string, fn func(*tar.Header, io.Reader) error) error {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		if err := fn(h, tr); err != nil {
-			return err
-		}
-	}
 }

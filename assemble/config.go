@@ -175,10 +175,7 @@ func (i *Image) Refs() []string {
 		if r == "" {
 			return
 		}
-		key := r
-		if p, err := name.ParseReference(r); err == nil {
-			key = p.Name()
-		}
+		key := refKey(r)
 		if !seen[key] {
 			seen[key] = true
 			refs = append(refs, r)

@@ -47,7 +47,9 @@ func LockPath(yamlPath string) string {
 	return yamlPath + ".lock"
 }
 
-func lockKey(ref string) string {
+// refKey is ref's normalised name ("linuxkit/init:v1" and
+// "docker.io/linuxkit/init:v1" have the same), or ref if it does not parse.
+func refKey(ref string) string {
 	if p, err := name.ParseReference(ref); err == nil {
 		return p.Name()
 	}
@@ -56,12 +58,12 @@ func lockKey(ref string) string {
 
 // Set pins ref to d.
 func (l *Lock) Set(ref string, d v1.Hash) {
-	l.entries[lockKey(ref)] = lockEntry{ref: ref, digest: d}
+	l.entries[refKey(ref)] = lockEntry{ref: ref, digest: d}
 }
 
 // Get returns the digest ref is pinned to.
 func (l *Lock) Get(ref string) (v1.Hash, bool) {
-	e, ok := l.entries[lockKey(ref)]
+	e, ok := l.entries[refKey(ref)]
 	return e.digest, ok
 }
 
@@ -105,7 +107,7 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 		if err != nil || d.Algorithm != "sha256" {
 			return nil, fmt.Errorf("%s:%d: %q is not a sha256 digest", file, n, f[1])
 		}
-		if _, dup := l.entries[lockKey(f[0])]; dup {
+		if _, dup := l.entries[refKey(f[0])]; dup {
 			return nil, fmt.Errorf("%s:%d: %s is pinned twice", file, n, f[0])
 		}
 		l.Set(f[0], d)

@@ -87,6 +87,9 @@ var outModTime = time.Unix(0, 0)
 // outMaxSmall bounds boot/cmdline and boot/ucode.cpio, which are held in memory.
 const outMaxSmall = 64 << 20
 
+// outReadingRootfs prefixes the errors of reading the rootfs tar.
+const outReadingRootfs = "reading the rootfs tar"
+
 // SupportedFormats returns the output formats WriteOutputs can write.
 func SupportedFormats() []string { return slices.Clone(outSupported) }
 
@@ -311,7 +314,7 @@ func outSplit(o *outFiles, spool *os.File, base string, withInitrd bool) (*outSp
 		gzbuf = bufio.NewWriterSize(gz, 256<<10)
 		cw = cpio.NewWriter(gzbuf)
 
-		if err := outEachEntry(tar.NewReader(spool), func(h *tar.Header, _ io.Reader) error {
+		if err := output.EachEntry(spool, outReadingRootfs, func(h *tar.Header, _ io.Reader) error {
 			if outIsBoot(h.Name) {
 				return nil
 			}
@@ -325,13 +328,11 @@ func outSplit(o *outFiles, spool *os.File, base string, withInitrd bool) (*outSp
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	var tr *tar.Reader
+	var data io.Reader = spool // the tar reader seeks over the data it does not need
 	if withInitrd {
-		tr = tar.NewReader(bufio.NewReaderSize(spool, 1<<20))
-	} else {
-		tr = tar.NewReader(spool) // seeks over the data it does not need
+		data = bufio.NewReaderSize(spool, 1<<20)
 	}
-	if err := outEachEntry(tr, func(h *tar.Header, r io.Reader) error {
+	if err := output.EachEntry(data, outReadingRootfs, func(h *tar.Header, r io.Reader) error {
 		if !outIsBoot(h.Name) {
 			if cw != nil {
 				return cw.WriteTarEntry(h, r)
@@ -391,22 +392,6 @@ func (sp *outSplitResult) readBootFile(o *outFiles, base string, h *tar.Header, 
 		sp.ucode, err = outReadSmall(h, r)
 	}
 	return err
-}
-
-// outEachEntry calls f for every entry of the rootfs tar tr.
-func outEachEntry(tr *tar.Reader, f func(h *tar.Header, r io.Reader) error) error {
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("reading the rootfs tar: %w", err)
-		}
-		if err := f(h, tr); err != nil {
-			return err
-		}
-	}
 }
 
 func outReadSmall(h *tar.Header, r io.Reader) ([]byte, error) {
@@ -484,7 +469,7 @@ func outKernelSquashfs(o *outFiles, spool *os.File, sp *outSplitResult, base str
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	if err := outEachEntry(tar.NewReader(bufio.NewReaderSize(spool, 1<<20)), func(h *tar.Header, r io.Reader) error {
+	if err := output.EachEntry(bufio.NewReaderSize(spool, 1<<20), outReadingRootfs, func(h *tar.Header, r io.Reader) error {
 		if outIsBoot(h.Name) {
 			return nil
 		}

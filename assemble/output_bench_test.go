@@ -18,7 +18,6 @@ import (
 	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
 	"github.com/lkpkg/lkpkg/assemble/output"
 )
 
@@ -170,7 +169,7 @@ func BenchmarkInitrd(b *testing.B) {
 	// The initrd's cpio, uncompressed (rootfs minus boot/).
 	var noBoot bytes.Buffer
 	tw := tar.NewWriter(&noBoot)
-	if err := tartest.Each(bytes.NewReader(rootfs), func(h *tar.Header, r io.Reader) error {
+	if err := output.EachEntry(bytes.NewReader(rootfs), "rootfs", func(h *tar.Header, r io.Reader) error {
 		if outIsBoot(h.Name) {
 			return nil
 		}

@@ -37,15 +37,6 @@ var efiTestLoader = []byte(strings.Repeat("not really systemd-boot ", 2000))
 
 var efiAll = []string{FormatRawEFI, FormatQcow2EFI, FormatISOEFI}
 
-func efiRead(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // efiFATFiles reads every file of the FAT image at off in img with
 // go-diskfs' reader.
 func efiFATFiles(t *testing.T, img string, off, size int64) map[string][]byte {
@@ -115,9 +106,9 @@ func TestOutputEFI(t *testing.T) {
 		t.Fatalf("files %q, want %q", files, want)
 	}
 	outOnlyFiles(t, dir, "lk-efi.img", "lk-efi.qcow2", "lk-efi.iso", "lk-kernel", "lk-initrd.img", "lk-cmdline")
-	initrd := efiRead(t, filepath.Join(dir, "lk-initrd.img"))
+	initrd := must(os.ReadFile(filepath.Join(dir, "lk-initrd.img")))(t)
 	raw := filepath.Join(dir, "lk-efi.img")
-	rawBytes := efiRead(t, raw)
+	rawBytes := must(os.ReadFile(raw))(t)
 	entry := "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\noptions " + cmdline + "\n"
 	wantFiles := map[string][]byte{
 		"EFI/":                      nil,
@@ -251,7 +242,7 @@ func efiCheckQcow2(t *testing.T, raw string, rawSize int64, qc string) {
 // the files visible in ISO 9660.
 func efiCheckISO(t *testing.T, iso string, espBytes []byte, wantFiles map[string][]byte, entry string) {
 	espSize := int64(len(espBytes))
-	isoBytes := efiRead(t, iso)
+	isoBytes := must(os.ReadFile(iso))(t)
 	if string(isoBytes[17*2048+1:17*2048+6]) != "CD001" || !strings.HasPrefix(string(isoBytes[17*2048+7:]), "EL TORITO SPECIFICATION") {
 		t.Fatalf("no El Torito boot record")
 	}
@@ -352,7 +343,7 @@ func TestOutputEFIDeterministic(t *testing.T) {
 		}
 		out := map[string][]byte{}
 		for _, f := range files {
-			out[filepath.Base(f)] = efiRead(t, f)
+			out[filepath.Base(f)] = must(os.ReadFile(f))(t)
 		}
 		return out
 	}

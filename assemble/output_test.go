@@ -16,25 +16,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lkpkg/lkpkg/assemble/output/cpio"
-
 	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
+	"github.com/lkpkg/lkpkg/assemble/output"
+	"github.com/lkpkg/lkpkg/assemble/output/cpio"
 )
 
 // outTarToCPIO converts with a plan, as WriteOutputs does.
 func outTarToCPIO(t testing.TB, tarBytes []byte) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	cw := cpio.NewWriter(&out)
-	if err := tartest.Each(bytes.NewReader(tarBytes), func(h *tar.Header, _ io.Reader) error { return cw.Plan(h) }); err != nil {
-		t.Fatal(err)
-	}
-	if err := tartest.Each(bytes.NewReader(tarBytes), cw.WriteTarEntry); err != nil {
-		t.Fatal(err)
-	}
-	if err := cw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	tartest.Feed(t, cpio.NewWriter(&out), tarBytes)
 	return out.Bytes()
 }
 
@@ -398,15 +389,7 @@ func TestOutputKernelInitrd(t *testing.T) {
 
 func outOnlyFiles(t *testing.T, dir string, want ...string) {
 	t.Helper()
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, de := range des {
-		got = append(got, de.Name())
-	}
-	slices.Sort(got)
+	got := asmOutFiles(t, dir) // sorted by name
 	want = slices.Sorted(slices.Values(want))
 	if !slices.Equal(got, want) {
 		t.Errorf("%s holds %q, want %q", dir, got, want)
@@ -435,7 +418,7 @@ func TestOutputTarKernelInitrd(t *testing.T) {
 	}
 	defer f.Close()
 	var names []string
-	if err := tartest.Each(f, func(h *tar.Header, r io.Reader) error {
+	if err := output.EachEntry(f, "lk-initrd.tar", func(h *tar.Header, r io.Reader) error {
 		names = append(names, h.Name)
 		if h.Typeflag != tar.TypeReg || h.Mode != 0o644 || h.ModTime.Unix() != 0 || h.Uid != 0 || h.Gid != 0 {
 			t.Errorf("%s: type %c mode %o mtime %v owner %d:%d", h.Name, h.Typeflag, h.Mode, h.ModTime, h.Uid, h.Gid)

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/internal/testenv"
 	"github.com/lkpkg/lkpkg/registry"
@@ -35,9 +34,7 @@ func TestTrustCacheOnlyUnreachableFailsClosed(t *testing.T) {
 	if !errors.Is(err, ErrNotVerified) || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Fatalf("err = %v", err)
 	}
-	if n := asmOutFiles(t, out); len(n) != 0 {
-		t.Fatalf("outputs %v", n)
-	}
+	outOnlyFiles(t, out) // none
 	if _, err := os.Stat(LockPath(yamlPath)); !os.IsNotExist(err) {
 		t.Errorf("lock written for unverified images: %v", err)
 	}
@@ -93,9 +90,7 @@ func TestTrustRegistry(t *testing.T) {
 			if !errors.Is(err, ErrNotVerified) {
 				t.Fatalf("err = %v", err)
 			}
-			if n := asmOutFiles(t, out); len(n) != 0 {
-				t.Fatalf("outputs %v", n)
-			}
+			outOnlyFiles(t, out) // none
 		})
 	}
 	t.Run("insecure skip verify", func(t *testing.T) {
@@ -125,21 +120,13 @@ func TestTrustRegistry(t *testing.T) {
 		}
 		ls, _ := img.Layers()
 		ld := asmDigest(t, ls[0])
-		evil, _ := extractLayer(t, extractTar(t, extractFile("bin/svc", "evil"))).Compressed()
-		blob, _ := io.ReadAll(evil)
-		p := filepath.Join(c2.Dir(), "blobs", "sha256", ld.Hex)
-		os.Chmod(p, 0o644)
-		if err := os.WriteFile(p, blob, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		layertest.ReplaceBlob(t, c2.Dir(), ld, layertest.Blob(t, layertest.Tar(t, layertest.File("bin/svc", "evil"))))
 		yamlPath, out := asmSetup(t, asmYAML(prefix, trust(pub)))
 		_, err = Build(ctx, yamlPath, Options{Cache: c2, OutputDir: out, Registry: registry.Options{Insecure: true}})
 		if !errors.Is(err, ErrLayerDigest) {
 			t.Fatalf("err = %v", err)
 		}
-		if n := asmOutFiles(t, out); len(n) != 0 {
-			t.Fatalf("outputs %v", n)
-		}
+		outOnlyFiles(t, out) // none
 	})
 }
 
@@ -168,7 +155,7 @@ func TestTrustImageTagCoversTagAtDigest(t *testing.T) {
 func trustSignedImages(t *testing.T, ctx context.Context, prefix string) (*cache.Cache, asmImages, string, string) {
 	t.Helper()
 	c, imgs := asmCache(t, prefix)
-	unsigned := asmIndex(t, asmImage(t, "", extractFile("bin/other", "x")))
+	unsigned := asmIndex(t, asmImage(t, "", layertest.File("bin/other", "x")))
 	if _, err := c.WriteIndex(ctx, prefix+"other:v1", unsigned); err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -291,11 +290,7 @@ func (c *composer) volumeOCIRoot(v *Volume, what string, src ImageSource) (v1.Im
 	if errors.Is(err, ErrNotIndex) {
 		// Pinned to one image manifest: ImageSource has it (for the build's
 		// platform, which it checks).
-		im, err := src(v.Image)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", what, err)
-		}
-		raw, err := im.RawManifest()
+		im, raw, err := imageManifest(src, v.Image)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", what, err)
 		}
@@ -326,11 +321,7 @@ func (c *composer) volumeOCIRoot(v *Volume, what string, src ImageSource) (v1.Im
 	var keep func(d v1.Descriptor) bool
 	if len(want) == 0 {
 		// No platforms: the build's, i.e. the child ImageSource picks.
-		bim, err := src(v.Image)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", what, err)
-		}
-		braw, err := bim.RawManifest()
+		_, braw, err := imageManifest(src, v.Image)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", what, err)
 		}
@@ -386,6 +377,17 @@ func (c *composer) volumeOCIRoot(v *Volume, what string, src ImageSource) (v1.Im
 	return out, nil, nil
 }
 
+// imageManifest is src's image for ref (the build's platform, which src
+// checks) and its raw manifest.
+func imageManifest(src ImageSource, ref string) (v1.Image, []byte, error) {
+	im, err := src(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := im.RawManifest()
+	return im, raw, err
+}
+
 // volumePlatformMatch reports whether got is the platform want names: OS
 // and architecture equal, and the variant too when want has one (arm64
 // without a variant is v8).
@@ -406,39 +408,25 @@ func volumeVariant(p v1.Platform) string {
 // volumeTree copies the directory tree dir into the root filesystem
 // under prefix, sorted, with fixed metadata.
 func (c *composer) volumeTree(dir, prefix, what string) error {
-	names, err := treeNames(dir)
+	entries, err := treeEntries(dir)
 	if err != nil {
 		return fmt.Errorf("%s: OCI layout: %w", what, err)
 	}
-	for _, p := range names {
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		st, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		h := &tar.Header{Name: prefix + "/" + filepath.ToSlash(rel), ModTime: composeEpoch}
-		switch {
+	for _, e := range entries {
+		h := &tar.Header{Name: prefix + "/" + e.rel, ModTime: composeEpoch}
+		switch st := e.info; {
 		case st.IsDir():
 			h.Typeflag, h.Mode = tar.TypeDir, 0o755
 			if err := c.add(h, nil, what); err != nil {
 				return err
 			}
 		case st.Mode().IsRegular():
-			h.Typeflag, h.Mode, h.Size = tar.TypeReg, 0o644, st.Size()
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			err = c.add(h, io.LimitReader(f, h.Size), what)
-			f.Close()
-			if err != nil {
+			h.Mode = 0o644
+			if err := c.hostFile(h, e.path, st.Size(), what); err != nil {
 				return err
 			}
 		default:
-			return fmt.Errorf("%s: OCI layout: %s is not a regular file or directory", what, rel)
+			return fmt.Errorf("%s: OCI layout: %s is not a regular file or directory", what, filepath.FromSlash(e.rel))
 		}
 	}
 	return nil

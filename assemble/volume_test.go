@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,31 +22,20 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
+	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"github.com/lkpkg/lkpkg/runconfig"
 )
 
 // volPlatformImage is a one-layer image for platform p (random.Layer for
 // content that is still the same bytes every time it is read).
-func volPlatformImage(t testing.TB, p v1.Platform, entries ...extractTE) v1.Image {
+func volPlatformImage(t testing.TB, p v1.Platform, entries ...layertest.Entry) v1.Image {
 	t.Helper()
-	img := asmImage(t, "", entries...)
-	rl, err := random.Layer(512, types.OCILayer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if img, err = mutate.AppendLayers(img, rl); err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	return img
+	rl := must(random.Layer(512, types.OCILayer))(t)
+	img := must(mutate.AppendLayers(asmImage(t, "", entries...), rl))(t)
+	return withConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+	})
 }
 
 // volSources serves images and indexes the way the builder does: the
@@ -136,9 +124,9 @@ func (r *volTar) under(dir string) []string {
 func (r *volTar) index(name string) int { return slices.Index(r.order, name) }
 
 func TestComposeVolumes(t *testing.T) {
-	initImg := asmImage(t, "", extractDir("bin/"), extractFile("bin/init", "#!init"))
-	svc := asmImage(t, `{"command":["/bin/svc"]}`, extractDir("bin/"), extractFile("bin/svc", "svc"))
-	data := asmImage(t, "", extractDir("etc/"), extractFile("etc/data.conf", "hello"), extractSym("etc/link", "data.conf"))
+	initImg := asmImage(t, "", layertest.Dir("bin/"), layertest.File("bin/init", "#!init"))
+	svc := asmImage(t, `{"command":["/bin/svc"]}`, layertest.Dir("bin/"), layertest.File("bin/svc", "svc"))
+	data := asmImage(t, "", layertest.Dir("etc/"), layertest.File("etc/data.conf", "hello"), layertest.Sym("etc/link", "data.conf"))
 	s := &volSources{images: map[string]v1.Image{"init:v1": initImg, "svc:v1": svc, "data:v1": data}}
 	const base = "containers/volumes/"
 	for _, tc := range []struct {
@@ -210,7 +198,7 @@ func volConfig(t testing.TB, r *volTar, dir string) map[string]specs.Mount {
 }
 
 func TestVolumeBindsRewritten(t *testing.T) {
-	svc := asmImage(t, `{"command":["/bin/svc"],"binds":["/dev:/dev"]}`, extractFile("bin/svc", "svc"))
+	svc := asmImage(t, `{"command":["/bin/svc"],"binds":["/dev:/dev"]}`, layertest.File("bin/svc", "svc"))
 	s := &volSources{images: map[string]v1.Image{"svc:v1": svc}}
 	img := volParse(t, `volumes:
   - {name: data}
@@ -262,7 +250,7 @@ services:
 }
 
 func TestVolumeBindErrors(t *testing.T) {
-	svc := asmImage(t, `{"command":["/bin/svc"]}`, extractFile("bin/svc", "svc"))
+	svc := asmImage(t, `{"command":["/bin/svc"]}`, layertest.File("bin/svc", "svc"))
 	s := &volSources{images: map[string]v1.Image{"svc:v1": svc}}
 	strs := func(v ...string) *[]string { return &v }
 	vols := []Volume{{Name: "data"}, {Name: "conf", ReadOnly: true}}
@@ -331,7 +319,7 @@ func volMultiIndex(t testing.TB, attestation bool) (v1.ImageIndex, map[string]v1
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	digests := map[string]v1.Hash{}
 	for _, p := range plats {
-		im := volPlatformImage(t, p, extractFile("arch", p.String()))
+		im := volPlatformImage(t, p, layertest.File("arch", p.String()))
 		digests[p.String()] = asmDigest(t, im)
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: im, Descriptor: v1.Descriptor{Platform: &p}})
 	}
@@ -385,7 +373,7 @@ func volLayout(t testing.TB, r *volTar, lower string) layout.Path {
 func TestVolumeOCI(t *testing.T) {
 	full, digests := volMultiIndex(t, false)
 	withAtt, attDigests := volMultiIndex(t, true)
-	single := volPlatformImage(t, v1.Platform{OS: "linux", Architecture: "amd64"}, extractFile("single", "1"))
+	single := volPlatformImage(t, v1.Platform{OS: "linux", Architecture: "amd64"}, layertest.File("single", "1"))
 	s := &volSources{
 		images:  map[string]v1.Image{"single:v1": single},
 		indexes: map[string]v1.ImageIndex{"multi:v1": full, "att:v1": withAtt},
@@ -425,15 +413,8 @@ func TestVolumeOCI(t *testing.T) {
 			if n := r.under(lower); len(n) < 4 || n[0] != "blobs" || n[1] != "blobs/sha256" || n[len(n)-2] != "index.json" || n[len(n)-1] != "oci-layout" {
 				t.Errorf("layout order: %q", n)
 			}
-			lp := volLayout(t, r, lower)
-			top, err := lp.ImageIndex()
-			if err != nil {
-				t.Fatal(err)
-			}
-			tm, err := top.IndexManifest()
-			if err != nil {
-				t.Fatal(err)
-			}
+			top := must(volLayout(t, r, lower).ImageIndex())(t)
+			tm := must(top.IndexManifest())(t)
 			if len(tm.Manifests) != 1 || tm.Manifests[0].Annotations[ocispec.AnnotationRefName] != img.Volumes[0].Image {
 				t.Fatalf("index.json: %+v", tm)
 			}
@@ -543,26 +524,17 @@ func TestVolumeOCITamperedLayer(t *testing.T) {
 	arm, _ := idx.Image(m.Manifests[1].Digest)
 	ls, _ := arm.Layers()
 	ld, _ := ls[1].Digest()
-	blob := filepath.Join(dir, "blobs", ld.Algorithm, ld.Hex)
-	b, err := os.ReadFile(blob)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := must(os.ReadFile(layertest.BlobPath(dir, ld)))(t)
 	b[len(b)/2] ^= 0xff
-	if err := os.WriteFile(blob, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	layertest.ReplaceBlob(t, dir, ld, b)
 	if _, _, err := volCompose(t, img, s); !errors.Is(err, ErrLayerDigest) {
 		t.Fatalf("tampered layer: err = %v", err)
 	}
 
 	// A manifest that does not match the index's descriptor is refused.
 	md := m.Manifests[1].Digest
-	mb := filepath.Join(dir, "blobs", md.Algorithm, md.Hex)
-	raw, _ := os.ReadFile(mb)
-	if err := os.WriteFile(mb, append(raw, ' '), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	raw, _ := os.ReadFile(layertest.BlobPath(dir, md))
+	layertest.ReplaceBlob(t, dir, md, append(raw, ' '))
 	if _, _, err := volCompose(t, img, s); err == nil || !strings.Contains(err.Error(), "manifest hashes to") {
 		t.Fatalf("tampered manifest: err = %v", err)
 	}
@@ -574,8 +546,8 @@ func TestVolumeDeterministic(t *testing.T) {
 	idx, _ := volMultiIndex(t, true)
 	s := &volSources{
 		images: map[string]v1.Image{
-			"svc:v1":  asmImage(t, `{"command":["/bin/svc"]}`, extractFile("bin/svc", "svc")),
-			"data:v1": asmImage(t, "", extractDir("etc/"), extractFile("etc/data.conf", "hello")),
+			"svc:v1":  asmImage(t, `{"command":["/bin/svc"]}`, layertest.File("bin/svc", "svc")),
+			"data:v1": asmImage(t, "", layertest.Dir("etc/"), layertest.File("etc/data.conf", "hello")),
 		},
 		indexes: map[string]v1.ImageIndex{"multi:v1": idx},
 	}
@@ -600,8 +572,8 @@ services:
 	if !bytes.Equal(a, b) {
 		t.Fatal("two composes of the same inputs differ")
 	}
-	for _, e := range layertest.Read(t, bytes.NewReader(a)) {
-		h := &e.Hdr
+	for _, e := range tartest.Read(t, bytes.NewReader(a)) {
+		h := &e.H
 		if strings.HasPrefix(h.Name, "containers/volumes/oci") && !h.ModTime.Equal(composeEpoch) {
 			t.Errorf("%s: mtime %v", h.Name, h.ModTime)
 		}

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"io"
 	"io/fs"
 	"os"
@@ -22,6 +21,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
+	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 )
 
 // extractNumeric writes v into a tar numeric field: octal if it fits, else
@@ -130,8 +132,8 @@ func extractRootfs(t testing.TB, img v1.Image, prefix string, opts Options) ([]b
 func extractListTar(t testing.TB, b []byte) []string {
 	t.Helper()
 	var out []string
-	for _, e := range layertest.Read(t, bytes.NewReader(b)) {
-		h := &e.Hdr
+	for _, e := range tartest.Read(t, bytes.NewReader(b)) {
+		h := &e.H
 		name := strings.TrimSuffix(h.Name, "/")
 		switch h.Typeflag {
 		case tar.TypeDir:
@@ -415,8 +417,8 @@ func TestUnpackMetadataAndSparse(t *testing.T) {
 	tail := bytes.Repeat([]byte("T"), 512)
 	img := layertest.Image(t,
 		layertest.Tar(t,
-			layertest.Entry{Hdr: tar.Header{Typeflag: tar.TypeDir, Name: "ro/", Mode: 0o555, ModTime: layertest.Mtime}},
-			layertest.Entry{Hdr: tar.Header{Typeflag: tar.TypeReg, Name: "ro/suid", Mode: 0o4755, Uid: 1000, Gid: 1001, Size: 2, ModTime: layertest.Mtime}, Body: "hi"},
+			layertest.Entry{H: tar.Header{Typeflag: tar.TypeDir, Name: "ro/", Mode: 0o555, ModTime: layertest.Mtime}},
+			layertest.Entry{H: tar.Header{Typeflag: tar.TypeReg, Name: "ro/suid", Mode: 0o4755, Uid: 1000, Gid: 1001, Size: 2, ModTime: layertest.Mtime}, Body: "hi"},
 			layertest.Sym("ro/link", "/nowhere"),
 		),
 		extractGNUSparse("sparse", 64<<20, []extractFrag{{64<<20 - 512, tail}}),
@@ -522,8 +524,8 @@ func TestWriteTarDeterministicAndMetadata(t *testing.T) {
 	layers := func() [][]byte {
 		return [][]byte{
 			layertest.Tar(t,
-				layertest.Entry{Hdr: tar.Header{Typeflag: tar.TypeDir, Name: "bin/", Mode: 0o755, Uid: 0, ModTime: layertest.Mtime}},
-				layertest.Entry{Hdr: tar.Header{Typeflag: tar.TypeReg, Name: "bin/ping", Mode: 0o4711, Uid: 7, Gid: 8, Uname: "u", Gname: "g", Size: 4, ModTime: time.Unix(1600000000, 123456789),
+				layertest.Entry{H: tar.Header{Typeflag: tar.TypeDir, Name: "bin/", Mode: 0o755, Uid: 0, ModTime: layertest.Mtime}},
+				layertest.Entry{H: tar.Header{Typeflag: tar.TypeReg, Name: "bin/ping", Mode: 0o4711, Uid: 7, Gid: 8, Uname: "u", Gname: "g", Size: 4, ModTime: time.Unix(1600000000, 123456789),
 					AccessTime: time.Unix(1, 0), PAXRecords: map[string]string{"SCHILY.xattr.security.capability": "\x01\x02", "comment": "dropped"}}, Body: "ping"},
 				layertest.File("z", "z"), layertest.File("a", "a")),
 			layertest.Tar(t, layertest.File("bin/sh", "sh"), layertest.File(".wh.z", "")),
@@ -541,8 +543,8 @@ func TestWriteTarDeterministicAndMetadata(t *testing.T) {
 		t.Fatal("two runs differ")
 	}
 	var names []string
-	for _, e := range layertest.Read(t, bytes.NewReader(a)) {
-		h := &e.Hdr
+	for _, e := range tartest.Read(t, bytes.NewReader(a)) {
+		h := &e.H
 		names = append(names, h.Name)
 		if h.Name == "x/bin/ping" {
 			if h.Mode != 0o4711 || h.Uid != 7 || h.Gid != 8 || h.Uname != "u" || !h.ModTime.Equal(time.Unix(1600000000, 123456789)) {
@@ -593,13 +595,8 @@ func (l extractTampered) Size() (int64, error) { return int64(len(l.blob)), nil 
 
 func TestExtractLayerDigestVerified(t *testing.T) {
 	good := layertest.Layer(t, layertest.Tar(t, layertest.File("a", "good")))
-	evil := layertest.Layer(t, layertest.Tar(t, layertest.File("a", "evil")))
-	rc, err := evil.Compressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob, _ := io.ReadAll(rc)
-	img, err := mutate.AppendLayers(empty.Image, extractTampered{Layer: good, blob: blob})
+	evil := layertest.Blob(t, layertest.Tar(t, layertest.File("a", "evil")))
+	img, err := mutate.AppendLayers(empty.Image, extractTampered{Layer: good, blob: evil})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -631,14 +628,7 @@ func TestExtractLayerDigestVerified(t *testing.T) {
 	}
 	ls, _ := img.Layers()
 	ld, _ := ls[0].Digest()
-	rc, err = layertest.Layer(t, layertest.Tar(t, layertest.File("a", "evil"))).Compressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob, _ = io.ReadAll(rc)
-	if err := os.WriteFile(filepath.Join(dir, "blobs", ld.Algorithm, ld.Hex), blob, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	layertest.ReplaceBlob(t, dir, ld, evil)
 	if _, err := extractRootfs(t, limg, "", Options{}); !errors.Is(err, ErrLayerDigest) {
 		t.Fatalf("tampered layout: err = %v", err)
 	}

@@ -3,11 +3,12 @@ package layer
 import (
 	"bytes"
 	"errors"
-	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"io"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -98,11 +99,7 @@ func TestExtractReadsEachBlobOnce(t *testing.T) {
 // before pass 2, is refused.
 func TestExtractBlobChangedAfterPrecheck(t *testing.T) {
 	good := layertest.Layer(t, layertest.Tar(t, layertest.File("a", "good")))
-	rc, err := layertest.Layer(t, layertest.Tar(t, layertest.File("a", "evil"))).Compressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	evil, _ := io.ReadAll(rc)
+	evil := layertest.Blob(t, layertest.Tar(t, layertest.File("a", "evil")))
 	for _, from := range []int{2, 3} {
 		for _, how := range []string{"Rootfs", "Unpack"} {
 			l := &extractCounted{Layer: good, mu: &sync.Mutex{}, reads: map[v1.Hash]int{}, evil: evil, from: from}

@@ -24,19 +24,20 @@ func testPtr[T any](v T) *T          { return &v }
 // JSON in the org.mobyproject.config label.
 func testLabel(t *testing.T, js string) *runconfig.Config {
 	t.Helper()
-	var c runconfig.Config
-	if err := json.Unmarshal([]byte(js), &c); err != nil {
-		t.Fatalf("label %s: %v", js, err)
-	}
-	return &c
+	return testDecode(t, "label", json.Unmarshal, js)
 }
 
 // testYAML decodes an image YAML entry's options.
 func testYAML(t *testing.T, y string) *runconfig.Config {
 	t.Helper()
+	return testDecode(t, "yaml", yaml.Unmarshal, y)
+}
+
+func testDecode(t *testing.T, what string, unmarshal func([]byte, any) error, text string) *runconfig.Config {
+	t.Helper()
 	var c runconfig.Config
-	if err := yaml.Unmarshal([]byte(y), &c); err != nil {
-		t.Fatalf("yaml %s: %v", y, err)
+	if err := unmarshal([]byte(text), &c); err != nil {
+		t.Fatalf("%s %s: %v", what, text, err)
 	}
 	return &c
 }
@@ -277,15 +278,9 @@ func TestOCICapabilities(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _, err := Spec("service test", testImage, tc.label, tc.yaml, nil)
-			if tc.err != "" {
-				if err == nil || err.Error() != tc.err {
-					t.Fatalf("err = %v, want %s", err, tc.err)
-				}
-				return
-			}
+			s, err := testSpecOrErr(t, tc.label, tc.yaml, nil, tc.err)
 			if err != nil {
-				t.Fatal(err)
+				return
 			}
 			c := s.Process.Capabilities
 			if !slices.Equal(c.Effective, tc.effective) {
@@ -301,6 +296,23 @@ func TestOCICapabilities(t *testing.T) {
 	if len(allCaps) != 41 || allCaps[0] != "CAP_CHOWN" || allCaps[40] != "CAP_CHECKPOINT_RESTORE" {
 		t.Errorf("allCaps is not the kernel's 0..40 list")
 	}
+}
+
+// testSpecOrErr is Spec for "service test". With wantErr "", Spec must
+// succeed; otherwise it must fail with exactly wantErr, which is returned.
+func testSpecOrErr(t *testing.T, label, yaml *runconfig.Config, lookup func(string) (uint32, uint32, error), wantErr string) (*specs.Spec, error) {
+	t.Helper()
+	s, _, err := Spec("service test", testImage, label, yaml, lookup)
+	if wantErr == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, nil
+	}
+	if err == nil || err.Error() != wantErr {
+		t.Fatalf("err = %v, want %s", err, wantErr)
+	}
+	return nil, err
 }
 
 func testSorted(s []string) []string {
@@ -343,15 +355,9 @@ func TestOCIRlimits(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _, err := Spec("service test", testImage, &runconfig.Config{Rlimits: tc.label}, &runconfig.Config{Rlimits: tc.yaml}, nil)
-			if tc.errSub != "" {
-				if err == nil || err.Error() != tc.errSub {
-					t.Fatalf("err = %v, want %s", err, tc.errSub)
-				}
-				return
-			}
+			s, err := testSpecOrErr(t, &runconfig.Config{Rlimits: tc.label}, &runconfig.Config{Rlimits: tc.yaml}, nil, tc.errSub)
 			if err != nil {
-				t.Fatal(err)
+				return
 			}
 			if !reflect.DeepEqual(s.Process.Rlimits, tc.want) {
 				t.Errorf("rlimits = %+v, want %+v", s.Process.Rlimits, tc.want)
@@ -402,18 +408,12 @@ func TestOCIUser(t *testing.T) {
 			if tc.yaml != "" {
 				y = testYAML(t, tc.yaml)
 			}
-			s, _, err := Spec("service test", testImage, label, y, lookup)
-			if tc.err != "" {
-				if err == nil || err.Error() != tc.err {
-					t.Fatalf("err = %v, want %s", err, tc.err)
-				}
+			s, err := testSpecOrErr(t, label, y, lookup, tc.err)
+			if err != nil {
 				if strings.Contains(tc.err, "no such user") && !errors.Is(err, errNoUser) {
 					t.Errorf("lookup error not wrapped: %v", err)
 				}
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			u := s.Process.User
 			if u.UID != tc.uid || u.GID != tc.gid || !slices.Equal(u.AdditionalGids, tc.groups) {

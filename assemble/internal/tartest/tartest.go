@@ -1,5 +1,5 @@
-// Package tartest builds and walks small tar streams for the tests of the
-// output writers (every writer is fed a rootfs tar).
+// Package tartest builds and reads small tar streams for the tests of the
+// layer stage and of the output writers (every writer is fed a rootfs tar).
 package tartest
 
 import (
@@ -8,6 +8,8 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"github.com/lkpkg/lkpkg/assemble/output"
 )
 
 // Entry is one tar entry: a header and, for a regular file, its body.
@@ -53,20 +55,41 @@ func Tar(t testing.TB, entries []Entry) []byte {
 	return buf.Bytes()
 }
 
-// Each calls f for every entry of the tar stream r and returns the first
-// error, of the stream or of f.
-func Each(r io.Reader, f func(h *tar.Header, r io.Reader) error) error {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := f(h, tr); err != nil {
-			return err
-		}
+// Read returns the entries of the tar stream r, in order, with their data.
+func Read(t testing.TB, r io.Reader) []Entry {
+	t.Helper()
+	var out []Entry
+	err := output.EachEntry(r, "reading the tar", func(h *tar.Header, r io.Reader) error {
+		body, err := io.ReadAll(r)
+		out = append(out, Entry{H: *h, Body: string(body)})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Planner is a writer that is told every header (Plan) before it is given
+// the entries, as cpio's is.
+type Planner interface {
+	Plan(h *tar.Header) error
+	WriteTarEntry(h *tar.Header, r io.Reader) error
+	Close() error
+}
+
+// Feed plans every entry of the tar raw with w, then writes them to it and
+// closes it.
+func Feed(t testing.TB, w Planner, raw []byte) {
+	t.Helper()
+	plan := func(h *tar.Header, _ io.Reader) error { return w.Plan(h) }
+	if err := output.EachEntry(bytes.NewReader(raw), "planning", plan); err != nil {
+		t.Fatal(err)
+	}
+	if err := output.EachEntry(bytes.NewReader(raw), "writing", w.WriteTarEntry); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -5,67 +5,47 @@ import (
 	"bytes"
 	"io"
 	"testing"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
 )
 
 // Mtime is the modification time of every entry the builders make.
-var Mtime = time.Unix(1700000000, 0)
+var Mtime = tartest.Mtime
 
 // Entry is one entry of a hand-built layer: its header and its data.
-type Entry struct {
-	Hdr  tar.Header
-	Body string
-}
+type Entry = tartest.Entry
 
 // File is a regular file, 0644.
-func File(name, body string) Entry {
-	return Entry{Hdr: tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(body)), ModTime: Mtime}, Body: body}
-}
+func File(name, body string) Entry { return tartest.File(name, body, 0o644) }
 
 // Dir is a directory, 0755.
-func Dir(name string) Entry {
-	return Entry{Hdr: tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: 0o755, ModTime: Mtime}}
-}
+func Dir(name string) Entry { return tartest.Dir(name, 0o755) }
 
 // Sym is a symlink to target.
 func Sym(name, target string) Entry {
-	return Entry{Hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777, ModTime: Mtime}}
+	return Entry{H: tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777, ModTime: Mtime}}
 }
 
 // Hard is a hard link to target.
 func Hard(name, target string) Entry {
-	return Entry{Hdr: tar.Header{Typeflag: tar.TypeLink, Name: name, Linkname: target, Mode: 0o644, ModTime: Mtime}}
+	return Entry{H: tar.Header{Typeflag: tar.TypeLink, Name: name, Linkname: target, Mode: 0o644, ModTime: Mtime}}
 }
 
 // Dev is a device node or fifo (tf).
 func Dev(name string, tf byte, major, minor int64) Entry {
-	return Entry{Hdr: tar.Header{Typeflag: tf, Name: name, Mode: 0o600, Devmajor: major, Devminor: minor, ModTime: Mtime}}
+	return Entry{H: tar.Header{Typeflag: tf, Name: name, Mode: 0o600, Devmajor: major, Devminor: minor, ModTime: Mtime}}
 }
 
-// Tar builds an uncompressed layer tar from entries, in the given order.
+// Tar builds an uncompressed layer tar (PAX) from entries, in the given
+// order.
 func Tar(t testing.TB, entries ...Entry) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		h := e.Hdr
-		h.Format = tar.FormatPAX
-		if err := tw.WriteHeader(&h); err != nil {
-			t.Fatalf("writing %q: %v", h.Name, err)
-		}
-		if _, err := io.WriteString(tw, e.Body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return tartest.Tar(t, entries)
 }
 
 // Layer is the (gzipped by tarball) layer of an uncompressed tar.
@@ -94,23 +74,18 @@ func Image(t testing.TB, layers ...[]byte) v1.Image {
 	return img
 }
 
-// Read returns the entries of the tar stream r, in order, with their data.
-func Read(t testing.TB, r io.Reader) []Entry {
+// Blob is the compressed blob of Layer(raw): content to serve, or to write
+// into a layout, under another layer's digest.
+func Blob(t testing.TB, raw []byte) []byte {
 	t.Helper()
-	var out []Entry
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, Entry{Hdr: *h, Body: string(body)})
+	rc, err := Layer(t, raw).Compressed()
+	var b []byte
+	if err == nil {
+		b, err = io.ReadAll(rc)
+		rc.Close()
 	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

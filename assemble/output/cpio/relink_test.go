@@ -3,7 +3,6 @@ package cpio
 import (
 	"archive/tar"
 	"bytes"
-	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -108,16 +107,7 @@ func cpioFromTar(t *testing.T, entries []tartest.Entry) []byte {
 	t.Helper()
 	raw := tartest.Tar(t, entries)
 	var buf bytes.Buffer
-	w := NewWriter(&buf)
-	if err := tartest.Each(bytes.NewReader(raw), func(h *tar.Header, _ io.Reader) error { return w.Plan(h) }); err != nil {
-		t.Fatal(err)
-	}
-	if err := tartest.Each(bytes.NewReader(raw), w.WriteTarEntry); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	tartest.Feed(t, NewWriter(&buf), raw)
 	return buf.Bytes()
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
+	"github.com/lkpkg/lkpkg/assemble/output"
 )
 
 func TestWriterWithoutPlan(t *testing.T) {
@@ -18,7 +19,7 @@ func TestWriterWithoutPlan(t *testing.T) {
 		{H: tar.Header{Typeflag: tar.TypeLink, Name: "b", Linkname: "a"}},
 	})
 	cw := NewWriter(io.Discard)
-	err := tartest.Each(bytes.NewReader(tarBytes), cw.WriteTarEntry)
+	err := output.EachEntry(bytes.NewReader(tarBytes), "tar", cw.WriteTarEntry)
 	if err == nil || !strings.Contains(err.Error(), "Plan") {
 		t.Fatalf("hard link without a plan: got %v, want an error naming Plan", err)
 	}

@@ -144,9 +144,9 @@ func NewESP(c Contents) (*ESP, error) {
 		return nil, err
 	}
 	files := []*fat32.File{
-		{Path: "EFI/BOOT/" + c.BootName, Src: bytes.NewReader(c.Bootloader), Size: int64(len(c.Bootloader))},
-		fileOf("loader/loader.conf", []byte(LoaderConf)),
-		fileOf("loader/entries/"+EntryName, entry),
+		fat32.BytesFile("EFI/BOOT/"+c.BootName, c.Bootloader),
+		fat32.BytesFile("loader/loader.conf", []byte(LoaderConf)),
+		fat32.BytesFile("loader/entries/"+EntryName, entry),
 		{Path: "kernel", Src: c.Kernel, Size: c.KernelSize},
 		{Path: "initrd.img", Src: c.Initrd, Size: c.InitrdSize},
 	}
@@ -159,10 +159,6 @@ func NewESP(c Contents) (*ESP, error) {
 		return nil, err
 	}
 	return &ESP{FAT: fat, digest: digest}, nil
-}
-
-func fileOf(p string, b []byte) *fat32.File {
-	return &fat32.File{Path: p, Src: bytes.NewReader(b), Size: int64(len(b))}
 }
 
 // digestOf hashes the ESP's paths, sizes and contents.

@@ -6,12 +6,15 @@ import (
 )
 
 func TestEFILoaderEntry(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                      "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\n",
-		" \n":                   "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\n",
-		"console=ttyS0\n":       "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\noptions console=ttyS0\n",
-		"a=\"x  y\"\r\nb=1\n\n": "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\noptions a=\"x  y\" b=1\n",
+	// Every entry has these lines; a command line adds an options line.
+	const entry = "title LinuxKit (lkpkg)\nlinux /kernel\ninitrd /initrd.img\n"
+	for in, options := range map[string]string{
+		"":                      "",
+		" \n":                   "",
+		"console=ttyS0\n":       "options console=ttyS0\n",
+		"a=\"x  y\"\r\nb=1\n\n": "options a=\"x  y\" b=1\n",
 	} {
+		want := entry + options
 		got, err := LoaderEntry([]byte(in))
 		if err != nil || string(got) != want {
 			t.Errorf("%q: got %q, %v, want %q", in, got, err, want)

@@ -1,6 +1,7 @@
 package fat32
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -30,6 +31,11 @@ type File struct {
 	Size    int64
 	cluster uint32 // first cluster, 0 if empty
 	Offset  int64  // byte offset in the FAT image, 0 if empty
+}
+
+// BytesFile is a file at p whose content is b.
+func BytesFile(p string, b []byte) *File {
+	return &File{Path: p, Src: bytes.NewReader(b), Size: int64(len(b))}
 }
 
 // Dir is a directory of the file system.

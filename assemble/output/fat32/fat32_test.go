@@ -1,7 +1,6 @@
 package fat32
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,15 +10,11 @@ import (
 	diskfat "github.com/diskfs/go-diskfs/filesystem/fat32"
 )
 
-func bytesFile(p string, b []byte) *File {
-	return &File{Path: p, Src: bytes.NewReader(b), Size: int64(len(b))}
-}
-
 // TestESPLarge plans (and, unless -short, writes and checks) an ESP whose
 // content needs 4 KiB clusters.
 func TestESPLarge(t *testing.T) {
 	big := &File{Path: "initrd.img", Src: zeroReaderAt{}, Size: 300 << 20}
-	files := []*File{bytesFile("EFI/BOOT/BOOTX64.EFI", []byte("not really systemd-boot")), bytesFile("kernel", []byte("k")), big}
+	files := []*File{BytesFile("EFI/BOOT/BOOTX64.EFI", []byte("not really systemd-boot")), BytesFile("kernel", []byte("k")), big}
 	l, err := Plan(files, "LKPKG-EFI", 0)
 	if err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func TestIdentifier(t *testing.T) {
 // at the FAT image, which ends the ISO, byte for byte.
 func TestWrite(t *testing.T) {
 	data := []byte("kernel bytes")
-	boot, err := fat32.Plan([]*fat32.File{{Path: "kernel", Src: bytes.NewReader(data), Size: int64(len(data))}}, "TEST", 1)
+	boot, err := fat32.Plan([]*fat32.File{fat32.BytesFile("kernel", data)}, "TEST", 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lkpkg/lkpkg/assemble/internal/tartest"
+	"github.com/lkpkg/lkpkg/assemble/output"
 )
 
 // writeImage writes the squashfs of the tar stream b to a temporary file
@@ -25,7 +26,7 @@ func writeImage(t *testing.T, b []byte) (err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tartest.Each(bytes.NewReader(b), w.WriteTarEntry); err != nil {
+	if err := output.EachEntry(bytes.NewReader(b), "tar", w.WriteTarEntry); err != nil {
 		w.Abort()
 		return err
 	}
