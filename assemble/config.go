@@ -1,5 +1,3 @@
-// Package assemble builds LinuxKit-style OS images from an image YAML file
-// (`lkpkg build IMAGE.yml`, like `linuxkit build`).
 package assemble
 
 import (
