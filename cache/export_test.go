@@ -171,10 +171,17 @@ func TestImportRefusesBadTar(t *testing.T) {
 		}, "digest mismatch"},
 		{"corrupted manifest", func(n string, b []byte) ([]byte, bool) {
 			if n == manifest {
-				b = append(append([]byte{}, b...), ' ')
+				b = bytes.Replace(b, []byte("{"), []byte(" "), 1)
 			}
 			return b, true
 		}, "digest mismatch"},
+		// Its descriptor is known by then: refused before it is spooled.
+		{"manifest longer than its descriptor", func(n string, b []byte) ([]byte, bool) {
+			if n == manifest {
+				b = append(append([]byte{}, b...), ' ')
+			}
+			return b, true
+		}, "descriptor says"},
 		{"missing layer", func(n string, b []byte) ([]byte, bool) { return b, n != layer }, "missing from tar"},
 		{"no index.json", func(n string, b []byte) ([]byte, bool) { return b, n != "index.json" }, "no index.json"},
 	}

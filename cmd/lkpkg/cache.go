@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lkpkg/lkpkg/cache"
+	"github.com/lkpkg/lkpkg/internal/units"
 )
 
 func newCacheLsCmd(g *globalFlags) *cobra.Command {
@@ -71,6 +72,7 @@ func newCacheExportCmd(g *globalFlags) *cobra.Command {
 
 func newCacheImportCmd(g *globalFlags) *cobra.Command {
 	var opts cache.ImportOptions
+	maxSize := fmt.Sprintf("%dG", cache.DefaultImportMaxBytes>>30)
 	cmd := &cobra.Command{
 		Use:   "import TAR",
 		Short: "Add the named images of an OCI layout tar (every blob verified by digest)",
@@ -78,6 +80,11 @@ func newCacheImportCmd(g *globalFlags) *cobra.Command {
   buildctl build ... --output type=oci,dest=- | lkpkg cache import -`,
 		Args: cobra.ExactArgs(1),
 		RunE: g.withCache(func(cmd *cobra.Command, c *cache.Cache, args []string) error {
+			n, err := units.ParseSize(maxSize)
+			if err != nil {
+				return fmt.Errorf("--max-size: %w", err)
+			}
+			opts.MaxBytes = n
 			var r io.Reader = cmd.InOrStdin()
 			if args[0] != "-" {
 				f, err := os.Open(args[0])
@@ -88,8 +95,11 @@ func newCacheImportCmd(g *globalFlags) *cobra.Command {
 				r = f
 			}
 			refs, err := c.Import(cmd.Context(), r, opts)
-			if errors.Is(err, cache.ErrRefExists) {
+			switch {
+			case errors.Is(err, cache.ErrRefExists):
 				return fmt.Errorf("%w (use --force to replace them)", err)
+			case errors.Is(err, cache.ErrImportTooLarge):
+				return fmt.Errorf("%w (raise the limit with --max-size)", err)
 			}
 			if err != nil {
 				return err
@@ -100,6 +110,7 @@ func newCacheImportCmd(g *globalFlags) *cobra.Command {
 			return nil
 		}),
 	}
+	cmd.Flags().StringVar(&maxSize, "max-size", maxSize, "most bytes of blobs to take from the tar, e.g. 512M or 64G (powers of 1024); a larger tar is refused before the blob that passes it is written")
 	cmd.Flags().BoolVar(&opts.ReplaceRefs, "force", false, "replace refs the cache already holds with other content (without it such an import fails and writes nothing)")
 	return cmd
 }
