@@ -24,11 +24,7 @@ func newCacheLsCmd(g *globalFlags) *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "REFERENCE\tDIGEST\tPLATFORM")
 			for _, e := range entries {
-				plat := "index"
-				if e.Descriptor.Platform != nil {
-					plat = e.Descriptor.Platform.String()
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Ref, e.Descriptor.Digest, plat)
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Ref, e.Descriptor.Digest, c.PlatformLabel(e.Descriptor))
 			}
 			return tw.Flush()
 		})
