@@ -72,7 +72,10 @@ var ErrImportTooLarge = errors.New("tar too large")
 // only touched once the whole tar has been checked. A ref the cache already
 // holds with the same digest is left as it is; one it holds with another
 // digest makes Import fail, naming both digests and writing nothing, unless
-// opts.ReplaceRefs is set.
+// opts.ReplaceRefs is set. The work is bounded whatever the tar holds:
+// sparse entries are refused, a blob must match its descriptor's size
+// before it is spooled whenever the descriptor is already known, and opts
+// bound the bytes spooled, the entries and the blobs.
 func (c *Cache) Import(ctx context.Context, r io.Reader, opts ImportOptions) ([]string, error) {
 	// A locked temp dir: Prune leaves it alone however long spooling takes.
 	spoolDir, release, err := c.TempDir("import-")
