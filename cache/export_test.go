@@ -16,7 +16,7 @@ import (
 )
 
 // populated is a cache holding two refs, plus one the exports leave out.
-func populated(t *testing.T) (*Cache, map[string]v1.ImageIndex) {
+func populated(t testing.TB) (*Cache, map[string]v1.ImageIndex) {
 	t.Helper()
 	idxs := map[string]v1.ImageIndex{
 		"lkpkg/init:1":     newTestIndex(t),
@@ -26,7 +26,7 @@ func populated(t *testing.T) (*Cache, map[string]v1.ImageIndex) {
 	return cacheWith(t, idxs), idxs
 }
 
-func exportOCI(t *testing.T, c *Cache, refs ...string) []byte {
+func exportOCI(t testing.TB, c *Cache, refs ...string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := c.Export(context.Background(), &buf, "oci", refs, nil); err != nil {
@@ -108,7 +108,7 @@ func TestImportBuildkitStyleNames(t *testing.T) {
 }
 
 // rewriteTar copies a tar, passing each file through edit (false drops it).
-func rewriteTar(t *testing.T, data []byte, edit func(name string, b []byte) ([]byte, bool)) []byte {
+func rewriteTar(t testing.TB, data []byte, edit func(name string, b []byte) ([]byte, bool)) []byte {
 	t.Helper()
 	tr := tar.NewReader(bytes.NewReader(data))
 	var out bytes.Buffer

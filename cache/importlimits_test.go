@@ -18,7 +18,7 @@ import (
 // exporter (buildkit --output type=oci, docker buildx) orders it: names
 // sorted, so blobs/ first. extra, if set, writes raw entries just before
 // index.json.
-func indexLast(t *testing.T, data []byte, extra func(w io.Writer)) []byte {
+func indexLast(t testing.TB, data []byte, extra func(w io.Writer)) []byte {
 	t.Helper()
 	var index []byte
 	rest := rewriteTar(t, data, func(name string, b []byte) ([]byte, bool) {
@@ -35,7 +35,7 @@ func indexLast(t *testing.T, data []byte, extra func(w io.Writer)) []byte {
 }
 
 // appendEntry adds a regular file to the end of a tar.
-func appendEntry(t *testing.T, data []byte, name string, b []byte) []byte {
+func appendEntry(t testing.TB, data []byte, name string, b []byte) []byte {
 	t.Helper()
 	return appendRaw(t, data, func(w io.Writer) {
 		tw := tar.NewWriter(w)
@@ -53,7 +53,7 @@ func appendEntry(t *testing.T, data []byte, name string, b []byte) []byte {
 
 // appendRaw writes the blocks write gives after the last entry of a tar,
 // then a new end-of-archive marker.
-func appendRaw(t *testing.T, data []byte, write func(w io.Writer)) []byte {
+func appendRaw(t testing.TB, data []byte, write func(w io.Writer)) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	buf.Write(data[:len(data)-1024]) // archive/tar ends with two zero blocks
