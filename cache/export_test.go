@@ -16,7 +16,7 @@ import (
 )
 
 // populated is a cache holding two refs, plus one the exports leave out.
-func populated(t *testing.T) (*Cache, map[string]v1.ImageIndex) {
+func populated(t testing.TB) (*Cache, map[string]v1.ImageIndex) {
 	t.Helper()
 	idxs := map[string]v1.ImageIndex{
 		"lkpkg/init:1":     newTestIndex(t),
@@ -26,7 +26,7 @@ func populated(t *testing.T) (*Cache, map[string]v1.ImageIndex) {
 	return cacheWith(t, idxs), idxs
 }
 
-func exportOCI(t *testing.T, c *Cache, refs ...string) []byte {
+func exportOCI(t testing.TB, c *Cache, refs ...string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := c.Export(context.Background(), &buf, "oci", refs, nil); err != nil {
@@ -108,7 +108,7 @@ func TestImportBuildkitStyleNames(t *testing.T) {
 }
 
 // rewriteTar copies a tar, passing each file through edit (false drops it).
-func rewriteTar(t *testing.T, data []byte, edit func(name string, b []byte) ([]byte, bool)) []byte {
+func rewriteTar(t testing.TB, data []byte, edit func(name string, b []byte) ([]byte, bool)) []byte {
 	t.Helper()
 	tr := tar.NewReader(bytes.NewReader(data))
 	var out bytes.Buffer
@@ -171,10 +171,17 @@ func TestImportRefusesBadTar(t *testing.T) {
 		}, "digest mismatch"},
 		{"corrupted manifest", func(n string, b []byte) ([]byte, bool) {
 			if n == manifest {
-				b = append(append([]byte{}, b...), ' ')
+				b = bytes.Replace(b, []byte("{"), []byte(" "), 1)
 			}
 			return b, true
 		}, "digest mismatch"},
+		// Its descriptor is known by then: refused before it is spooled.
+		{"manifest longer than its descriptor", func(n string, b []byte) ([]byte, bool) {
+			if n == manifest {
+				b = append(append([]byte{}, b...), ' ')
+			}
+			return b, true
+		}, "descriptor says"},
 		{"missing layer", func(n string, b []byte) ([]byte, bool) { return b, n != layer }, "missing from tar"},
 		{"no index.json", func(n string, b []byte) ([]byte, bool) { return b, n != "index.json" }, "no index.json"},
 	}

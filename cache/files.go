@@ -154,3 +154,21 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// readManifestFile reads the index, manifest or config h from p, refusing
+// one larger than maxManifestSize: callers hold it whole in memory.
+func readManifestFile(p string, h v1.Hash) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", h, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", h, err)
+	}
+	if len(b) > maxManifestSize {
+		return nil, fmt.Errorf("blob %s is larger than %d bytes, too large for an index, manifest or config", h, maxManifestSize)
+	}
+	return b, nil
+}

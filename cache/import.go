@@ -1,22 +1,16 @@
 package cache
 
 import (
-	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"path"
 	"sort"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
-
-// maxIndexJSON bounds how much of a tar's index.json we hold in memory.
-const maxIndexJSON = 64 << 20
 
 // ImportOptions control Import.
 type ImportOptions struct {
@@ -24,11 +18,53 @@ type ImportOptions struct {
 	// other content (cache import --force). Without it such an import is
 	// refused.
 	ReplaceRefs bool
+	// MaxBytes bounds the total size of the blobs spooled from the tar
+	// (0: DefaultImportMaxBytes). The entry that would pass it is refused
+	// with ErrImportTooLarge before any of it is written.
+	MaxBytes int64
+	// maxEntries and maxBlobs bound the tar's entries and the blobs it
+	// holds or names (0: the defaults); tests lower them.
+	maxEntries, maxBlobs int
+}
+
+// DefaultImportMaxBytes is the default ImportOptions.MaxBytes, 16 GiB: far
+// more than any image lkpkg builds, far less than a disk.
+const DefaultImportMaxBytes = 16 << 30
+
+// Bounds on the work of one import whatever its size: far above what an
+// export of a whole cache holds.
+const (
+	defaultMaxImportEntries = 1 << 17
+	defaultMaxImportBlobs   = 1 << 16
+)
+
+// importLimits are ImportOptions' limits with defaults applied.
+type importLimits struct {
+	bytes          int64
+	entries, blobs int
+}
+
+func (o ImportOptions) limits() importLimits {
+	l := importLimits{bytes: o.MaxBytes, entries: o.maxEntries, blobs: o.maxBlobs}
+	if l.bytes <= 0 {
+		l.bytes = DefaultImportMaxBytes
+	}
+	if l.entries <= 0 {
+		l.entries = defaultMaxImportEntries
+	}
+	if l.blobs <= 0 {
+		l.blobs = defaultMaxImportBlobs
+	}
+	return l
 }
 
 // ErrRefExists is wrapped by the error of an Import that would replace refs
 // already in the cache with different content.
 var ErrRefExists = errors.New("refs already in the cache with other content")
+
+// ErrImportTooLarge is wrapped by the error of an Import whose blobs pass
+// ImportOptions.MaxBytes.
+var ErrImportTooLarge = errors.New("tar too large")
 
 // Import adds every ref-named index or manifest of an OCI layout tar (from
 // Export "oci", buildctl --output type=oci, docker buildx) and returns the
@@ -36,7 +72,10 @@ var ErrRefExists = errors.New("refs already in the cache with other content")
 // only touched once the whole tar has been checked. A ref the cache already
 // holds with the same digest is left as it is; one it holds with another
 // digest makes Import fail, naming both digests and writing nothing, unless
-// opts.ReplaceRefs is set.
+// opts.ReplaceRefs is set. The work is bounded whatever the tar holds:
+// sparse entries are refused, a blob must match its descriptor's size
+// before it is spooled whenever the descriptor is already known, and opts
+// bound the bytes spooled, the entries and the blobs.
 func (c *Cache) Import(ctx context.Context, r io.Reader, opts ImportOptions) ([]string, error) {
 	// A locked temp dir: Prune leaves it alone however long spooling takes.
 	spoolDir, release, err := c.TempDir("import-")
@@ -47,14 +86,11 @@ func (c *Cache) Import(ctx context.Context, r io.Reader, opts ImportOptions) ([]
 
 	// Spooling needs no cache lock: the spool dir is private to us and
 	// neither GC nor Prune touches it.
-	t, err := readLayoutTar(ctx, r, spoolDir)
+	t, err := readLayoutTar(ctx, r, spoolDir, opts.limits())
 	if err != nil {
 		return nil, fmt.Errorf("cache: import: %w", err)
 	}
-	roots, refs, err := importRoots(t.index)
-	if err != nil {
-		return nil, fmt.Errorf("cache: import: %w", err)
-	}
+	roots, refs := t.roots, t.refs
 
 	unlock, err := c.Lock(ctx)
 	if err != nil {
@@ -126,74 +162,17 @@ func newEntries(current, roots []v1.Descriptor, replace bool) (map[string]bool, 
 	return add, nil
 }
 
-// layoutTar is an OCI layout tar unpacked into a spool directory.
-type layoutTar struct {
-	index []byte
-	blobs map[v1.Hash]string // digest -> verified spooled file
-	sizes map[v1.Hash]int64
-}
-
-func readLayoutTar(ctx context.Context, r io.Reader, spoolDir string) (*layoutTar, error) {
-	t := &layoutTar{blobs: map[v1.Hash]string{}, sizes: map[v1.Hash]int64{}}
-	tr := tar.NewReader(r)
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading tar: %w", err)
-		}
-		if !hdr.FileInfo().Mode().IsRegular() {
-			continue
-		}
-		name := path.Clean(strings.TrimPrefix(hdr.Name, "/"))
-		switch {
-		case name == indexFile:
-			b, err := io.ReadAll(io.LimitReader(tr, maxIndexJSON+1))
-			if err != nil {
-				return nil, fmt.Errorf("reading %s from tar: %w", indexFile, err)
-			}
-			if len(b) > maxIndexJSON {
-				return nil, fmt.Errorf("%s in tar is larger than %d bytes", indexFile, maxIndexJSON)
-			}
-			t.index = b
-		case strings.HasPrefix(name, "blobs/"):
-			parts := strings.Split(name, "/")
-			if len(parts) != 3 {
-				continue
-			}
-			h, err := v1.NewHash(parts[1] + ":" + parts[2])
-			if err != nil {
-				return nil, fmt.Errorf("tar entry %s: %w", hdr.Name, err)
-			}
-			if h.Algorithm != "sha256" {
-				return nil, fmt.Errorf("tar entry %s: unsupported digest algorithm", hdr.Name)
-			}
-			p, err := spool(spoolDir, tr, h, hdr.Size)
-			if err != nil {
-				return nil, fmt.Errorf("tar entry %s: %w", hdr.Name, err)
-			}
-			t.blobs[h] = p
-			t.sizes[h] = hdr.Size
-		}
-	}
-	if t.index == nil {
-		return nil, fmt.Errorf("tar has no %s: not an OCI image layout", indexFile)
-	}
-	return t, nil
-}
-
 // importRoots picks the named entries of a tar's index.json, naming each by
 // its full image name when the exporter recorded one (buildkit writes just
-// the tag into ref.name).
-func importRoots(index []byte) ([]v1.Descriptor, []string, error) {
+// the tag into ref.name). Every name must be a valid image reference, and
+// there may be at most maxEntries entries.
+func importRoots(index []byte, maxEntries int) ([]v1.Descriptor, []string, error) {
 	im, err := parseIndex(index)
 	if err != nil {
 		return nil, nil, fmt.Errorf("invalid %s in tar: %w", indexFile, err)
+	}
+	if len(im.Manifests) > maxEntries {
+		return nil, nil, fmt.Errorf("%s in tar has %d entries, more than %d", indexFile, len(im.Manifests), maxEntries)
 	}
 	byName := map[string]v1.Descriptor{}
 	for _, d := range im.Manifests {
@@ -203,6 +182,9 @@ func importRoots(index []byte) ([]v1.Descriptor, []string, error) {
 		}
 		if ref == "" {
 			continue
+		}
+		if err := checkRefName(ref); err != nil {
+			return nil, nil, fmt.Errorf("%s in tar: %w", indexFile, err)
 		}
 		d.Annotations = maps.Clone(d.Annotations)
 		d.Annotations[refNameAnnotation] = ref
@@ -226,11 +208,14 @@ func importRoots(index []byte) ([]v1.Descriptor, []string, error) {
 // neither in the tar (with the right size) nor already in the cache. It
 // also returns roots with the media type each was walked as.
 func (t *layoutTar) check(ctx context.Context, c *Cache, roots []v1.Descriptor) ([]v1.Hash, []v1.Descriptor, error) {
+	// What is read is an index or manifest: bounded like one, as the
+	// walk reads it whole.
 	read := func(h v1.Hash) ([]byte, error) {
-		if p, ok := t.blobs[h]; ok {
-			return os.ReadFile(p)
+		p, ok := t.blobs[h]
+		if !ok {
+			p = c.blobPath(h)
 		}
-		return c.readBlob(h)
+		return readManifestFile(p, h)
 	}
 	var needed []v1.Hash
 	visit := func(d v1.Descriptor) error {

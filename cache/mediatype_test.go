@@ -15,7 +15,7 @@ import (
 )
 
 // layoutTarOf builds an OCI layout tar from an index.json and some blobs.
-func layoutTarOf(t *testing.T, index []byte, blobs ...[]byte) []byte {
+func layoutTarOf(t testing.TB, index []byte, blobs ...[]byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -42,7 +42,7 @@ func layoutTarOf(t *testing.T, index []byte, blobs ...[]byte) []byte {
 	return buf.Bytes()
 }
 
-func descOf(t *testing.T, mt types.MediaType, b []byte, ref string) v1.Descriptor {
+func descOf(t testing.TB, mt types.MediaType, b []byte, ref string) v1.Descriptor {
 	t.Helper()
 	h, n, err := v1.SHA256(bytes.NewReader(b))
 	if err != nil {
@@ -55,7 +55,7 @@ func descOf(t *testing.T, mt types.MediaType, b []byte, ref string) v1.Descripto
 	return d
 }
 
-func indexJSON(t *testing.T, mt types.MediaType, ds ...v1.Descriptor) []byte {
+func indexJSON(t testing.TB, mt types.MediaType, ds ...v1.Descriptor) []byte {
 	t.Helper()
 	b, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: mt, Manifests: ds})
 	if err != nil {

@@ -4,15 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// maxSniffedManifest bounds the blobs read to learn the media type of a
-// manifest whose descriptor does not give a known one (4 MiB, the limit
-// registries commonly place on manifests).
-const maxSniffedManifest = 4 << 20
+// maxManifestSize bounds the index and manifest blobs an import reads, and
+// the blobs read to learn the media type of a manifest whose descriptor
+// does not give a known one (4 MiB, the limit registries commonly place on
+// manifests).
+const maxManifestSize = 4 << 20
 
 // links is the part of an index or image manifest that names other blobs.
 type links struct {
@@ -84,7 +86,7 @@ func (w *walker) walk(d v1.Descriptor, manifest bool) (types.MediaType, error) {
 	if !known && !manifest {
 		return mt, nil // a config, layer or other leaf
 	}
-	if !known && d.Size > maxSniffedManifest {
+	if !known && d.Size > maxManifestSize {
 		return "", fmt.Errorf("blob %s has media type %q and is too large (%d bytes) to be an index or image manifest", d.Digest, mt, d.Size)
 	}
 	b, err := w.read(d.Digest)
@@ -140,4 +142,14 @@ func (c *Cache) reachable(ctx context.Context, roots []v1.Descriptor) ([]v1.Desc
 		}
 	}
 	return out, nil
+}
+
+// readLinks parses the spooled index or manifest at p.
+func readLinks(p string) (links, error) {
+	var l links
+	b, err := os.ReadFile(p)
+	if err == nil {
+		err = json.Unmarshal(b, &l)
+	}
+	return l, err
 }

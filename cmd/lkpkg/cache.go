@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lkpkg/lkpkg/cache"
+	"github.com/lkpkg/lkpkg/internal/units"
 )
 
 func newCacheLsCmd(g *globalFlags) *cobra.Command {
@@ -23,11 +24,7 @@ func newCacheLsCmd(g *globalFlags) *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "REFERENCE\tDIGEST\tPLATFORM")
 			for _, e := range entries {
-				plat := "index"
-				if e.Descriptor.Platform != nil {
-					plat = e.Descriptor.Platform.String()
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Ref, e.Descriptor.Digest, plat)
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Ref, e.Descriptor.Digest, c.PlatformLabel(e.Descriptor))
 			}
 			return tw.Flush()
 		})
@@ -71,6 +68,7 @@ func newCacheExportCmd(g *globalFlags) *cobra.Command {
 
 func newCacheImportCmd(g *globalFlags) *cobra.Command {
 	var opts cache.ImportOptions
+	maxSize := fmt.Sprintf("%dG", cache.DefaultImportMaxBytes>>30)
 	cmd := &cobra.Command{
 		Use:   "import TAR",
 		Short: "Add the named images of an OCI layout tar (every blob verified by digest)",
@@ -78,6 +76,11 @@ func newCacheImportCmd(g *globalFlags) *cobra.Command {
   buildctl build ... --output type=oci,dest=- | lkpkg cache import -`,
 		Args: cobra.ExactArgs(1),
 		RunE: g.withCache(func(cmd *cobra.Command, c *cache.Cache, args []string) error {
+			n, err := units.ParseSize(maxSize)
+			if err != nil {
+				return fmt.Errorf("--max-size: %w", err)
+			}
+			opts.MaxBytes = n
 			var r io.Reader = cmd.InOrStdin()
 			if args[0] != "-" {
 				f, err := os.Open(args[0])
@@ -88,8 +91,11 @@ func newCacheImportCmd(g *globalFlags) *cobra.Command {
 				r = f
 			}
 			refs, err := c.Import(cmd.Context(), r, opts)
-			if errors.Is(err, cache.ErrRefExists) {
+			switch {
+			case errors.Is(err, cache.ErrRefExists):
 				return fmt.Errorf("%w (use --force to replace them)", err)
+			case errors.Is(err, cache.ErrImportTooLarge):
+				return fmt.Errorf("%w (raise the limit with --max-size)", err)
 			}
 			if err != nil {
 				return err
@@ -100,6 +106,7 @@ func newCacheImportCmd(g *globalFlags) *cobra.Command {
 			return nil
 		}),
 	}
+	cmd.Flags().StringVar(&maxSize, "max-size", maxSize, "most bytes of blobs to take from the tar, e.g. 512M or 64G (powers of 1024); a larger tar is refused before the blob that passes it is written")
 	cmd.Flags().BoolVar(&opts.ReplaceRefs, "force", false, "replace refs the cache already holds with other content (without it such an import fails and writes nothing)")
 	return cmd
 }

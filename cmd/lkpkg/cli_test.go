@@ -307,3 +307,21 @@ func TestAlpineFixtureBuild(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "alpine.tar")
 	l.ok("cache", "export", "--format", "docker", "--platform", "linux/amd64", "-o", out, tag)
 }
+
+// TestCacheLsSingleManifest: an imported single manifest recorded without
+// a platform (as buildkit's OCI output has it) is no index, and `cache ls`
+// must not say it is; its config names no platform either.
+func TestCacheLsSingleManifest(t *testing.T) {
+	testenv.Integration(t)
+	l := newLKNoBuilder(t)
+	tar := filepath.Join(t.TempDir(), "image.tar")
+	writeLayoutTar(t, tar, layoutOpts{ref: "lkpkg/single:1"})
+	l.ok("cache", "import", tar)
+	e, ok := l.cacheLs()["lkpkg/single:1"]
+	if !ok {
+		t.Fatal("cache ls does not list lkpkg/single:1")
+	}
+	if e.platform != "unknown" {
+		t.Errorf("cache ls PLATFORM of a single manifest without one = %q, want unknown", e.platform)
+	}
+}
