@@ -41,10 +41,10 @@ var hostileMirrorImages = []struct {
 		return []layertest.Entry{layertest.Sym("mirror", host)}
 	}},
 	{"mirror/debian is a symlink to a host dir", func(host string) []layertest.Entry {
-		return []layertest.Entry{layertest.Dir("mirror/"), layertest.Sym("mirror/debian", host)}
+		return []layertest.Entry{layertest.Dir("mirror/"), layertest.Sym("mirror/debian", host+"/debian")}
 	}},
 	{"mirror/debian/pool is a symlink to a host dir", func(host string) []layertest.Entry {
-		return []layertest.Entry{layertest.Dir("mirror/"), layertest.Dir("mirror/debian/"), layertest.Sym("mirror/debian/pool", host)}
+		return []layertest.Entry{layertest.Dir("mirror/"), layertest.Dir("mirror/debian/"), layertest.Sym("mirror/debian/pool", host+"/debian/pool")}
 	}},
 	{"relative symlink climbing out", func(host string) []layertest.Entry {
 		return []layertest.Entry{layertest.Sym("mirror", strings.Repeat("../", 32)+strings.TrimPrefix(host, "/"))}
@@ -61,7 +61,7 @@ var hostileMirrorImages = []struct {
 // hostDirFiles lists it.
 func writeHostDir(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	files := map[string]string{"secret.deb": "host secret", "pool/main/h/hello.deb": "host deb"}
+	files := map[string]string{"secret.deb": "host secret", "debian/pool/main/h/hello.deb": "host deb"}
 	for name, body := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
