@@ -27,87 +27,76 @@ func init() {
 	const (
 		main319 = "v3.19/main/x86_64/APKINDEX.tar.gz"
 		comm319 = "v3.19/community/x86_64/APKINDEX.tar.gz"
+		both319 = "v3.19/main, v3.19/community"
 	)
-	registerHostile(
-		hostileInput{
-			name: "APK index of v3.16 replayed at v3.19",
-			setup: func(t *testing.T, dir string) []string {
-				m := apkMirror(t, dir, "v3.19/main, v3.19/community", "zlib", true)
+	// A wrong index is refused whatever --allow-older-release says.
+	for _, flags := range [][]string{nil, {"--allow-older-release"}} {
+		registerHostile(apkHostile(strings.TrimSpace("APK index of v3.16 replayed at v3.19 "+strings.Join(flags, " ")), both319, true,
+			func(t *testing.T, dir, m string) []string {
 				up := linkedUpstream(t, dir, map[string]string{main319: "v3.16/main/x86_64/APKINDEX.tar.gz", comm319: comm319})
-				return []string{"mirror", "lock", "--upstream", up, m}
-			},
-			want:    []string{main319, `"v3.16.3-13-g4d933a1fa3"`, "expected a v3.19 release"},
-			maxTime: 10 * time.Second,
-			after:   lockUnchanged,
-		},
-		hostileInput{
-			name: "APK index of v3.16 replayed at v3.19, older release allowed",
-			setup: func(t *testing.T, dir string) []string {
-				m := apkMirror(t, dir, "v3.19/main, v3.19/community", "zlib", true)
-				up := linkedUpstream(t, dir, map[string]string{main319: "v3.16/main/x86_64/APKINDEX.tar.gz", comm319: comm319})
-				return []string{"mirror", "lock", "--allow-older-release", "--upstream", up, m}
-			},
-			want:    []string{"expected a v3.19 release"},
-			maxTime: 10 * time.Second,
-			after:   lockUnchanged,
-		},
-		hostileInput{
-			name: "APK index of aarch64 served at x86_64",
-			setup: func(t *testing.T, dir string) []string {
-				m := apkMirror(t, dir, "v3.17/main", "zlib", false)
-				up := linkedUpstream(t, dir, map[string]string{"v3.17/main/x86_64/APKINDEX.tar.gz": "v3.17/main/aarch64/APKINDEX.tar.gz"})
-				return []string{"mirror", "lock", "--upstream", up, m}
-			},
-			want:    []string{"v3.17/main (x86_64)", "packages are not for x86_64", `has arch "aarch64"`},
-			maxTime: 10 * time.Second,
-			after:   lockUnchanged,
-		},
-		hostileInput{
-			name: "APK relock to older package versions",
-			setup: func(t *testing.T, dir string) []string {
-				m := apkMirror(t, dir, "v3.19/main, v3.19/community", "zlib", true)
-				// As if the lock had been made from a newer index than the
-				// one now served.
-				lock := filepath.Join(m, "mirror.lock")
-				b, _ := os.ReadFile(lock)
-				newer := strings.Replace(string(b), "version: 1.3.1-r0", "version: 1.3.1-r9", 1)
-				writeHostile(t, lock, newer)
-				writeHostile(t, filepath.Join(dir, "lock.orig"), newer)
-				return []string{"mirror", "lock", "--upstream", "file://" + testenv.AlpineDir(t), m}
-			},
-			want:    []string{"zlib from 1.3.1-r9 to 1.3.1-r0", "refusing a rollback (pass --allow-older-release"},
-			maxTime: 10 * time.Second,
-			after:   lockUnchanged,
-		},
-		hostileInput{
-			name: "APK package swapped for another, larger one",
-			setup: func(t *testing.T, dir string) []string {
-				m := apkMirror(t, dir, "v3.19/main, v3.19/community", "zlib", true)
-				const musl = "v3.19/main/x86_64/musl-1.2.4_git20230717-r4.apk" // zlib's closure is musl and zlib
-				up := linkedUpstream(t, dir, map[string]string{musl: musl, "v3.19/main/x86_64/zlib-1.3.1-r0.apk": "v3.19/main/x86_64/dhcpcd-10.0.5-r0.apk"})
-				return []string{"mirror", "fetch", "--upstream", up, "--download-cache", filepath.Join(workDir, "apk"), m}
-			},
-			want:       []string{"zlib-1.3.1-r0", "bytes, got 166041"}, // dhcpcd's real size
-			maxTime:    5 * time.Second,
-			maxWritten: 1 << 20,
-			after:      lockUnchanged,
-		},
-	)
-	for _, c := range hostileFromImages {
+				return append(append([]string{"mirror", "lock"}, flags...), "--upstream", up, m)
+			}, main319, `"v3.16.3-13-g4d933a1fa3"`, "expected a v3.19 release"))
+	}
+	registerHostile(apkHostile("APK index of aarch64 served at x86_64", "v3.17/main", false,
+		func(t *testing.T, dir, m string) []string {
+			up := linkedUpstream(t, dir, map[string]string{"v3.17/main/x86_64/APKINDEX.tar.gz": "v3.17/main/aarch64/APKINDEX.tar.gz"})
+			return []string{"mirror", "lock", "--upstream", up, m}
+		}, "v3.17/main (x86_64)", "packages are not for x86_64", `has arch "aarch64"`))
+	registerHostile(apkHostile("APK relock to older package versions", both319, true,
+		func(t *testing.T, dir, m string) []string {
+			// As if the lock had been made from a newer index than the one
+			// now served.
+			lock := filepath.Join(m, "mirror.lock")
+			b, _ := os.ReadFile(lock)
+			newer := strings.Replace(string(b), "version: 1.3.1-r0", "version: 1.3.1-r9", 1)
+			writeHostile(t, lock, newer)
+			writeHostile(t, filepath.Join(dir, "lock.orig"), newer)
+			return []string{"mirror", "lock", "--upstream", "file://" + testenv.AlpineDir(t), m}
+		}, "zlib from 1.3.1-r9 to 1.3.1-r0", "refusing a rollback (pass --allow-older-release"))
+	swapped := apkHostile("APK package swapped for another, larger one", both319, true,
+		func(t *testing.T, dir, m string) []string {
+			const musl = "v3.19/main/x86_64/musl-1.2.4_git20230717-r4.apk" // zlib's closure is musl and zlib
+			up := linkedUpstream(t, dir, map[string]string{musl: musl, "v3.19/main/x86_64/zlib-1.3.1-r0.apk": "v3.19/main/x86_64/dhcpcd-10.0.5-r0.apk"})
+			return []string{"mirror", "fetch", "--upstream", up, "--download-cache", filepath.Join(workDir, "apk"), m}
+		}, "zlib-1.3.1-r0", "bytes, got 166041") // dhcpcd's real size
+	swapped.maxTime, swapped.maxWritten = 5*time.Second, 1<<20
+	registerHostile(swapped)
+
+	for i, c := range layertest.MirrorEscapes("/host") {
+		want := []string{"--from-image test/tc:1 (amd64)", c.Refusal}
+		if c.Refusal == "" {
+			want = []string{"no lock"} // nothing taken: the fetch goes on
+		}
 		registerHostile(hostileInput{
-			name: "mirror fetch --from-image: " + c.name,
+			name: "mirror fetch --from-image: " + c.Name,
 			setup: func(t *testing.T, dir string) []string {
-				writeHostDir(t, filepath.Join(dir, "host"))
+				host := filepath.Join(dir, "host")
+				layertest.WriteHostDir(t, host)
 				store := filepath.Join(dir, "cache")
-				storeMirrorImage(t, store, c.entries(filepath.Join(dir, "host")))
+				storeMirrorImage(t, store, layertest.MirrorEscapes(host)[i].Entries)
 				m := filepath.Join(dir, "m")
 				writeHostile(t, filepath.Join(m, "mirror.yml"), debMirrorYAML)
 				return []string{"--cache", store, "mirror", "fetch", "--from-image", "test/tc:1", "--download-cache", filepath.Join(workDir, "apk"), m}
 			},
-			want:    c.want,
+			want:    want,
 			maxTime: 5 * time.Second,
-			after:   hostDirUnchanged,
+			after:   func(t *testing.T, dir string) { layertest.CheckHostDir(t, filepath.Join(dir, "host")) },
 		})
+	}
+}
+
+// apkHostile is a case on a mirror wanting zlib from repos (locked from
+// the real upstream first if locked); args gets the mirror's directory.
+// The refusal leaves the lock as it was.
+func apkHostile(name, repos string, locked bool, args func(t *testing.T, dir, m string) []string, want ...string) hostileInput {
+	return hostileInput{
+		name: name,
+		setup: func(t *testing.T, dir string) []string {
+			return args(t, dir, apkMirror(t, dir, repos, "zlib", locked))
+		},
+		want:    want,
+		maxTime: 10 * time.Second,
+		after:   lockUnchanged,
 	}
 }
 
@@ -168,65 +157,6 @@ func linkedUpstream(t *testing.T, dir string, files map[string]string) string {
 // debMirrorYAML is a Debian mirror on an archive that has gone away:
 // --from-image is the only source of its .debs.
 const debMirrorYAML = "image: tc\ndebian:\n  sources:\n    - url: http://127.0.0.1:9/debian\n      suite: bookworm\n      components: [main]\n  keyring: keys\n  arches: [amd64]\n  packages: [hello]\n"
-
-// hostileFromImages are mirror images whose /mirror reaches HOST, a host
-// directory of files (see mirror's TestDebsFromImageStaysInItsDirectory
-// for the library side). The merge is refused, or takes nothing and the
-// fetch then stops at the missing lock.
-var hostileFromImages = []struct {
-	name    string
-	entries func(host string) []layertest.Entry
-	want    []string
-}{
-	{"mirror is a symlink to a host dir", func(host string) []layertest.Entry {
-		return []layertest.Entry{layertest.Sym("mirror", host)}
-	}, []string{"--from-image test/tc:1 (amd64)", "path escapes"}},
-	{"mirror/debian is a symlink to a host dir", func(host string) []layertest.Entry {
-		return []layertest.Entry{layertest.Dir("mirror/"), layertest.Sym("mirror/debian", host+"/debian")}
-	}, []string{"--from-image test/tc:1 (amd64)", "path escapes"}},
-	{"mirror/debian/pool is a symlink to a host dir", func(host string) []layertest.Entry {
-		return []layertest.Entry{layertest.Dir("mirror/"), layertest.Dir("mirror/debian/"), layertest.Sym("mirror/debian/pool", host+"/debian/pool")}
-	}, []string{"no lock"}},
-	{"relative symlink climbing out", func(host string) []layertest.Entry {
-		return []layertest.Entry{layertest.Sym("mirror", strings.Repeat("../", 32)+strings.TrimPrefix(host, "/"))}
-	}, []string{"--from-image test/tc:1 (amd64)", "path escapes"}},
-	{"entry name climbing out", func(host string) []layertest.Entry {
-		return []layertest.Entry{layertest.File("mirror/debian/"+strings.Repeat("../", 32)+strings.TrimPrefix(host, "/")+"/planted.deb", "x")}
-	}, []string{"--from-image test/tc:1 (amd64)", "path escapes the root"}},
-	{"hard link to a host file", func(host string) []layertest.Entry {
-		return []layertest.Entry{layertest.Dir("mirror/"), layertest.Dir("mirror/debian/"), layertest.Hard("mirror/debian/secret.deb", host+"/secret.deb")}
-	}, []string{"--from-image test/tc:1 (amd64)", "is not in the image"}},
-}
-
-// hostFiles is what writeHostDir writes.
-var hostFiles = map[string]string{"secret.deb": "host secret", "debian/pool/main/h/hello/hello_2.10-3_amd64.deb": "host deb"}
-
-func writeHostDir(t *testing.T, host string) {
-	t.Helper()
-	for name, body := range hostFiles {
-		writeHostile(t, filepath.Join(host, filepath.FromSlash(name)), body)
-	}
-}
-
-// hostDirUnchanged checks every host file is where it was, as it was,
-// and nothing was added.
-func hostDirUnchanged(t *testing.T, dir string) {
-	host := filepath.Join(dir, "host")
-	filepath.WalkDir(host, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			rel, _ := filepath.Rel(host, p)
-			if _, ok := hostFiles[filepath.ToSlash(rel)]; !ok {
-				t.Errorf("a file appeared in the host dir: %s", rel)
-			}
-		}
-		return nil
-	})
-	for name, want := range hostFiles {
-		if got, err := os.ReadFile(filepath.Join(host, filepath.FromSlash(name))); err != nil || string(got) != want {
-			t.Errorf("host file %s: %q, %v; want %q", name, got, err, want)
-		}
-	}
-}
 
 // storeMirrorImage stores test/tc:1 in the cache at dir: an index with one
 // linux/amd64 image of one layer of entries.
