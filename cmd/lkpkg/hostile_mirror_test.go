@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +16,6 @@ import (
 	"github.com/lkpkg/lkpkg/assemble/layer/layertest"
 	"github.com/lkpkg/lkpkg/cache"
 	"github.com/lkpkg/lkpkg/internal/testenv"
-	"github.com/lkpkg/lkpkg/mirror"
 )
 
 // Attacks on the mirror stage: validly signed upstream files served where
@@ -59,7 +59,7 @@ func init() {
 			up := linkedUpstream(t, dir, map[string]string{musl: musl, "v3.19/main/x86_64/zlib-1.3.1-r0.apk": "v3.19/main/x86_64/dhcpcd-10.0.5-r0.apk"})
 			return []string{"mirror", "fetch", "--upstream", up, "--download-cache", filepath.Join(workDir, "apk"), m}
 		}, "zlib-1.3.1-r0", "bytes, got 166041") // dhcpcd's real size
-	swapped.maxTime, swapped.maxWritten = 5*time.Second, 1<<20
+	swapped.maxTime, swapped.maxWritten = 5*time.Second, 1<<20 // musl (400 KiB) is fetched, not the impostor
 	registerHostile(swapped)
 
 	for i, c := range layertest.MirrorEscapes("/host") {
@@ -78,9 +78,11 @@ func init() {
 				writeHostile(t, filepath.Join(m, "mirror.yml"), debMirrorYAML)
 				return []string{"--cache", store, "mirror", "fetch", "--from-image", "test/tc:1", "--download-cache", filepath.Join(workDir, "apk"), m}
 			},
-			want:    want,
-			maxTime: 5 * time.Second,
-			after:   func(t *testing.T, dir string) { layertest.CheckHostDir(t, filepath.Join(dir, "host")) },
+			want:       want,
+			maxTime:    5 * time.Second,
+			maxRSS:     128 << 20,
+			maxWritten: 256 << 10,
+			after:      func(t *testing.T, dir string) { layertest.CheckHostDir(t, filepath.Join(dir, "host")) },
 		})
 	}
 }
@@ -94,9 +96,13 @@ func apkHostile(name, repos string, locked bool, args func(t *testing.T, dir, m 
 		setup: func(t *testing.T, dir string) []string {
 			return args(t, dir, apkMirror(t, dir, repos, "zlib", locked))
 		},
-		want:    want,
-		maxTime: 10 * time.Second,
-		after:   lockUnchanged,
+		want: want,
+		// Refused before any resolving: the indexes read (~90 MiB RSS for
+		// main and community) and nothing written.
+		maxTime:    10 * time.Second,
+		maxRSS:     160 << 20,
+		maxWritten: 256 << 10,
+		after:      lockUnchanged,
 	}
 }
 
@@ -113,12 +119,11 @@ func apkMirror(t *testing.T, dir, repos, world string, locked bool) string {
 	writeHostile(t, filepath.Join(m, "mirror.yml"), "image: alpine\norg: test\nupstream: https://dl-cdn.alpinelinux.org/alpine\nrepositories: ["+repos+
 		"]\nkeys: keys\narches: [x86_64]\npackages: ["+world+"]\nsigning-key: test.rsa.pub\n")
 	if locked {
-		c, err := mirror.Load(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := mirror.LockAndWrite(context.Background(), c, mirror.Options{APKUpstream: "file://" + alpine}); err != nil {
-			t.Fatal(err)
+		// In a process of its own: the indexes parsed here would swell
+		// this one, whose peak RSS a child's rusage inherits.
+		cmd := exec.Command(testenv.LkpkgBinary(t), "mirror", "lock", "--upstream", "file://"+alpine, m)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("mirror lock: %v\n%s", err, out)
 		}
 	}
 	b, _ := os.ReadFile(filepath.Join(m, "mirror.lock")) // none: ""
