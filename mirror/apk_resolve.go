@@ -69,10 +69,14 @@ func verifiedIndexes(ctx context.Context, c *Config, up *Upstream, keys *apksign
 			if err != nil {
 				return err
 			}
-			pkgs, keyName, err := VerifyAndParse(data, keys)
+			signed, pkgs, err := verifyAndParse(data, keys)
+			if err == nil {
+				err = checkIndex(r, arch, signed.Description, pkgs)
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", up.URL(rel), err)
 			}
+			keyName := signed.KeyName
 			indexes[i] = LockedIndex{Repository: r, Arch: arch, SHA256: sha256Hex(data), SignedBy: keyName}
 			repos[i] = apk.Repository{Name: r, Packages: pkgs}
 			if progress != nil {
@@ -90,12 +94,22 @@ func verifiedIndexes(ctx context.Context, c *Config, up *Upstream, keys *apksign
 // VerifyAndParse checks an APKINDEX.tar.gz's signature against keys and
 // parses it; keyName is the key that signed it.
 func VerifyAndParse(data []byte, keys *apksign.Keyring) (pkgs []apk.Package, keyName string, err error) {
-	signed, err := apksign.VerifyIndex(data, keys)
+	signed, pkgs, err := verifyAndParse(data, keys)
 	if err != nil {
 		return nil, "", err
 	}
-	pkgs, err = apk.ParseIndex(bytes.NewReader(signed.APKINDEX))
-	return pkgs, signed.KeyName, err
+	return pkgs, signed.KeyName, nil
+}
+
+// verifyAndParse is VerifyAndParse with the whole verified index (its
+// DESCRIPTION names the release it belongs to).
+func verifyAndParse(data []byte, keys *apksign.Keyring) (*apksign.SignedIndex, []apk.Package, error) {
+	signed, err := apksign.VerifyIndex(data, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	pkgs, err := apk.ParseIndex(bytes.NewReader(signed.APKINDEX))
+	return signed, pkgs, err
 }
 
 // repoOf names the repository a selected package came from.

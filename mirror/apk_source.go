@@ -117,7 +117,10 @@ func (s *apkSource) lock(ctx context.Context, l *Lock, opts Options) error {
 	if err != nil {
 		return err
 	}
-	return resolveAPK(ctx, s.c, up, keys, opts.Progress, l)
+	if err := resolveAPK(ctx, s.c, up, keys, opts.Progress, l); err != nil {
+		return err
+	}
+	return checkAPKRollback(s.c, l, opts)
 }
 
 func (s *apkSource) checkLock(l *Lock) error {

@@ -124,8 +124,8 @@ func resolveDebian(ctx context.Context, c *Config, opts Options) (*DebianLock, e
 		// path: the suites without Valid-Until never expire) would pin
 		// packages that later point releases fixed.
 		if prev, ok := previous[s.Suite]; ok && rel.Date.Before(prev) && !opts.AllowOlderRelease {
-			return nil, fmt.Errorf("%s: debian.sources[%d] (%s %s): the archive's InRelease is dated %s, older than the %s that %s was locked from: refusing a rollback (pass --allow-older-release if this is intended)",
-				c.file, i, s.URL, s.Suite, rel.Date.UTC().Format(time.RFC3339), prev.UTC().Format(time.RFC3339), c.LockFile())
+			return nil, fmt.Errorf("%s: debian.sources[%d] (%s %s): the archive's InRelease is dated %s, older than the %s that %s was locked from: %s",
+				c.file, i, s.URL, s.Suite, rel.Date.UTC().Format(time.RFC3339), prev.UTC().Format(time.RFC3339), c.LockFile(), rollbackHint)
 		}
 		releases[i] = rel
 		lock.Releases = append(lock.Releases, LockedRelease{Suite: s.Suite, Date: rel.Date.UTC().Format(time.RFC3339), SHA256: rel.SHA256, SignedBy: rel.SignedBy})

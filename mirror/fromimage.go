@@ -56,7 +56,7 @@ func DebsFromImage(c *Config, images ImageSource, ref string, unpack Unpacker) (
 		// Every arch's image keeps its own closure; merge the pools.
 		if err := unpack.MoveFiles(dir, path.Join(arch, pool), pool); err != nil {
 			os.RemoveAll(dir)
-			return "", cleanup, err
+			return "", cleanup, fmt.Errorf("--from-image %s (%s): taking the .debs from %s: %w", ref, arch, pool, err)
 		}
 	}
 	return "file://" + filepath.Join(dir, pool), func() { os.RemoveAll(dir) }, nil

@@ -33,7 +33,8 @@ type Options struct {
 	// Locking still needs the real sources' signed InRelease files.
 	DebianUpstream string
 	// AllowOlderRelease lets lock accept an InRelease dated before the one
-	// the current lock was made from.
+	// the current lock was made from, and Alpine packages older than the
+	// versions it pins.
 	AllowOlderRelease bool
 	Now               func() time.Time // clock for signature expiry checks; nil = time.Now
 	Jobs              int              // parallel downloads

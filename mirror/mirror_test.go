@@ -84,6 +84,19 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("bad package kept in the download cache: %v", entries)
 		}
 	})
+	t.Run("apk swapped for another, larger one", func(t *testing.T) {
+		f := newFixture(t, []string{"ca-certificates"}, false)
+		c, lock := f.lock(t)
+		bad := filepath.Join(t.TempDir(), "v3.19", "main", "x86_64")
+		os.MkdirAll(bad, 0o755)
+		dhcpcd, _ := os.ReadFile(filepath.Join(f.alpine, "v3.19", "main", "x86_64", "dhcpcd-10.0.5-r0.apk"))
+		os.WriteFile(filepath.Join(bad, "ca-certificates-20240226-r0.apk"), dhcpcd, 0o644)
+		fetcher := &Fetcher{Upstream: mustUpstream(t, c, serve(t, filepath.Dir(filepath.Dir(filepath.Dir(bad))))), Keys: mustKeys(t, c), Dir: f.opts.APKDownloadDir}
+		only := &Lock{Packages: map[string][]LockedPackage{"x86_64": {lockedPackage(t, lock, "ca-certificates")}}}
+		_, _, err := fetcher.Fetch(ctx, only, []string{"x86_64"})
+		wantErr(t, err, "ca-certificates-20240226-r0")
+		wantErr(t, err, "expected 161342 bytes, got 166041") // the served file's size
+	})
 	t.Run("package missing upstream", func(t *testing.T) {
 		f := newFixture(t, []string{"busybox"}, false) // in the index, not in the data
 		c, _ := f.lock(t)
@@ -174,12 +187,7 @@ func TestFetchResumes(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, []string{"zlib"}, false)
 	c, lock := f.lock(t)
-	var zlib LockedPackage
-	for _, p := range lock.Packages["x86_64"] {
-		if p.Name == "zlib" {
-			zlib = p
-		}
-	}
+	zlib := lockedPackage(t, lock, "zlib")
 	full, err := os.ReadFile(filepath.Join(f.alpine, "v3.19", "main", "x86_64", zlib.Filename()))
 	if err != nil {
 		t.Fatal(err)
@@ -270,4 +278,16 @@ func TestRootfsIsPinnedAndVerified(t *testing.T) {
 			t.Fatalf("withoutRootfs:\n%s\nwant:\n%s", withoutRootfs(with), without)
 		}
 	})
+}
+
+// lockedPackage is the x86_64 package name that lock pins.
+func lockedPackage(t *testing.T, lock *Lock, name string) LockedPackage {
+	t.Helper()
+	for _, p := range lock.Packages["x86_64"] {
+		if p.Name == name {
+			return p
+		}
+	}
+	t.Fatalf("%s is not locked", name)
+	return LockedPackage{}
 }

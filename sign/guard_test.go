@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -63,6 +65,7 @@ func TestTokenRealmElsewhereRefused(t *testing.T) {
 
 	cosignSigner, cosignPub := cosignKeys(t)
 	notationSigner := notationKeys(t)
+	policy, store := notationPolicy(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, c := range []struct {
@@ -76,6 +79,14 @@ func TestTokenRealmElsewhereRefused(t *testing.T) {
 		{"cosign verify", func(ro registry.Options) error { _, err := cosign.Verify(ctx, ref, cosignPub, ro); return err }},
 		{"notation sign", func(ro registry.Options) error {
 			return notationSigner.Sign(ctx, ref.String(), notation.EnvelopeJWS, ro)
+		}},
+		{"notation verify", func(ro registry.Options) error {
+			_, err := notation.Verify(ctx, ref.String(), policy, store, ro)
+			return err
+		}},
+		{"verify (cosign and notation)", func(ro registry.Options) error {
+			_, err := sign.Verify(ctx, ref, sign.Policy{CosignPublicKey: cosignPub, NotationPolicy: policy, NotationTrustStore: store}, ro)
+			return err
 		}},
 		{"resolve", func(ro registry.Options) error { _, err := sign.Resolve(ctx, host+"/lkpkg/x:1", ro); return err }},
 		{"index", func(ro registry.Options) error {
@@ -123,4 +134,32 @@ func notationKeys(t *testing.T) *notation.Signer {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// notationPolicy is a strict trust policy for every registry and its
+// trust store (one test CA as store "guard").
+func notationPolicy(t *testing.T) (policy, store string) {
+	t.Helper()
+	dir := t.TempDir()
+	ca, _, _, err := notation.GenerateTestCA(dir, "guard test", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store = filepath.Join(dir, "truststore")
+	pem, err := os.ReadFile(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(store, "x509", "ca", "guard"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(store, "x509", "ca", "guard", "ca.crt"), pem, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy = filepath.Join(dir, "trustpolicy.json")
+	doc := `{"version":"1.0","trustPolicies":[{"name":"guard","registryScopes":["*"],"signatureVerification":{"level":"strict"},"trustStores":["ca:guard"],"trustedIdentities":["*"]}]}`
+	if err := os.WriteFile(policy, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return policy, store
 }

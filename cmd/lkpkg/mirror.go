@@ -105,7 +105,9 @@ func newMirrorLockCmd(opts *mirror.Options) *cobra.Command {
 the same inputs give a byte-identical lock:
 
   Alpine   every repository's APKINDEX.tar.gz for every arch is refused unless
-           signed by a trusted key; the wanted packages are resolved as
+           signed by a trusted key, and unless its DESCRIPTION names the
+           release of its path (v3.19/... needs "v3.19.*") and every package
+           is for the arch of its path; the wanted packages are resolved as
            apk-tools does (dependencies, so:/cmd:/pc: provides, versions,
            provider priorities, conflicts, install_if). Pinned: name, version,
            arch, repository, checksum, size.
@@ -116,7 +118,11 @@ the same inputs give a byte-identical lock:
            versions, Provides, Multi-Arch). Pinned: name, version, arch,
            suite, pool filename, SHA-256, size.
   go:      toolchains and module closures are looked up in the Go checksum
-           database through the proxy. Pinned: go.sum h1: hashes.`,
+           database through the proxy. Pinned: go.sum h1: hashes.
+
+A lock that would pin an Alpine package at an older version than the
+current mirror.lock, or a Debian InRelease dated before the one it was
+made from, is refused (a replayed upstream) unless --allow-older-release.`,
 		Example: `  lkpkg mirror lock pkgs/alpine
   lkpkg mirror lock --upstream file:///srv/alpine pkgs/alpine
   lkpkg mirror lock pkgs/toolchain`,
@@ -141,7 +147,7 @@ the same inputs give a byte-identical lock:
 			return nil
 		}),
 	}
-	cmd.Flags().BoolVar(&opts.AllowOlderRelease, "allow-older-release", false, "accept a Debian InRelease dated before the one the current lock was made from (refused by default: a replayed, older release)")
+	cmd.Flags().BoolVar(&opts.AllowOlderRelease, "allow-older-release", false, "accept a Debian InRelease dated before the one the current lock was made from, or Alpine packages at older versions than it pins (refused by default: a replayed, older release or index)")
 	return cmd
 }
 

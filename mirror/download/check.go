@@ -20,15 +20,11 @@ func (r *Request) check(path string) error {
 	if r.SHA256 != "" {
 		w = h
 	}
-	limit := r.MaxSize
-	if r.Size >= 0 {
-		limit = r.Size
-	}
-	n, err := io.Copy(w, io.LimitReader(f, limit+1))
+	n, err := io.Copy(w, io.LimitReader(f, r.limit()+1))
 	if err != nil {
 		return err
 	}
-	if err := r.checkSize(n); err != nil {
+	if err := r.checkSize(r.realSize(f, path, n)); err != nil {
 		return err
 	}
 	if r.SHA256 != "" {
@@ -42,8 +38,33 @@ func (r *Request) check(path string) error {
 	return nil
 }
 
-// checkSize judges n bytes read with a limit one past the allowed size.
-func (r *Request) checkSize(n int64) error {
+// realSize is the size of the file at path, read as n bytes with a limit
+// one past the allowed size: beyond the limit, the file's own size or, for
+// the .part file (which keeps one byte too many), the upstream body's.
+// atLeast says the file is larger still.
+func (r *Request) realSize(f *os.File, path string, n int64) (size int64, atLeast bool) {
+	if n <= r.limit() {
+		return n, false
+	}
+	if path == r.Part && r.overrun >= n {
+		return r.overrun, r.overrunMore
+	}
+	if fi, err := f.Stat(); err == nil && fi.Size() >= n {
+		return fi.Size(), false
+	}
+	return n, true
+}
+
+// limit is how many bytes the content may have.
+func (r *Request) limit() int64 {
+	if r.Size >= 0 {
+		return r.Size
+	}
+	return r.MaxSize
+}
+
+// checkSize judges a file of n bytes (or more, if atLeast).
+func (r *Request) checkSize(n int64, atLeast bool) error {
 	if r.Size < 0 {
 		if n > r.MaxSize {
 			return fmt.Errorf("%w: larger than %d bytes", ErrTooLarge, r.MaxSize)
@@ -52,7 +73,7 @@ func (r *Request) checkSize(n int64) error {
 	}
 	if n != r.Size {
 		more := ""
-		if n > r.Size {
+		if atLeast {
 			more = " or more"
 		}
 		return fmt.Errorf("%w: size: expected %d bytes, got %d%s", ErrMismatch, r.Size, n, more)

@@ -43,6 +43,12 @@ type Request struct {
 	Open Source
 	// Logf gets one line when a cached file is found corrupt; nil = silent.
 	Logf func(format string, args ...any)
+
+	// overrun is the size of the last body that was longer than allowed
+	// (its .part file keeps one byte too many, not the rest); overrunMore
+	// says it was longer still than measured.
+	overrun     int64
+	overrunMore bool
 }
 
 // Result says where the verified file is and what reaching it cost.

@@ -118,7 +118,24 @@ var fetchCases = []struct {
 	{
 		name:    "upstream too long",
 		serve:   append(bytes.Clone(content), 'x'),
-		wantErr: []string{"size: expected", "or more"},
+		wantErr: []string{"size: expected", "got " + strconv.Itoa(len(content)+1)},
+	},
+	{
+		// The size said is the upstream's, not the one byte too many kept.
+		name:    "upstream another, larger file",
+		serve:   append(bytes.Clone(content), content[:4699]...),
+		wantErr: []string{"size: expected " + strconv.Itoa(len(content)) + " bytes, got " + strconv.Itoa(len(content)+4699)},
+	},
+	{
+		name:    "upstream endless",
+		serve:   make([]byte, maxOverrunMeasured+len(content)+2),
+		wantErr: []string{"got " + strconv.Itoa(maxOverrunMeasured+len(content)+1) + " or more"},
+	},
+	{
+		name:     "oversized cached file is fetched again",
+		prepare:  func(t *testing.T, r Request) { write(t, r.Path, append(bytes.Clone(content), content...)) },
+		wantSent: int64(len(content)),
+		wantLog:  "got " + strconv.Itoa(2*len(content)),
 	},
 	{
 		name:    "upstream other bytes",
