@@ -364,9 +364,18 @@ func writeFiles(t *testing.T, dir string, files map[string]string) string {
 		t.Fatal(err)
 	}
 	for k, v := range files {
-		if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, filepath.Join(dir, k), v)
 	}
 	return dir
+}
+
+// writeFile writes content to path, creating its parent folders.
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

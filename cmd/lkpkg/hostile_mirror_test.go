@@ -49,8 +49,8 @@ func init() {
 			lock := filepath.Join(m, "mirror.lock")
 			b, _ := os.ReadFile(lock)
 			newer := strings.Replace(string(b), "version: 1.3.1-r0", "version: 1.3.1-r9", 1)
-			writeHostile(t, lock, newer)
-			writeHostile(t, filepath.Join(dir, "lock.orig"), newer)
+			writeFile(t, lock, newer)
+			writeFile(t, filepath.Join(dir, "lock.orig"), newer)
 			return []string{"mirror", "lock", "--upstream", "file://" + testenv.AlpineDir(t), m}
 		}, "zlib from 1.3.1-r9 to 1.3.1-r0", "refusing a rollback (pass --allow-older-release"))
 	swapped := apkHostile("APK package swapped for another, larger one", both319, true,
@@ -75,7 +75,7 @@ func init() {
 				store := filepath.Join(dir, "cache")
 				storeMirrorImage(t, store, layertest.MirrorEscapes(host)[i].Entries)
 				m := filepath.Join(dir, "m")
-				writeHostile(t, filepath.Join(m, "mirror.yml"), debMirrorYAML)
+				writeFile(t, filepath.Join(m, "mirror.yml"), debMirrorYAML)
 				return []string{"--cache", store, "mirror", "fetch", "--from-image", "test/tc:1", "--download-cache", filepath.Join(workDir, "apk"), m}
 			},
 			want:       want,
@@ -116,7 +116,7 @@ func apkMirror(t *testing.T, dir, repos, world string, locked bool) string {
 	if err := os.CopyFS(filepath.Join(m, "keys"), os.DirFS(filepath.Join(alpine, "keys"))); err != nil {
 		t.Fatal(err)
 	}
-	writeHostile(t, filepath.Join(m, "mirror.yml"), "image: alpine\norg: test\nupstream: https://dl-cdn.alpinelinux.org/alpine\nrepositories: ["+repos+
+	writeFile(t, filepath.Join(m, "mirror.yml"), "image: alpine\norg: test\nupstream: https://dl-cdn.alpinelinux.org/alpine\nrepositories: ["+repos+
 		"]\nkeys: keys\narches: [x86_64]\npackages: ["+world+"]\nsigning-key: test.rsa.pub\n")
 	if locked {
 		// In a process of its own: the indexes parsed here would swell
@@ -127,7 +127,7 @@ func apkMirror(t *testing.T, dir, repos, world string, locked bool) string {
 		}
 	}
 	b, _ := os.ReadFile(filepath.Join(m, "mirror.lock")) // none: ""
-	writeHostile(t, filepath.Join(dir, "lock.orig"), string(b))
+	writeFile(t, filepath.Join(dir, "lock.orig"), string(b))
 	return m
 }
 

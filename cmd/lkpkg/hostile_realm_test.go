@@ -117,7 +117,7 @@ func evilRealmRegistry(t *testing.T, dir string, challengePing bool) string {
 	host := strings.TrimPrefix(reg.URL, "http://")
 
 	auth := base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
-	writeHostile(t, filepath.Join(dir, "docker", "config.json"), fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, host, auth))
+	writeFile(t, filepath.Join(dir, "docker", "config.json"), fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, host, auth))
 	for k, v := range map[string]string{
 		"DOCKER_CONFIG": filepath.Join(dir, "docker"),
 		"HTTP_PROXY":    evil.URL, "http_proxy": evil.URL, "NO_PROXY": "", "no_proxy": "",
@@ -157,9 +157,9 @@ func writeRealmKeys(t *testing.T, dir string) realmKeys {
 		t.Fatal(err)
 	}
 	k.store = filepath.Join(dir, "truststore")
-	writeHostile(t, filepath.Join(k.store, "x509", "ca", "lkpkg", "ca.crt"), string(pem))
+	writeFile(t, filepath.Join(k.store, "x509", "ca", "lkpkg", "ca.crt"), string(pem))
 	k.policy = filepath.Join(dir, "trustpolicy.json")
-	writeHostile(t, k.policy, trustPolicyJSON("lkpkg"))
+	writeFile(t, k.policy, trustPolicyJSON("lkpkg"))
 	return k
 }
 

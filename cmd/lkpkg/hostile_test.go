@@ -110,7 +110,7 @@ func (c hostileInput) run(t *testing.T) {
 		for {
 			d := diskUsage(l.cache, work) - base
 			peakDisk.Store(max(peakDisk.Load(), d))
-			peakRSS.Store(max(peakRSS.Load(), vmRSS(cmd.Process.Pid)))
+			peakRSS.Store(max(peakRSS.Load(), peakRSSOf(cmd.Process.Pid)))
 			if d > 2*c.maxWritten || peakRSS.Load() > 2*c.maxRSS {
 				cmd.Process.Kill()
 			}
@@ -141,9 +141,6 @@ func (c hostileInput) run(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
 		t.Fatalf("want a refusal (non-zero exit): %v", err)
-	}
-	if ru, ok := ee.SysUsage().(*syscall.Rusage); ok {
-		peakRSS.Store(max(peakRSS.Load(), ru.Maxrss<<10))
 	}
 	if ee.ExitCode() < 0 && c.interruptAfter == 0 {
 		t.Fatalf("killed at a bound (twice the limit), not refused")
@@ -208,14 +205,18 @@ func diskUsage(roots ...string) int64 {
 	return n
 }
 
-// vmRSS is a running process's resident memory, 0 once it has gone.
-func vmRSS(pid int) int64 {
+// peakRSSOf is a running process's resident-memory high-water mark
+// (VmHWM), 0 once it has gone. VmHWM starts afresh at exec, so it measures
+// lkpkg alone and catches peaks between two samples; the rusage of the
+// exited child would not do: its ru_maxrss carries the RSS of the test
+// process it was forked from.
+func peakRSSOf(pid int) int64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10
 		}
